@@ -1,0 +1,30 @@
+use thiserror::Error;
+
+/// A value that cannot become part of the domain, with what was wrong and what is accepted.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum DomainError {
+    /// A distance that is negative, not finite, or absurdly large.
+    #[error("invalid distance {0}: expected a finite number of kilometres, 0 or more")]
+    InvalidDistance(String),
+    /// An activity id that is not a positive integer.
+    #[error("invalid activity id {0}: expected a positive integer")]
+    InvalidActivityId(i64),
+    /// A local start time that is not `YYYY-MM-DDTHH:MM:SS±HH:MM`.
+    #[error(
+        "invalid local start time {value:?}: {reason} (expected e.g. 2022-11-09T09:12:00-05:00)"
+    )]
+    InvalidStart {
+        /// The text as received.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A streak rule name that is not known.
+    #[error(
+        "unknown streak rule {0:?}: use usrsa, continuous, any, or a daily minimum such as 2km, 1.5mi or 20min"
+    )]
+    InvalidRule(String),
+    /// A date computation left the supported calendar range.
+    #[error("date out of range: {0}")]
+    DateOutOfRange(String),
+}

@@ -1,0 +1,35 @@
+//! The pure core of MyRunStreak: runs, run days, streak rules, streaks and analytics.
+//!
+//! This crate does no I/O and never reads a clock. "Now", "today" and the runner's time zone are
+//! inputs, so every answer is reproducible and testable. It is **not** a SmashRun client and not a
+//! store: adapters turn SmashRun payloads and database rows into [`Run`]s and call in here.
+//!
+//! The rules implemented are those of `shared/docs/streak-rules.md`:
+//! - a run's day is the local calendar date written in its `startDateTimeLocal`, or its start
+//!   instant seen from a configured home zone ([`DayPolicy`]);
+//! - a day qualifies under a [`Rule`] (`usrsa`, `continuous`, `any`, or a custom minimum);
+//! - distances are compared at SmashRun's precision, 5 decimals of a kilometre ([`Distance`]).
+#![warn(missing_docs)]
+
+mod analytics;
+mod calendar;
+mod day;
+mod distance;
+mod error;
+mod milestones;
+mod rule;
+mod run;
+mod streak;
+
+pub use analytics::{
+    Analytics, BreakRecord, PaceRecord, PeriodTotals, Records, RunRecord, Totals, WeekdayTotals,
+    analyze,
+};
+pub use calendar::{CalendarDay, DayKind, calendar};
+pub use day::{DayPolicy, Horizon, day_number};
+pub use distance::{Distance, Units, format_duration, format_pace};
+pub use error::DomainError;
+pub use milestones::Milestones;
+pub use rule::{DayTotals, Remaining, Rule, StreakRules};
+pub use run::{ActivityId, LocalStart, Run};
+pub use streak::{CurrentStreak, Streak, StreakReport, StreakStatus, day_totals, streaks};
