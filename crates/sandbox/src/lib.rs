@@ -1,1 +1,239 @@
-//! placeholder
+//! A faithful stand-in for SmashRun: OAuth 2.0, the REST API, rate limits and faults, serving a
+//! seeded, believable runner. MyRunStreak is developed, tested, benchmarked and demonstrated
+//! against it, because SmashRun itself cannot be reached from here.
+//!
+//! It is strict where SmashRun is strict (single-use codes bound to their redirect URI, client
+//! credentials in the body, 401 for dead tokens, 429 past the rate limits) and can misbehave on
+//! purpose, deterministically under a seed. It is **not** a general OAuth server and keeps
+//! everything in memory. What it imitates is `shared/docs/smashrun-api.md`; every assumption
+//! made there is a setting here.
+//!
+//! A control API under `/_sandbox/` lets tests stage a runner's week in seconds: add, edit and
+//! soft-delete runs, expire or revoke tokens, move the clock, switch faults, read request counts.
+//! It is meant for loopback only and has no authentication.
+#![warn(missing_docs)]
+
+mod api;
+mod control;
+mod faults;
+pub mod generate;
+mod oauth;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State as AxumState};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use jiff::SignedDuration;
+use jiff::civil::Date;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use faults::Faults;
+pub use generate::{GeneratorConfig, HOME_ZONE};
+pub use state::{Client, Counters, RateLimits};
+
+/// The client registered by default, which the demo and tests use.
+pub const DEFAULT_CLIENT_ID: &str = "myrunstreak-sandbox";
+/// Its secret (a sandbox secret, public on purpose).
+pub const DEFAULT_CLIENT_SECRET: &str = "sandbox-secret";
+/// SmashRun's access and refresh token lifetime: 12 weeks.
+pub const TWELVE_WEEKS: SignedDuration = SignedDuration::from_secs(7_257_600);
+
+/// Everything the sandbox can be told at start; most of it can be changed later through the
+/// control API.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// Seed for the generated runner and for faults.
+    pub seed: u64,
+    /// Years of generated history.
+    pub years: u32,
+    /// The last day of generated history; `None` means today in the runner's home zone.
+    pub end: Option<Date>,
+    /// Share of generated activities that are odd but valid.
+    pub odd_share: f64,
+    /// Activity summaries to serve instead of generated ones.
+    pub load: Option<Vec<Value>>,
+    /// Registered apps.
+    pub clients: Vec<Client>,
+    /// Approve every authorization request without showing the consent page.
+    pub auto_approve: bool,
+    /// Lifetime of access tokens.
+    pub access_token_lifetime: SignedDuration,
+    /// Lifetime of refresh tokens.
+    pub refresh_token_lifetime: SignedDuration,
+    /// Lifetime of authorization codes.
+    pub code_lifetime: SignedDuration,
+    /// Whether a refresh returns a new refresh token (SmashRun does not document it).
+    pub rotate_refresh_tokens: bool,
+    /// Rate limits per token.
+    pub limits: RateLimits,
+    /// Faults to inject into API answers.
+    pub faults: Faults,
+    /// Largest page size; larger counts are clamped to it.
+    pub max_count: usize,
+    /// Page size when `page` is given without `count`.
+    pub default_count: usize,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            seed: 7,
+            years: 10,
+            end: None,
+            odd_share: 0.01,
+            load: None,
+            clients: vec![Client {
+                id: DEFAULT_CLIENT_ID.into(),
+                secret: DEFAULT_CLIENT_SECRET.into(),
+                redirect_uris: vec![
+                    "http://localhost:8000/callback".into(),
+                    "urn:ietf:wg:oauth:2.0:oob".into(),
+                ],
+            }],
+            auto_approve: false,
+            access_token_lifetime: TWELVE_WEEKS,
+            refresh_token_lifetime: TWELVE_WEEKS,
+            code_lifetime: SignedDuration::from_mins(10),
+            rotate_refresh_tokens: true,
+            limits: RateLimits::default(),
+            faults: Faults::default(),
+            max_count: 100,
+            default_count: 10,
+        }
+    }
+}
+
+pub(crate) type Shared = Arc<Mutex<state::State>>;
+
+/// Locks the state; a handler that panicked while holding it leaves it usable.
+pub(crate) fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, state::State> {
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The sandbox's router, with its data generated (or loaded) from `config`.
+pub fn router(config: SandboxConfig) -> Router {
+    let activities = match &config.load {
+        Some(list) => list
+            .iter()
+            .filter_map(|v| v.as_object().cloned())
+            .map(|summary| generate::Generated {
+                summary,
+                extended: Default::default(),
+            })
+            .collect(),
+        None => {
+            // With an explicit end date the data depends on the seed alone; ending today, it
+            // also leaves out what has not happened yet.
+            let now = jiff::Timestamp::now();
+            let home = jiff::tz::TimeZone::get(HOME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
+            generate::generate(&GeneratorConfig {
+                seed: config.seed,
+                years: config.years,
+                end: config
+                    .end
+                    .unwrap_or_else(|| now.to_zoned_datetime(home).date()),
+                odd_share: config.odd_share,
+                not_after: config.end.is_none().then_some(now),
+            })
+        }
+    };
+    let shared: Shared = Arc::new(Mutex::new(state::State::new(config, activities)));
+    Router::new()
+        .merge(oauth::routes())
+        .merge(api::routes(shared.clone()))
+        .merge(control::routes())
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            count_requests,
+        ))
+        .with_state(shared)
+}
+
+async fn count_requests(
+    AxumState(shared): AxumState<Shared>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let key = format!("{} {}", request.method(), route);
+    *lock(&shared).counters.requests.entry(key).or_default() += 1;
+    next.run(request).await
+}
+
+/// A sandbox serving on a loopback port.
+pub struct Sandbox {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Sandbox {
+    /// Serves a sandbox built from `config` on `listener` until stopped.
+    pub async fn start(config: SandboxConfig, listener: TcpListener) -> std::io::Result<Sandbox> {
+        let addr = listener.local_addr()?;
+        let app = router(config);
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        Ok(Sandbox {
+            addr,
+            shutdown: Some(tx),
+            task,
+        })
+    }
+
+    /// Binds 127.0.0.1 on a free port and serves there.
+    pub async fn start_on_free_port(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        Sandbox::start(config, TcpListener::bind("127.0.0.1:0").await?).await
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The OAuth base URL (`SMASHRUN_OAUTH_URL`).
+    pub fn oauth_url(&self) -> String {
+        format!("{}/oauth2", self.base_url())
+    }
+
+    /// The REST base URL (`SMASHRUN_API_URL`).
+    pub fn api_url(&self) -> String {
+        format!("{}/v1", self.base_url())
+    }
+
+    /// The control API's base URL.
+    pub fn control_url(&self) -> String {
+        format!("{}/_sandbox", self.base_url())
+    }
+
+    /// Stops serving and waits for open connections to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}

@@ -1,1 +1,121 @@
-fn main() {}
+//! `smashrun-sandbox`: a faithful SmashRun stand-in on loopback.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use smashrun_sandbox::{Client, DEFAULT_CLIENT_ID, Faults, Sandbox, SandboxConfig};
+
+/// Serve a SmashRun sandbox: OAuth, REST, rate limits and faults, with a seeded runner.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to bind; loopback by default.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8001)]
+    port: u16,
+    /// Seed for the generated runner and for faults.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Years of generated history.
+    #[arg(long, default_value_t = 10)]
+    years: u32,
+    /// Last day of generated history (YYYY-MM-DD); today in New York by default.
+    #[arg(long)]
+    end: Option<jiff::civil::Date>,
+    /// Share of API requests that fail on purpose (500/503, dropped, truncated, 429), 0 to 1.
+    #[arg(long, default_value_t = 0.0)]
+    faults: f64,
+    /// Latency added to every API answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Share of odd but valid activities (unknown weather, duration 0, missing keys).
+    #[arg(long, default_value_t = 0.01)]
+    odd: f64,
+    /// Serve the activity summaries in this JSON file (an array) instead of generated ones.
+    #[arg(long)]
+    load: Option<PathBuf>,
+    /// Approve authorization requests without showing the consent page.
+    #[arg(long)]
+    auto_approve: bool,
+    /// Turn the rate limits off.
+    #[arg(long)]
+    no_rate_limits: bool,
+    /// Requests per hour per token.
+    #[arg(long, default_value_t = 250)]
+    per_hour: u32,
+    /// Requests per 10 seconds per token.
+    #[arg(long, default_value_t = 80)]
+    per_10s: u32,
+    /// Client id of the registered app.
+    #[arg(long, default_value = DEFAULT_CLIENT_ID)]
+    client_id: String,
+    /// Client secret of the registered app.
+    #[arg(long, default_value = smashrun_sandbox::DEFAULT_CLIENT_SECRET)]
+    client_secret: String,
+    /// Redirect URIs of the registered app (repeatable).
+    #[arg(long = "redirect-uri", default_values_t = ["http://localhost:8000/callback".to_owned(), "urn:ietf:wg:oauth:2.0:oob".to_owned()])]
+    redirect_uris: Vec<String>,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    let args = Args::parse();
+    let load = match &args.load {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", path.display()))?;
+            let list = value.as_array().cloned().with_context(|| {
+                format!(
+                    "{} must hold a JSON array of activity summaries",
+                    path.display()
+                )
+            })?;
+            Some(list)
+        }
+        None => None,
+    };
+    let mut config = SandboxConfig {
+        seed: args.seed,
+        years: args.years,
+        end: args.end,
+        odd_share: args.odd,
+        load,
+        clients: vec![Client {
+            id: args.client_id,
+            secret: args.client_secret,
+            redirect_uris: args.redirect_uris,
+        }],
+        auto_approve: args.auto_approve,
+        faults: Faults {
+            latency_ms: args.latency_ms,
+            ..Faults::all(args.seed, args.faults)
+        },
+        ..SandboxConfig::default()
+    };
+    config.limits.enabled = !args.no_rate_limits;
+    config.limits.per_hour = args.per_hour;
+    config.limits.per_10s = args.per_10s;
+    let addr = SocketAddr::new(args.bind, args.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let sandbox = Sandbox::start(config, listener).await?;
+    println!("SmashRun sandbox listening on {}", sandbox.base_url());
+    println!("  SMASHRUN_OAUTH_URL={}", sandbox.oauth_url());
+    println!("  SMASHRUN_API_URL={}", sandbox.api_url());
+    println!("  control API: {}/", sandbox.control_url());
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    sandbox.stop().await;
+    Ok(())
+}
