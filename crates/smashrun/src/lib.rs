@@ -1,1 +1,31 @@
-//! placeholder
+//! A SmashRun API client that survives the real network: OAuth 2.0 (authorization code flow,
+//! refresh at half-life), every REST endpoint MyRunStreak uses, a rate budget that stays under
+//! SmashRun's limits, and bounded retries of 5xx, 429, dropped connections and truncated bodies.
+//!
+//! It does **not** store anything: tokens come from a [`TokenProvider`] and go back to the
+//! caller, activities are returned with their raw JSON for the caller to keep.
+//!
+//! Activities are parsed the way real histories demand: `activityId`, `startDateTimeLocal` (with
+//! its offset) and `distance` strictly; everything else leniently (unknown enum strings kept,
+//! ints or floats, missing keys). One bad activity is returned as a [`Rejected`] with its raw
+//! JSON and the reason; it never hides the others.
+#![warn(missing_docs)]
+
+mod budget;
+mod client;
+mod error;
+mod models;
+mod oauth;
+mod secret;
+mod tokens;
+
+pub use budget::RateBudget;
+pub use client::{
+    ClientConfig, Event, Listing, ListingStyle, Observer, RetryPolicy, SmashRunClient, StaticToken,
+    TokenFuture, TokenProvider, WaitReason,
+};
+pub use error::Error;
+pub use models::{Activity, Rejected, Split, SplitUnit, UserInfo, parse_activity, parse_utc};
+pub use oauth::{Authorization, OAuthClient, OAuthConfig, Scope};
+pub use secret::Secret;
+pub use tokens::TokenSet;
