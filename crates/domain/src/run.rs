@@ -93,6 +93,14 @@ impl LocalStart {
         Ok(LocalStart { wall, offset })
     }
 
+    /// The start at `instant` where the clock read UTC`offset`.
+    pub fn from_instant(instant: Timestamp, offset: Offset) -> Self {
+        let wall = instant
+            .to_zoned_datetime(TimeZone::fixed(offset))
+            .datetime();
+        LocalStart { wall, offset }
+    }
+
     /// The wall-clock time where the run happened.
     pub fn wall(&self) -> DateTime {
         self.wall
@@ -200,6 +208,12 @@ mod tests {
         let s = LocalStart::parse("2026-05-02T23:30:00-07:00").unwrap();
         assert_eq!(s.date().to_string(), "2026-05-02");
         assert_eq!(s.instant().to_string(), "2026-05-03T06:30:00Z");
+    }
+
+    #[test]
+    fn from_instant_round_trips() {
+        let s = LocalStart::parse("2022-11-09T09:12:00-05:00").unwrap();
+        assert_eq!(LocalStart::from_instant(s.instant(), s.offset()), s);
     }
 
     #[test]

@@ -1,0 +1,336 @@
+//! The store against real DuckDB files.
+
+use jiff::Timestamp;
+use myrunstreak_domain::{Distance, LocalStart};
+use myrunstreak_store::{
+    ExportFormat, RejectedRow, RunFilter, RunRow, Store, StoreError, SyncCounts, SyncOutcome,
+    SyncStatus,
+};
+
+fn row(id: i64, start: &str, km: f64, raw_extra: &str) -> RunRow {
+    RunRow {
+        activity_id: id,
+        start_local: start.to_owned(),
+        start: LocalStart::parse(start).unwrap(),
+        distance: Distance::from_km(km).unwrap(),
+        duration_s: Some(km * 300.0),
+        activity_type: Some("running".into()),
+        calories: None,
+        notes: Some("<b>notes</b>".into()),
+        external_id: None,
+        source: Some("garmin".into()),
+        app_version: None,
+        device_type: None,
+        has_details: Some(true),
+        has_details_gps: Some(false),
+        start_latitude: None,
+        start_longitude: None,
+        heart_rate_min: None,
+        heart_rate_max: None,
+        heart_rate_average: Some(150.0),
+        cadence_min: None,
+        cadence_max: None,
+        cadence_average: None,
+        weather_type: Some("volcanicash".into()),
+        temperature: None,
+        temperature_apparent: None,
+        temperature_wind_chill: None,
+        humidity: None,
+        wind_speed: None,
+        how_felt: None,
+        terrain: None,
+        is_race: None,
+        is_treadmill: Some(false),
+        is_bad_hr: None,
+        is_bad_elevation: None,
+        synced_at: None,
+        created_at: Some("2026-05-01T12:00:00Z".parse().unwrap()),
+        updated_at: Some("2026-05-01T12:00:00Z".parse().unwrap()),
+        raw_json: format!(r#"{{"activityId":{id},"distance":{km}{raw_extra}}}"#),
+    }
+}
+
+fn now() -> Timestamp {
+    "2026-05-03T12:00:00Z".parse().unwrap()
+}
+
+#[test]
+fn batches_add_update_and_leave_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/runs.duckdb");
+    let mut store = Store::open(&path, now()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 1);
+    let first = vec![
+        row(1, "2026-05-01T07:00:00-04:00", 5.0, ""),
+        row(2, "2026-05-02T23:30:00-07:00", 1.60934, ""),
+    ];
+    let c = store.apply(&first, &[], now()).unwrap();
+    assert_eq!(
+        c,
+        SyncCounts {
+            added: 2,
+            ..SyncCounts::default()
+        }
+    );
+    let c = store.apply(&first, &[], now()).unwrap();
+    assert_eq!(
+        c,
+        SyncCounts {
+            unchanged: 2,
+            ..SyncCounts::default()
+        },
+        "idempotent"
+    );
+    let edited = vec![row(
+        2,
+        "2026-05-02T23:30:00-07:00",
+        9.74928,
+        r#","notes":"edited""#,
+    )];
+    let c = store.apply(&edited, &[], now()).unwrap();
+    assert_eq!((c.updated, c.added), (1, 0));
+    assert_eq!(store.count().unwrap(), 2);
+
+    // exact distances and the local day survive the round trip
+    let runs = store.domain_runs().unwrap();
+    let two = runs.iter().find(|r| r.id.get() == 2).unwrap();
+    assert_eq!(two.distance.cm(), 974_928);
+    assert_eq!(two.start.to_string(), "2026-05-02T23:30:00-07:00");
+    let listed = store.runs(&RunFilter::default()).unwrap();
+    assert_eq!(listed[0].activity_id, 2, "newest first");
+    assert_eq!(
+        listed[0].date.to_string(),
+        "2026-05-02",
+        "the local day, not the UTC one"
+    );
+    assert_eq!(listed[0].distance_km, 9.74928);
+    assert_eq!(listed[0].weather_type.as_deref(), Some("volcanicash"));
+    let may1 = store
+        .runs(&RunFilter {
+            until: Some("2026-05-01".parse().unwrap()),
+            ..RunFilter::default()
+        })
+        .unwrap();
+    assert_eq!(may1.len(), 1);
+    drop(store);
+
+    // reopening keeps everything and migrates nothing
+    let store = Store::open(&path, now()).unwrap();
+    assert_eq!(store.count().unwrap(), 2);
+}
+
+#[test]
+fn duplicates_in_one_batch_keep_the_latest_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("r.duckdb"), now()).unwrap();
+    let old = row(7, "2026-05-01T07:00:00-04:00", 5.0, "");
+    let mut new = row(7, "2026-05-01T07:00:00-04:00", 6.0, r#","v":2"#);
+    new.updated_at = Some("2026-05-02T00:00:00Z".parse().unwrap());
+    let c = store.apply(&[new.clone(), old], &[], now()).unwrap();
+    assert_eq!(c.added, 1);
+    assert_eq!(
+        store.runs(&RunFilter::default()).unwrap()[0].distance_km,
+        6.0
+    );
+}
+
+#[test]
+fn deletions_are_marked_and_undone_when_a_run_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("r.duckdb"), now()).unwrap();
+    let rows = vec![
+        row(1, "2026-05-01T07:00:00-04:00", 5.0, ""),
+        row(2, "2026-05-02T07:00:00-04:00", 5.0, ""),
+    ];
+    store.apply(&rows, &[], now()).unwrap();
+    assert_eq!(store.mark_missing_deleted(&[1], now()).unwrap(), 1);
+    assert_eq!(
+        store.mark_missing_deleted(&[1], now()).unwrap(),
+        0,
+        "already marked"
+    );
+    assert_eq!(store.count().unwrap(), 1);
+    let all = store
+        .runs(&RunFilter {
+            include_deleted: true,
+            ..RunFilter::default()
+        })
+        .unwrap();
+    assert!(
+        all.iter().any(|r| r.activity_id == 2 && r.deleted),
+        "kept, marked deleted"
+    );
+    assert_eq!(store.domain_runs().unwrap().len(), 1);
+    let c = store.apply(&rows[1..], &[], now()).unwrap();
+    assert_eq!(c.updated, 1, "a deleted run that reappears is undeleted");
+    assert_eq!(store.count().unwrap(), 2);
+}
+
+#[test]
+fn rejected_runs_are_kept_raw_until_they_read_fine() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("r.duckdb"), now()).unwrap();
+    let bad = RejectedRow {
+        activity_id: Some(9),
+        reason: "activity 9: distance: not a number".into(),
+        raw_json: r#"{"activityId":9,"distance":"far"}"#.into(),
+    };
+    let nameless = RejectedRow {
+        activity_id: None,
+        reason: "activityId missing".into(),
+        raw_json: r#"{"distance":1}"#.into(),
+    };
+    let c = store
+        .apply(
+            &[row(1, "2026-05-01T07:00:00-04:00", 5.0, "")],
+            &[bad.clone(), nameless.clone()],
+            now(),
+        )
+        .unwrap();
+    assert_eq!(c.rejected, 2);
+    store.apply(&[], &[bad.clone(), nameless], now()).unwrap();
+    let kept = store.rejected().unwrap();
+    assert_eq!(kept.len(), 2, "the same rejection is kept once");
+    assert!(kept.iter().any(|r| r.raw_json == bad.raw_json));
+    store
+        .apply(&[row(9, "2026-05-01T07:00:00-04:00", 3.0, "")], &[], now())
+        .unwrap();
+    assert_eq!(
+        store.rejected().unwrap().len(),
+        1,
+        "fixed on SmashRun, no longer rejected"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_duckdb_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.duckdb");
+    std::fs::write(&path, b"this is my shopping list, not a database\n").unwrap();
+    let err = Store::open(&path, now()).unwrap_err();
+    assert!(matches!(err, StoreError::NotDuckDb { .. }), "{err}");
+    assert!(err.to_string().contains("left untouched"));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"this is my shopping list, not a database\n"
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.duckdb");
+    {
+        let conn = duckdb::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE schema_version (version BIGINT, applied_utc TIMESTAMP); INSERT INTO schema_version VALUES (99, now()::TIMESTAMP); CREATE TABLE precious (x INT); INSERT INTO precious VALUES (1);").unwrap();
+    }
+    let err = Store::open(&path, now()).unwrap_err();
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 99, .. }),
+        "{err}"
+    );
+    assert!(matches!(
+        Store::open_read_only(&path).unwrap_err(),
+        StoreError::NewerSchema { .. }
+    ));
+    let conn = duckdb::Connection::open(&path).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM precious", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn sync_log_and_interrupted_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.duckdb");
+    let store = Store::open(&path, now()).unwrap();
+    let id = store.begin_sync("full", now()).unwrap();
+    let counts = SyncCounts {
+        added: 3,
+        ..SyncCounts::default()
+    };
+    let outcome = SyncOutcome {
+        status: SyncStatus::Ok,
+        finished: now(),
+        counts,
+        requests: 2,
+        watermark: Some(now()),
+        error: None,
+    };
+    store.finish_sync(id, &outcome).unwrap();
+    let running = store.begin_sync("incremental", now()).unwrap();
+    drop(store); // killed mid-sync
+    let store = Store::open(&path, now()).unwrap();
+    let log = store.sync_log(10).unwrap();
+    assert_eq!(log[0].sync_id, running);
+    assert_eq!(log[0].status, SyncStatus::Interrupted);
+    let ok = store.last_success().unwrap().unwrap();
+    assert_eq!(
+        (ok.sync_id, ok.counts.added, ok.requests, ok.watermark),
+        (id, 3, 2, Some(now()))
+    );
+}
+
+#[test]
+fn read_only_opening_and_missing_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.duckdb");
+    assert!(matches!(
+        Store::open_read_only(&path).unwrap_err(),
+        StoreError::Missing { .. }
+    ));
+    let mut store = Store::open(&path, now()).unwrap();
+    store
+        .apply(&[row(1, "2026-05-01T07:00:00-04:00", 5.0, "")], &[], now())
+        .unwrap();
+    drop(store);
+    let ro = Store::open_read_only(&path).unwrap();
+    assert_eq!(ro.count().unwrap(), 1);
+}
+
+#[test]
+fn exports_with_duckdb_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("r.duckdb"), now()).unwrap();
+    store
+        .apply(
+            &[
+                row(1, "2026-05-01T07:00:00-04:00", 5.0, ""),
+                row(2, "2026-05-02T07:00:00-04:00", 9.74928, ""),
+            ],
+            &[],
+            now(),
+        )
+        .unwrap();
+    for (format, name) in [
+        (ExportFormat::Csv, "runs.csv"),
+        (ExportFormat::Parquet, "runs.parquet"),
+        (ExportFormat::Json, "runs.json"),
+    ] {
+        let out = dir.path().join(name);
+        assert_eq!(store.export(format, &out).unwrap(), 2);
+        assert!(std::fs::metadata(&out).unwrap().len() > 50, "{name}");
+    }
+    let csv = std::fs::read_to_string(dir.path().join("runs.csv")).unwrap();
+    assert!(csv.starts_with("activity_id,start_local,run_date"));
+    assert!(csv.contains("9.74928"), "{csv}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("runs.json")).unwrap())
+            .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn fingerprints_ignore_when_runs_were_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Store::open(dir.path().join("a.duckdb"), now()).unwrap();
+    let mut b = Store::open(dir.path().join("b.duckdb"), now()).unwrap();
+    let rows = vec![row(1, "2026-05-01T07:00:00-04:00", 5.0, "")];
+    a.apply(&rows, &[], now()).unwrap();
+    b.apply(&rows, &[], "2027-01-01T00:00:00Z".parse().unwrap())
+        .unwrap();
+    assert_eq!(a.fingerprint().unwrap(), b.fingerprint().unwrap());
+    b.mark_missing_deleted(&[], now()).unwrap();
+    assert_ne!(a.fingerprint().unwrap(), b.fingerprint().unwrap());
+}
