@@ -1,0 +1,244 @@
+//! Read-side queries and their response types. Each type here is the one serialization of a
+//! response: the CLI's `--json` prints it, the HTTP API returns it.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use myrunstreak_domain::{
+    DayPolicy, DomainError, Horizon, Milestones, Remaining, Rule, Run, StreakRules, StreakStatus,
+    Units, streaks,
+};
+use serde::Serialize;
+
+use crate::Settings;
+
+/// How to count a streak: the rule, the day policy, and "today".
+#[derive(Clone, Debug)]
+pub struct StreakQuery {
+    /// When a day qualifies.
+    pub rule: Rule,
+    /// A home zone, or each run's own clock.
+    pub timezone: Option<TimeZone>,
+    /// Leave treadmill runs out.
+    pub exclude_treadmill: bool,
+    /// Judge the streak as of the end of this day.
+    pub as_of: Option<Date>,
+}
+
+impl StreakQuery {
+    /// The query the settings describe.
+    pub fn from_settings(settings: &Settings) -> Result<Self, DomainError> {
+        let timezone = match &settings.timezone {
+            Some(name) => Some(
+                TimeZone::get(name)
+                    .map_err(|e| DomainError::DateOutOfRange(format!("time zone {name}: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(StreakQuery {
+            rule: settings.rule,
+            timezone,
+            exclude_treadmill: settings.exclude_treadmill,
+            as_of: None,
+        })
+    }
+
+    fn rules(&self) -> StreakRules {
+        StreakRules {
+            rule: self.rule,
+            days: self
+                .timezone
+                .clone()
+                .map_or(DayPolicy::LocalClock, DayPolicy::HomeZone),
+            exclude_treadmill: self.exclude_treadmill,
+        }
+    }
+}
+
+/// The current streak, as shown.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CurrentStreakJson {
+    /// Days; 0 when there is none.
+    pub days: u32,
+    /// First day.
+    pub start: Option<Date>,
+    /// Last qualifying day.
+    pub end: Option<Date>,
+    /// `done`, `at_risk` or `none`.
+    pub status: StreakStatus,
+    /// Distance still needed today (km), for distance rules.
+    pub remaining_km: Option<f64>,
+    /// The same in miles.
+    pub remaining_mi: Option<f64>,
+    /// Moving time still needed today (s), for time rules.
+    pub remaining_s: Option<u32>,
+    /// Whether any run at all is needed (rule `any`).
+    pub needs_any_run: bool,
+    /// Seconds left until local midnight.
+    pub time_left_s: i64,
+    /// Distance run today (km).
+    pub today_km: f64,
+    /// Milestones reached and the next one.
+    pub milestones: Milestones,
+}
+
+/// A streak, as shown.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct StreakJson {
+    /// Days.
+    pub days: u32,
+    /// First day.
+    pub start: Option<Date>,
+    /// Last day.
+    pub end: Option<Date>,
+    /// Distance (km).
+    pub distance_km: f64,
+    /// Counted runs.
+    pub runs: u32,
+}
+
+/// `streak`: the current and the longest streak.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct StreakResponse {
+    /// The current streak.
+    pub current: CurrentStreakJson,
+    /// The longest streak (days 0 when there is none).
+    pub longest: StreakJson,
+    /// The rule used.
+    pub rule: Rule,
+    /// The day judged as today.
+    pub as_of: Date,
+    /// The zone "today" was read in.
+    pub timezone: String,
+    /// Qualifying days in all history.
+    pub qualifying_days: u32,
+    /// Number of streaks in history.
+    pub streak_count: usize,
+}
+
+fn streak_json(s: Option<&myrunstreak_domain::Streak>) -> StreakJson {
+    match s {
+        Some(s) => StreakJson {
+            days: s.days,
+            start: Some(s.start),
+            end: Some(s.end),
+            distance_km: s.distance.km(),
+            runs: s.runs,
+        },
+        None => StreakJson {
+            days: 0,
+            start: None,
+            end: None,
+            distance_km: 0.0,
+            runs: 0,
+        },
+    }
+}
+
+/// The runner's zone and today's horizon for `runs` at `now`.
+fn horizon(
+    runs: &[Run],
+    query: &StreakQuery,
+    now: Timestamp,
+) -> Result<(TimeZone, Horizon), DomainError> {
+    let policy = query.rules().days;
+    let latest = runs
+        .iter()
+        .filter(|r| r.start.instant() <= now)
+        .max_by_key(|r| r.start.instant())
+        .map(|r| &r.start);
+    let zone = policy.runner_zone(latest);
+    let horizon = match query.as_of {
+        Some(date) => Horizon::as_of(date, now, &zone)?,
+        None => Horizon::at(now, &zone)?,
+    };
+    Ok((zone, horizon))
+}
+
+fn zone_name(zone: &TimeZone) -> String {
+    zone.iana_name().map(str::to_owned).unwrap_or_else(|| {
+        let offset = zone
+            .to_fixed_offset()
+            .map(|o| o.to_string())
+            .unwrap_or_default();
+        format!("UTC{offset}")
+    })
+}
+
+/// The streak of `runs` under `query` at `now`.
+pub fn streak(
+    runs: &[Run],
+    query: &StreakQuery,
+    now: Timestamp,
+) -> Result<StreakResponse, DomainError> {
+    let (zone, horizon) = horizon(runs, query, now)?;
+    let report = streaks(runs, &query.rules(), &horizon);
+    let c = &report.current;
+    let (remaining_km, remaining_s, needs_any_run) = match c.remaining {
+        Remaining::Nothing => (Some(0.0), None, false),
+        Remaining::Distance(d) => (Some(d.km()), None, false),
+        Remaining::MovingTime(s) => (None, Some(s), false),
+        Remaining::AnyRun => (None, None, true),
+    };
+    Ok(StreakResponse {
+        current: CurrentStreakJson {
+            days: c.days,
+            start: c.start,
+            end: c.end,
+            status: c.status,
+            remaining_km,
+            remaining_mi: remaining_km.map(|km| km / myrunstreak_domain::Distance::MILE.km()),
+            remaining_s,
+            needs_any_run,
+            time_left_s: c.time_left_s,
+            today_km: c.today.distance.km(),
+            milestones: c.milestones.clone(),
+        },
+        longest: streak_json(report.longest.as_ref()),
+        rule: query.rule,
+        as_of: report.today,
+        timezone: zone_name(&zone),
+        qualifying_days: report.qualifying_days,
+        streak_count: report.streaks.len(),
+    })
+}
+
+/// One line saying how today stands: "done for today", "at risk: run 0.60 mi in the next 5 h 12 min".
+pub fn status_line(s: &StreakResponse, units: Units) -> String {
+    let c = &s.current;
+    match c.status {
+        StreakStatus::Done => "done for today".to_owned(),
+        StreakStatus::None => "no current streak: run today to start one".to_owned(),
+        StreakStatus::AtRisk => {
+            let left = c.time_left_s.max(0);
+            let time = format!("{} h {} min", left / 3600, (left / 60) % 60);
+            let need = if c.needs_any_run {
+                "any run".to_owned()
+            } else if let Some(s) = c.remaining_s {
+                format!("{} more minutes", s.div_ceil(60))
+            } else {
+                let d = myrunstreak_domain::Distance::from_km(c.remaining_km.unwrap_or(0.0))
+                    .unwrap_or_default();
+                units.format(d)
+            };
+            format!("at risk: run {need} in the next {time}")
+        }
+    }
+}
+
+/// One stored run with the JSON SmashRun sent for it.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunDetail {
+    /// The stored columns.
+    #[serde(flatten)]
+    pub run: myrunstreak_store::StoredRun,
+    /// The activity exactly as SmashRun sent it.
+    pub raw: serde_json::Value,
+}
+
+impl From<myrunstreak_store::StoredRun> for RunDetail {
+    fn from(run: myrunstreak_store::StoredRun) -> Self {
+        let raw = serde_json::from_str(&run.raw_json).unwrap_or(serde_json::Value::Null);
+        RunDetail { run, raw }
+    }
+}
