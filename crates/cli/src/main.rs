@@ -1,43 +1,109 @@
-//! `myrunstreak`: your SmashRun history in DuckDB and your running streak.
+//! `myrunstreak`: your SmashRun history in DuckDB and your running streak, from the command line.
+//!
+//! A thin shell: each subcommand reads the clock and the settings, calls the application layer
+//! and prints. Exit codes: 0 ok, 1 failure, 2 usage.
 
-use anyhow::{Context, Result};
+mod auth;
+mod context;
+mod demo;
+mod login;
+mod runs;
+mod settings;
+mod streak;
+mod sync;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
-use smashrun_sandbox::{Sandbox, SandboxConfig};
 
 /// Your SmashRun history on your own machine, and your running streak by the official rules.
 #[derive(Parser, Debug)]
-#[command(name = "myrunstreak", version, about)]
+#[command(name = "myrunstreak", version, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    global: settings::GlobalArgs,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Start a SmashRun sandbox with a generated runner (the whole product comes in later steps).
-    Demo,
+    /// Sign in to SmashRun, and manage the stored tokens.
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
+    /// Mirror your SmashRun runs into the local database (incremental by default).
+    Sync(sync::SyncArgs),
+    /// List stored runs, newest first.
+    Runs(runs::RunsArgs),
+    /// Show one stored run.
+    Run(runs::RunArgs),
+    /// Your current and longest streak (the default command).
+    Streak(streak::StreakArgs),
+    /// Print the effective settings, secrets redacted.
+    Config {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// See the whole product against a built-in SmashRun sandbox, in its own data folder.
+    Demo(demo::DemoArgs),
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Demo => {
-            let config = SandboxConfig {
-                auto_approve: true,
-                ..SandboxConfig::default()
-            };
-            let sandbox = Sandbox::start_on_free_port(config)
-                .await
-                .context("starting the SmashRun sandbox")?;
-            println!(
-                "SmashRun sandbox with ten years of a generated runner at {}",
-                sandbox.base_url()
-            );
-            println!("Press Ctrl-C to stop.");
-            tokio::signal::ctrl_c().await?;
-            sandbox.stop().await;
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
         }
     }
-    Ok(())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = settings::load(&cli.global)?;
+    settings::init_logging(&settings);
+    match cli
+        .command
+        .unwrap_or(Command::Streak(streak::StreakArgs::default()))
+    {
+        Command::Auth(command) => auth::run(command, &settings).await,
+        Command::Sync(args) => sync::run(args, &settings).await,
+        Command::Runs(args) => runs::list(args, &settings),
+        Command::Run(args) => runs::show(args, &settings),
+        Command::Streak(args) => streak::run(args, &settings),
+        Command::Config { json } => {
+            let described = settings.describe();
+            if json {
+                let map: serde_json::Map<String, serde_json::Value> = described
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&map)?);
+            } else {
+                for (name, value) in described {
+                    println!("{name}={value}");
+                }
+            }
+            Ok(())
+        }
+        Command::Demo(args) => demo::run(args).await,
+    }
+}
+
+/// The default database path, for messages.
+#[allow(dead_code)]
+fn default_db() -> PathBuf {
+    PathBuf::from("./data/runs.duckdb")
 }

@@ -260,7 +260,14 @@ pub fn generate(config: &GeneratorConfig) -> Vec<Generated> {
                 (km, rng.random_range(285.0..400.0))
             };
             let finish = start.timestamp() + SignedDuration::from_secs_f64(km * pace);
-            let late = rng.random_bool(0.03);
+            // late uploads happen to older runs: one not yet uploaded near today would break the
+            // demo runner's current streak
+            let recent = config
+                .end
+                .since(date)
+                .map(|s| s.get_days() < 25)
+                .unwrap_or(true);
+            let late = rng.random_bool(0.03) && !recent;
             let created = finish
                 + SignedDuration::from_secs(rng.random_range(60..1800))
                 + if late {

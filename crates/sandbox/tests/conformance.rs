@@ -125,10 +125,11 @@ fn conforms(s: &Map<String, Value>) -> Result<(), String> {
             ));
         }
     }
-    if let Some(sync) = s["syncDateTimeUTC"].as_str() {
-        if !zone_less_utc(sync, 0) {
-            return Err(format!("syncDateTimeUTC {sync} is not zone-less UTC"));
-        }
+    if let Some(sync) = s["syncDateTimeUTC"]
+        .as_str()
+        .filter(|t| !zone_less_utc(t, 0))
+    {
+        return Err(format!("syncDateTimeUTC {sync} is not zone-less UTC"));
     }
     Ok(())
 }

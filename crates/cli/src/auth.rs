@@ -1,0 +1,183 @@
+//! `auth login | status | refresh | logout | token`.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use jiff::{SignedDuration, Timestamp};
+use myrunstreak_app::Settings;
+use smashrun_client::{Secret, TokenSet};
+
+use crate::context;
+use crate::login::{LoginOptions, login};
+
+/// Token commands.
+#[derive(Subcommand, Debug)]
+pub enum AuthCommand {
+    /// Sign in to SmashRun in your browser and store the tokens.
+    Login {
+        /// Do not open a browser: print the address, and accept the code or the whole address
+        /// you are sent back to, pasted here.
+        #[arg(long)]
+        no_browser: bool,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Who is signed in, where the tokens are, when they expire and will be refreshed.
+    Status,
+    /// Refresh the tokens now.
+    Refresh,
+    /// Remove the stored tokens.
+    Logout,
+    /// Store a personal token from SmashRun's implicit flow (read from standard input if omitted).
+    Token {
+        /// The token.
+        token: Option<String>,
+    },
+}
+
+/// Runs an auth command.
+pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
+    let http = context::http()?;
+    match command {
+        AuthCommand::Login {
+            no_browser,
+            timeout,
+        } => {
+            let oauth = context::oauth(settings, http.clone())?;
+            let store = context::token_store(settings)?;
+            let options = LoginOptions {
+                open_browser: !no_browser,
+                read_stdin: no_browser,
+                timeout: Duration::from_secs(timeout),
+            };
+            let tokens = login(&oauth, &options, |url| {
+                println!(
+                    "Open this address to let MyRunStreak read your SmashRun runs:\n\n  {url}\n"
+                );
+                if no_browser {
+                    println!(
+                        "Then paste the code, or the whole address you are sent back to, here."
+                    );
+                }
+            })
+            .await?;
+            store
+                .save(&tokens)
+                .await
+                .with_context(|| format!("saving the tokens in {}", store.describe()))?;
+            let provider = context::provider(settings, http.clone())?;
+            let user = context::smashrun(settings, http, provider)
+                .user_info()
+                .await?;
+            println!(
+                "Hello, {}! You are signed in to SmashRun.",
+                user.display_name()
+            );
+            println!(
+                "Tokens saved in {}; they expire {} and will be refreshed from {}.",
+                store.describe(),
+                day(tokens.expires_at),
+                day(tokens.refresh_due_at())
+            );
+            Ok(())
+        }
+        AuthCommand::Status => {
+            let store = context::token_store(settings)?;
+            let Some(tokens) = store.load().await? else {
+                println!(
+                    "Not signed in (no tokens in {}). Run `myrunstreak auth login`.",
+                    store.describe()
+                );
+                return Ok(());
+            };
+            let provider = context::provider(settings, http.clone())?;
+            match context::smashrun(settings, http, provider)
+                .user_info()
+                .await
+            {
+                Ok(user) => println!(
+                    "Signed in as {} (SmashRun user {}).",
+                    user.display_name(),
+                    user.id
+                ),
+                Err(e) => {
+                    println!("Tokens are stored, but SmashRun could not be asked who you are: {e}")
+                }
+            }
+            println!("Token store: {}", store.describe());
+            println!("Access token expires: {}", day(tokens.expires_at));
+            match &tokens.refresh_token {
+                Some(_) => println!("Refresh due: {}", day(tokens.refresh_due_at())),
+                None => println!(
+                    "No refresh token (a personal token): run `auth login` before it expires."
+                ),
+            }
+            Ok(())
+        }
+        AuthCommand::Refresh => {
+            let provider = context::provider(settings, http)?;
+            let fresh = provider.refresh_now().await?;
+            println!("Tokens refreshed; they expire {}.", day(fresh.expires_at));
+            Ok(())
+        }
+        AuthCommand::Logout => {
+            let store = context::token_store(settings)?;
+            store.clear().await?;
+            println!("Removed the local tokens from {}.", store.describe());
+            println!(
+                "SmashRun has no revoke endpoint: to revoke MyRunStreak's access, visit https://smashrun.com/settings/api"
+            );
+            Ok(())
+        }
+        AuthCommand::Token { token } => {
+            let token = match token {
+                Some(t) => t,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the token from standard input")?;
+                    line
+                }
+            };
+            let token = Secret::new(token.trim());
+            if token.is_empty() {
+                bail!("no token given: pass it as an argument or on standard input");
+            }
+            let oauth_config = smashrun_client::OAuthConfig {
+                oauth_url: settings.oauth_url.clone(),
+                api_url: settings.api_url.clone(),
+                client_id: "client".into(),
+                client_secret: Secret::new(""),
+                redirect_uri: settings.redirect_uri.clone(),
+            };
+            let oauth = smashrun_client::OAuthClient::new(oauth_config, http)?;
+            let left = oauth.token_status(&token).await?;
+            if left <= 0 {
+                bail!(
+                    "SmashRun says this token is expired or unknown; get a new one from SmashRun's implicit flow"
+                );
+            }
+            let tokens = TokenSet::issued(
+                token,
+                None,
+                Timestamp::now(),
+                SignedDuration::from_secs(left),
+            );
+            let store = context::token_store(settings)?;
+            store.save(&tokens).await?;
+            println!(
+                "Personal token stored in {}; it expires {} and cannot be refreshed.",
+                store.describe(),
+                day(tokens.expires_at)
+            );
+            Ok(())
+        }
+    }
+}
+
+fn day(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}

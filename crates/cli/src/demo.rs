@@ -1,0 +1,178 @@
+//! `demo`: the whole product in one command, against an in-process SmashRun sandbox, in its own
+//! data folder (never the user's database or tokens).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use jiff::Timestamp;
+use myrunstreak_app::queries::{StreakQuery, streak};
+use myrunstreak_app::{Settings, SyncMode, SyncRequest};
+use myrunstreak_domain::{DayPolicy, Distance, analyze, format_duration, format_pace};
+use myrunstreak_store::{RunFilter, Store};
+use smashrun_sandbox::{Client, Sandbox, SandboxConfig};
+
+use crate::login::{LoginOptions, login};
+use crate::sync::{Progress, print_report, sync_into};
+use crate::{context, streak as streak_cmd};
+
+/// Demo options.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Years of generated running history.
+    #[arg(long, default_value_t = 10)]
+    pub years: u32,
+    /// Seed of the generated runner.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Keep the demo's data in this folder (default: a temporary folder, removed at the end).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `demo`.
+pub async fn run(args: DemoArgs) -> Result<()> {
+    let temp = tempfile::Builder::new()
+        .prefix("myrunstreak-demo-")
+        .tempdir()
+        .context("creating the demo's data folder")?;
+    let dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_owned());
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+
+    // the login callback listens on a free loopback port, registered with the sandbox
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let mut config = SandboxConfig {
+        years: args.years,
+        seed: args.seed,
+        auto_approve: true,
+        ..SandboxConfig::default()
+    };
+    config.clients = vec![Client {
+        id: "myrunstreak-demo".into(),
+        secret: "demo-secret".into(),
+        redirect_uris: vec![redirect.clone()],
+    }];
+    let sandbox = Sandbox::start_on_free_port(config)
+        .await
+        .context("starting the SmashRun sandbox")?;
+
+    println!(
+        "MyRunStreak demo: a SmashRun sandbox with {} years of a generated runner at {}",
+        args.years,
+        sandbox.base_url()
+    );
+    println!(
+        "Data folder: {} (your own database and tokens are not touched)\n",
+        dir.display()
+    );
+
+    let vars: BTreeMap<String, String> = [
+        ("SMASHRUN_CLIENT_ID", "myrunstreak-demo".to_owned()),
+        ("SMASHRUN_CLIENT_SECRET", "demo-secret".to_owned()),
+        ("SMASHRUN_REDIRECT_URI", redirect),
+        ("SMASHRUN_OAUTH_URL", sandbox.oauth_url()),
+        ("SMASHRUN_API_URL", sandbox.api_url()),
+        ("DUCKDB_PATH", dir.join("runs.duckdb").display().to_string()),
+        (
+            "MYRUNSTREAK_TOKEN_FILE",
+            dir.join("tokens.json").display().to_string(),
+        ),
+        ("LOG_LEVEL", "warn".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let settings = Settings::from_vars(&vars)?;
+
+    // the real authorization code flow; the sandbox approves, and a client plays the browser
+    let oauth = context::oauth(&settings, context::http()?)?;
+    let options = LoginOptions {
+        open_browser: false,
+        read_stdin: false,
+        timeout: Duration::from_secs(30),
+    };
+    let tokens = login(&oauth, &options, |url| {
+        let url = url.to_string();
+        tokio::spawn(async move { reqwest::get(url).await });
+    })
+    .await?;
+    context::token_store(&settings)?.save(&tokens).await?;
+    let http = context::http()?;
+    let provider = context::provider(&settings, http.clone())?;
+    let user = context::smashrun(&settings, http, provider)
+        .user_info()
+        .await?;
+    println!(
+        "Signed in as {} through SmashRun's OAuth flow (tokens in {}).",
+        user.display_name(),
+        settings.token_file.display()
+    );
+
+    let mut store = Store::open(&settings.duckdb_path, Timestamp::now())?;
+    let progress = Progress::new(false);
+    let request = SyncRequest {
+        mode: SyncMode::Full,
+        dry_run: false,
+        details: None,
+    };
+    let report = sync_into(&mut store, &settings, &request, &progress).await;
+    progress.finish();
+    print_report(&report?);
+    println!();
+
+    let runs = store.domain_runs()?;
+    let response = streak(
+        &runs,
+        &StreakQuery::from_settings(&settings)?,
+        Timestamp::now(),
+    )?;
+    streak_cmd::print(&response, settings.units);
+
+    let analytics = analyze(&runs, &DayPolicy::LocalClock);
+    if let Some(year) = analytics.years.last() {
+        let t = &year.totals;
+        println!(
+            "\n{}: {} runs on {} days, {}, average pace {}",
+            year.period,
+            t.runs,
+            t.run_days,
+            settings.units.format(t.distance),
+            t.avg_pace_s_per_km
+                .and_then(|p| format_pace(
+                    p,
+                    Distance::from_km(1.0).unwrap_or_default(),
+                    settings.units
+                ))
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    println!("\nMost recent runs:");
+    for r in store.runs(&RunFilter {
+        limit: Some(5),
+        ..RunFilter::default()
+    })? {
+        let d = Distance::from_km(r.distance_km).unwrap_or_default();
+        let s = r.duration_s.unwrap_or(0.0);
+        println!(
+            "  {}  {:>9}  {:>8}  {}",
+            r.date,
+            settings.units.format(d),
+            format_duration(s),
+            format_pace(s, d, settings.units).unwrap_or_default()
+        );
+    }
+    println!(
+        "\nTry it on your own runs: put your SmashRun app's SMASHRUN_CLIENT_ID and SMASHRUN_CLIENT_SECRET in .env, then `myrunstreak auth login` and `myrunstreak sync`."
+    );
+    drop(store);
+    sandbox.stop().await;
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! `streak` (the default command): the current and longest streak.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use myrunstreak_app::Settings;
+use myrunstreak_app::queries::{StreakQuery, StreakResponse, status_line, streak};
+use myrunstreak_domain::{Distance, Rule, Units};
+
+use crate::context;
+
+/// How to count.
+#[derive(Args, Debug, Default)]
+pub struct StreakArgs {
+    /// usrsa (default), continuous, any, or a daily minimum: 2km, 1.5mi, 20min (MYRUNSTREAK_RULE).
+    #[arg(long)]
+    pub rule: Option<Rule>,
+    /// Anchor run days to this IANA zone (MYRUNSTREAK_TIMEZONE); default: each run's own clock.
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// The streak as it stood at the end of this day (YYYY-MM-DD).
+    #[arg(long)]
+    pub as_of: Option<Date>,
+    /// Print JSON (what the API's /api/v1/streak returns).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The query from the settings and flags (flags win).
+pub fn query(args: &StreakArgs, settings: &Settings) -> Result<StreakQuery> {
+    let mut query = StreakQuery::from_settings(settings)?;
+    if let Some(rule) = args.rule {
+        query.rule = rule;
+    }
+    if let Some(zone) = &args.tz {
+        query.timezone = Some(jiff::tz::TimeZone::get(zone).with_context(|| {
+            format!("--tz {zone} is not an IANA time zone such as America/New_York")
+        })?);
+    }
+    query.as_of = args.as_of;
+    Ok(query)
+}
+
+/// `streak`.
+pub fn run(args: StreakArgs, settings: &Settings) -> Result<()> {
+    let query = query(&args, settings)?;
+    let store = context::read_store(settings)?;
+    let runs = store.domain_runs()?;
+    let response = streak(&runs, &query, Timestamp::now())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&response)?);
+    } else {
+        print(&response, settings.units);
+    }
+    Ok(())
+}
+
+/// `1 day`, `1,448 days`.
+pub fn plural(n: u32, word: &str) -> String {
+    format!("{} {word}{}", thousands(n), if n == 1 { "" } else { "s" })
+}
+
+fn thousands(n: u32) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The streak as a runner reads it.
+pub fn print(s: &StreakResponse, units: Units) {
+    let c = &s.current;
+    match (c.start, c.days) {
+        (Some(start), days) if days > 0 => println!(
+            "Current streak: {} (since {start}): {}",
+            plural(days, "day"),
+            status_line(s, units)
+        ),
+        _ => println!("Current streak: 0 days: {}", status_line(s, units)),
+    }
+    if let (Some(start), Some(end)) = (s.longest.start, s.longest.end) {
+        println!(
+            "Longest streak: {} ({start} to {end}), {} over {} runs",
+            plural(s.longest.days, "day"),
+            units.format(Distance::from_km(s.longest.distance_km).unwrap_or_default()),
+            s.longest.runs
+        );
+    }
+    let m = &c.milestones;
+    if !m.reached.is_empty() {
+        let reached: Vec<String> = m.reached.iter().map(|d| thousands(*d)).collect();
+        println!(
+            "Milestones: {}; next {} in {} days{}",
+            reached.join(", "),
+            thousands(m.next),
+            m.days_to_next,
+            if m.usrsa_listable {
+                " (USRSA-listable)"
+            } else {
+                ""
+            }
+        );
+    }
+    println!("Rule: {}; today is {} ({}).", s.rule, s.as_of, s.timezone);
+}
