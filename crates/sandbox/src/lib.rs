@@ -61,6 +61,8 @@ pub struct SandboxConfig {
     pub odd_share: f64,
     /// Activity summaries to serve instead of generated ones.
     pub load: Option<Vec<Value>>,
+    /// Keep only this many of the most recent generated runs (benchmarks want exact sizes).
+    pub max_runs: Option<usize>,
     /// Registered apps.
     pub clients: Vec<Client>,
     /// Approve every authorization request without showing the consent page.
@@ -91,6 +93,7 @@ impl Default for SandboxConfig {
             end: None,
             odd_share: 0.01,
             load: None,
+            max_runs: None,
             clients: vec![Client {
                 id: DEFAULT_CLIENT_ID.into(),
                 secret: DEFAULT_CLIENT_SECRET.into(),
@@ -123,7 +126,7 @@ pub(crate) fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, state::State> {
 
 /// The sandbox's router, with its data generated (or loaded) from `config`.
 pub fn router(config: SandboxConfig) -> Router {
-    let activities = match &config.load {
+    let mut activities: Vec<generate::Generated> = match &config.load {
         Some(list) => list
             .iter()
             .filter_map(|v| v.as_object().cloned())
@@ -148,6 +151,11 @@ pub fn router(config: SandboxConfig) -> Router {
             })
         }
     };
+    if let Some(max) = config.max_runs {
+        // generated runs come oldest first
+        let surplus = activities.len().saturating_sub(max);
+        activities.drain(..surplus);
+    }
     let shared: Shared = Arc::new(Mutex::new(state::State::new(config, activities)));
     Router::new()
         .merge(oauth::routes())

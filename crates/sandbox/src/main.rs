@@ -32,6 +32,9 @@ struct Args {
     /// Latency added to every API answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Serve only this many of the most recent generated runs.
+    #[arg(long)]
+    runs: Option<usize>,
     /// Share of odd but valid activities (unknown weather, duration 0, missing keys).
     #[arg(long, default_value_t = 0.01)]
     odd: f64,
@@ -89,6 +92,7 @@ async fn main() -> Result<()> {
         end: args.end,
         odd_share: args.odd,
         load,
+        max_runs: args.runs,
         clients: vec![Client {
             id: args.client_id,
             secret: args.client_secret,

@@ -599,7 +599,8 @@ impl SmashRunClient {
 
 /// Parses a listing item by item: one bad activity is kept raw and never hides the others.
 fn parse_listing(bytes: &[u8]) -> Result<Listing, String> {
-    let items: Vec<Box<RawValue>> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    // borrowed from the body: no second copy of a listing that can be tens of megabytes
+    let items: Vec<&RawValue> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let mut listing = Listing::default();
     for item in items {
         match parse_activity(item.get()) {
