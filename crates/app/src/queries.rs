@@ -242,3 +242,137 @@ impl From<myrunstreak_store::StoredRun> for RunDetail {
         RunDetail { run, raw }
     }
 }
+
+/// `streaks`: every streak, longest first.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct StreaksResponse {
+    /// Streaks of at least `min_days`, longest first (ties: most recent first).
+    pub streaks: Vec<StreakJson>,
+    /// The rule used.
+    pub rule: Rule,
+    /// The day judged as today.
+    pub as_of: Date,
+    /// The shortest streak listed.
+    pub min_days: u32,
+}
+
+/// Every streak of at least `min_days`.
+pub fn streak_history(
+    runs: &[Run],
+    query: &StreakQuery,
+    now: Timestamp,
+    min_days: u32,
+) -> Result<StreaksResponse, DomainError> {
+    let (_, horizon) = horizon(runs, query, now)?;
+    let report = streaks(runs, &query.rules(), &horizon);
+    let mut list: Vec<StreakJson> = report
+        .streaks
+        .iter()
+        .filter(|s| s.days >= min_days)
+        .map(|s| streak_json(Some(s)))
+        .collect();
+    list.sort_by(|a, b| b.days.cmp(&a.days).then(b.end.cmp(&a.end)));
+    Ok(StreaksResponse {
+        streaks: list,
+        rule: query.rule,
+        as_of: report.today,
+        min_days,
+    })
+}
+
+/// `stats`: totals for all time, per year, month and ISO week, and by weekday.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct StatsResponse {
+    /// Everything (within the year/month asked for).
+    pub totals: myrunstreak_domain::Totals,
+    /// Per year.
+    pub years: Vec<myrunstreak_domain::PeriodTotals>,
+    /// Per month.
+    pub months: Vec<myrunstreak_domain::PeriodTotals>,
+    /// Per ISO week.
+    pub weeks: Vec<myrunstreak_domain::PeriodTotals>,
+    /// Monday to Sunday.
+    pub by_weekday: Vec<myrunstreak_domain::WeekdayTotals>,
+    /// The year asked for.
+    pub year: Option<i16>,
+    /// The month asked for.
+    pub month: Option<i8>,
+}
+
+/// Totals on run days, optionally of one year or one month of a year.
+pub fn stats(
+    runs: &[Run],
+    query: &StreakQuery,
+    year: Option<i16>,
+    month: Option<i8>,
+) -> StatsResponse {
+    let policy = query.rules().days;
+    let kept: Vec<Run> = runs
+        .iter()
+        .filter(|r| {
+            let d = policy.day_of(&r.start);
+            year.is_none_or(|y| d.year() == y) && month.is_none_or(|m| d.month() == m)
+        })
+        .cloned()
+        .collect();
+    let a = myrunstreak_domain::analyze(&kept, &policy);
+    StatsResponse {
+        totals: a.all_time,
+        years: a.years,
+        months: a.months,
+        weeks: a.weeks,
+        by_weekday: a.by_weekday,
+        year,
+        month,
+    }
+}
+
+/// `records`: personal records.
+pub fn records(runs: &[Run], query: &StreakQuery) -> myrunstreak_domain::Records {
+    myrunstreak_domain::analyze(runs, &query.rules().days).records
+}
+
+/// `calendar`: every day of a range with its distance and whether it qualified.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CalendarResponse {
+    /// First day.
+    pub from: Date,
+    /// Last day.
+    pub to: Date,
+    /// The rule used.
+    pub rule: Rule,
+    /// Each day.
+    pub days: Vec<myrunstreak_domain::CalendarDay>,
+}
+
+/// A year (up to today), or the last 365 days ending today.
+pub fn calendar(
+    runs: &[Run],
+    query: &StreakQuery,
+    now: Timestamp,
+    year: Option<i16>,
+) -> Result<CalendarResponse, DomainError> {
+    let (_, horizon) = horizon(runs, query, now)?;
+    let today = horizon.today;
+    let out_of_range = |e: jiff::Error| DomainError::DateOutOfRange(e.to_string());
+    let (from, to) = match year {
+        Some(y) => {
+            let first = jiff::civil::Date::new(y, 1, 1).map_err(out_of_range)?;
+            (first, first.last_of_year())
+        }
+        None => (
+            today
+                .checked_sub(jiff::Span::new().days(364))
+                .map_err(out_of_range)?,
+            today,
+        ),
+    };
+    let cutoff = horizon.cut_off_after_today.then_some(today);
+    let days = myrunstreak_domain::day_totals(runs, &query.rules(), cutoff);
+    Ok(CalendarResponse {
+        from,
+        to,
+        rule: query.rule,
+        days: myrunstreak_domain::calendar(&days, &query.rule, from, to),
+    })
+}

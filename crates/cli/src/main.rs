@@ -3,6 +3,7 @@
 //! A thin shell: each subcommand reads the clock and the settings, calls the application layer
 //! and prints. Exit codes: 0 ok, 1 failure, 2 usage.
 
+mod analytics;
 mod auth;
 mod context;
 mod demo;
@@ -40,6 +41,16 @@ enum Command {
     Run(runs::RunArgs),
     /// Your current and longest streak (the default command).
     Streak(streak::StreakArgs),
+    /// Every streak in your history, longest first.
+    Streaks(analytics::StreaksArgs),
+    /// Totals: all time, per year, month, ISO week and weekday.
+    Stats(analytics::StatsArgs),
+    /// Personal records.
+    Records(analytics::RecordsArgs),
+    /// A heatmap of qualified days.
+    Calendar(analytics::CalendarArgs),
+    /// Write your runs to CSV, Parquet or JSON with DuckDB's own writers.
+    Export(analytics::ExportArgs),
     /// Print the effective settings, secrets redacted.
     Config {
         /// Print JSON.
@@ -83,6 +94,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Runs(args) => runs::list(args, &settings),
         Command::Run(args) => runs::show(args, &settings),
         Command::Streak(args) => streak::run(args, &settings),
+        Command::Streaks(args) => analytics::streaks(args, &settings),
+        Command::Stats(args) => analytics::stats(args, &settings),
+        Command::Records(args) => analytics::records(args, &settings),
+        Command::Calendar(args) => analytics::calendar(args, &settings),
+        Command::Export(args) => analytics::export(args, &settings),
         Command::Config { json } => {
             let described = settings.describe();
             if json {

@@ -96,10 +96,10 @@ pub fn print(s: &StreakResponse, units: Units) {
     if !m.reached.is_empty() {
         let reached: Vec<String> = m.reached.iter().map(|d| thousands(*d)).collect();
         println!(
-            "Milestones: {}; next {} in {} days{}",
+            "Milestones: {}; next {} in {}{}",
             reached.join(", "),
             thousands(m.next),
-            m.days_to_next,
+            plural(m.days_to_next, "day"),
             if m.usrsa_listable {
                 " (USRSA-listable)"
             } else {
