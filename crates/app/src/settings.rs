@@ -79,6 +79,8 @@ pub struct Settings {
     pub units: Units,
     /// `MYRUNSTREAK_API_TOKEN`.
     pub api_token: Option<Secret>,
+    /// `MYRUNSTREAK_CORS_ORIGINS`: comma-separated origins allowed by CORS (empty: CORS off).
+    pub cors_origins: Vec<String>,
     /// `AWS_REGION`.
     pub aws_region: String,
     /// `AWS_ENDPOINT_URL`.
@@ -172,6 +174,14 @@ impl Settings {
                 "imperial or metric",
             )?,
             api_token: get("MYRUNSTREAK_API_TOKEN").map(Secret::new),
+            cors_origins: get("MYRUNSTREAK_CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             aws_region: or("AWS_REGION", "us-east-1"),
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
             tokens_secret_id: or(
@@ -233,6 +243,7 @@ impl Settings {
                 format!("{:?}", self.units).to_lowercase(),
             ),
             ("MYRUNSTREAK_API_TOKEN", secret(self.api_token.as_ref())),
+            ("MYRUNSTREAK_CORS_ORIGINS", self.cors_origins.join(",")),
             ("AWS_REGION", self.aws_region.clone()),
             (
                 "AWS_ENDPOINT_URL",

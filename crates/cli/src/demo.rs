@@ -30,6 +30,9 @@ pub struct DemoArgs {
     /// Keep the demo's data in this folder (default: a temporary folder, removed at the end).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Stop after the summary instead of serving the dashboard.
+    #[arg(long)]
+    pub no_serve: bool,
 }
 
 /// `demo`.

@@ -9,6 +9,7 @@ mod context;
 mod demo;
 mod login;
 mod runs;
+mod serve;
 mod settings;
 mod streak;
 mod sync;
@@ -51,6 +52,8 @@ enum Command {
     Calendar(analytics::CalendarArgs),
     /// Write your runs to CSV, Parquet or JSON with DuckDB's own writers.
     Export(analytics::ExportArgs),
+    /// Serve the HTTP API and the dashboard.
+    Serve(serve::ServeArgs),
     /// Print the effective settings, secrets redacted.
     Config {
         /// Print JSON.
@@ -99,6 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Records(args) => analytics::records(args, &settings),
         Command::Calendar(args) => analytics::calendar(args, &settings),
         Command::Export(args) => analytics::export(args, &settings),
+        Command::Serve(args) => serve::run(args, &settings).await,
         Command::Config { json } => {
             let described = settings.describe();
             if json {

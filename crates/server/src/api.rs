@@ -1,0 +1,399 @@
+//! The routes. Each handler is registered through `utoipa_axum::routes!`, so the OpenAPI
+//! document is generated from the same list the router serves.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+use myrunstreak_app::queries::{self, RunDetail, StreakQuery};
+use myrunstreak_domain::Rule;
+use myrunstreak_store::{StoredRun, SyncRecord};
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::{ApiError, AppState, Snapshot, dashboard};
+
+type Shared = Arc<AppState>;
+type Params = Query<HashMap<String, String>>;
+
+/// Data older than this is flagged stale.
+pub(crate) const STALE_AFTER: SignedDuration = SignedDuration::from_hours(36);
+
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "MyRunStreak API",
+    version = "1",
+    description = "Your running streak and SmashRun history. Distances are kilometres; dates are run days (the local date where each run started)."
+))]
+struct ApiDoc;
+
+static OPENAPI: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+
+pub(crate) fn router(state: Shared) -> Router {
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(streak))
+        .routes(routes!(streaks))
+        .routes(routes!(runs))
+        .routes(routes!(run))
+        .routes(routes!(stats))
+        .routes(routes!(records))
+        .routes(routes!(calendar))
+        .routes(routes!(sync_status))
+        .routes(routes!(start_sync))
+        .routes(routes!(openapi))
+        .routes(routes!(healthz))
+        .routes(routes!(dashboard_page))
+        .routes(routes!(badge))
+        .with_state(state.clone())
+        .split_for_parts();
+    let _ = OPENAPI.set(api);
+    let mut router = router
+        .fallback(|| async {
+            ApiError::not_found("no such page or endpoint; see /api/v1/openapi.json")
+        })
+        .layer(RequestBodyLimitLayer::new(16 * 1024))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ));
+    if !state.config.cors_origins.is_empty() {
+        let origins: Vec<_> = state
+            .config
+            .cors_origins
+            .iter()
+            .filter_map(|o| o.parse().ok())
+            .collect();
+        router = router.layer(CorsLayer::new().allow_origin(AllowOrigin::list(origins)));
+    }
+    router
+}
+
+/// The snapshot to answer from. While this server syncs, the file is being written: serve the
+/// snapshot already loaded rather than open it.
+pub(crate) fn snapshot(state: &AppState) -> Result<Arc<Snapshot>, ApiError> {
+    let syncing = state.syncing.try_lock().is_err();
+    let result = if syncing {
+        state.snapshot.cached()
+    } else {
+        state.snapshot.get().map(Some)
+    };
+    match result {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(ApiError::unavailable(
+            "the database is being written; try again in a moment",
+        )),
+        Err(myrunstreak_store::StoreError::Locked { .. }) => Err(ApiError::unavailable(
+            "the database is in use by a sync; try again in a moment",
+        )),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+fn date_param(p: &HashMap<String, String>, name: &str) -> Result<Option<Date>, ApiError> {
+    p.get(name)
+        .map(|v| {
+            v.parse::<Date>().map_err(|_| {
+                ApiError::bad_request(format!("{name}={v:?} is not a date: use YYYY-MM-DD"))
+            })
+        })
+        .transpose()
+}
+
+fn number_param<T: std::str::FromStr>(
+    p: &HashMap<String, String>,
+    name: &str,
+    what: &str,
+) -> Result<Option<T>, ApiError> {
+    p.get(name)
+        .map(|v| {
+            v.parse::<T>()
+                .map_err(|_| ApiError::bad_request(format!("{name}={v:?} is not {what}")))
+        })
+        .transpose()
+}
+
+/// The query parameters `rule`, `tz`, `as_of` over the server's defaults.
+pub(crate) fn streak_query(
+    state: &AppState,
+    p: &HashMap<String, String>,
+) -> Result<StreakQuery, ApiError> {
+    let mut q = state.config.query.clone();
+    if let Some(rule) = p.get("rule") {
+        q.rule = rule
+            .parse::<Rule>()
+            .map_err(|e| ApiError::bad_request(format!("rule: {e}")))?;
+    }
+    if let Some(tz) = p.get("tz").filter(|t| !t.is_empty()) {
+        q.timezone = Some(jiff::tz::TimeZone::get(tz).map_err(|_| {
+            ApiError::bad_request(format!(
+                "tz={tz:?} is not an IANA time zone such as America/New_York"
+            ))
+        })?);
+    }
+    q.as_of = date_param(p, "as_of")?;
+    Ok(q)
+}
+
+#[utoipa::path(get, path = "/api/v1/streak", tag = "streaks",
+    params(("rule" = Option<String>, Query, description = "usrsa, continuous, any, or a daily minimum (2km, 1.5mi, 20min)"),
+           ("tz" = Option<String>, Query, description = "an IANA zone to anchor run days to"),
+           ("as_of" = Option<String>, Query, description = "judge the streak at the end of this day (YYYY-MM-DD)")),
+    responses((status = 200, description = "The current and longest streak"), (status = 400, description = "A bad parameter")))]
+async fn streak(
+    State(state): State<Shared>,
+    Query(p): Params,
+) -> Result<Json<queries::StreakResponse>, ApiError> {
+    let q = streak_query(&state, &p)?;
+    let s = snapshot(&state)?;
+    Ok(Json(
+        queries::streak(&s.runs, &q, Timestamp::now())
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/streaks", tag = "streaks",
+    params(("min_days" = Option<u32>, Query, description = "the shortest streak listed (default 2)"),
+           ("rule" = Option<String>, Query, description = "as for /streak"), ("tz" = Option<String>, Query, description = "as for /streak"),
+           ("as_of" = Option<String>, Query, description = "as for /streak")),
+    responses((status = 200, description = "Every streak, longest first"), (status = 400, description = "A bad parameter")))]
+async fn streaks(
+    State(state): State<Shared>,
+    Query(p): Params,
+) -> Result<Json<queries::StreaksResponse>, ApiError> {
+    let q = streak_query(&state, &p)?;
+    let min_days = number_param(&p, "min_days", "a whole number of days")?.unwrap_or(2);
+    let s = snapshot(&state)?;
+    Ok(Json(
+        queries::streak_history(&s.runs, &q, Timestamp::now(), min_days)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/runs", tag = "runs",
+    params(("since" = Option<String>, Query, description = "first run day"), ("until" = Option<String>, Query, description = "last run day"),
+           ("limit" = Option<usize>, Query, description = "at most this many (default 50, at most 1000)"),
+           ("offset" = Option<usize>, Query, description = "skip this many"),
+           ("include_deleted" = Option<bool>, Query, description = "runs deleted on SmashRun too")),
+    responses((status = 200, description = "Stored runs, newest first (as `myrunstreak runs --json`)"), (status = 400, description = "A bad parameter")))]
+async fn runs(
+    State(state): State<Shared>,
+    Query(p): Params,
+) -> Result<Json<Vec<StoredRun>>, ApiError> {
+    let since = date_param(&p, "since")?;
+    let until = date_param(&p, "until")?;
+    let limit: usize = number_param(&p, "limit", "a whole number")?.unwrap_or(50);
+    if limit == 0 || limit > 1000 {
+        return Err(ApiError::bad_request(format!(
+            "limit={limit} must be from 1 to 1000"
+        )));
+    }
+    let offset: usize = number_param(&p, "offset", "a whole number")?.unwrap_or(0);
+    let deleted: bool = number_param(&p, "include_deleted", "true or false")?.unwrap_or(false);
+    let s = snapshot(&state)?;
+    let list = s
+        .stored
+        .iter()
+        .filter(|r| deleted || !r.deleted)
+        .filter(|r| since.is_none_or(|d| r.date >= d) && until.is_none_or(|d| r.date <= d))
+        .skip(offset)
+        .take(limit)
+        .cloned()
+        .collect();
+    Ok(Json(list))
+}
+
+#[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs", params(("id" = i64, Path, description = "SmashRun's activity id")),
+    responses((status = 200, description = "One run with the JSON SmashRun sent for it"), (status = 404, description = "No such run")))]
+async fn run(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<RunDetail>, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("run id {id:?} is not a number")))?;
+    let s = snapshot(&state)?;
+    let run = s
+        .stored
+        .iter()
+        .find(|r| r.activity_id == id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("no run {id} is stored")))?;
+    Ok(Json(RunDetail::from(run)))
+}
+
+#[utoipa::path(get, path = "/api/v1/stats", tag = "analytics",
+    params(("year" = Option<i16>, Query, description = "one year"), ("month" = Option<i8>, Query, description = "one month (1-12) of that year")),
+    responses((status = 200, description = "Totals: overall, yearly, monthly, weekly, by weekday"), (status = 400, description = "A bad parameter")))]
+async fn stats(
+    State(state): State<Shared>,
+    Query(p): Params,
+) -> Result<Json<queries::StatsResponse>, ApiError> {
+    let q = streak_query(&state, &p)?;
+    let year: Option<i16> = number_param(&p, "year", "a year")?;
+    let month: Option<i8> = number_param(&p, "month", "a month from 1 to 12")?;
+    if month.is_some_and(|m| !(1..=12).contains(&m)) || (month.is_some() && year.is_none()) {
+        return Err(ApiError::bad_request(
+            "month must be from 1 to 12 and comes with a year",
+        ));
+    }
+    let s = snapshot(&state)?;
+    Ok(Json(queries::stats(&s.runs, &q, year, month)))
+}
+
+#[utoipa::path(get, path = "/api/v1/records", tag = "analytics", responses((status = 200, description = "Personal records")))]
+async fn records(
+    State(state): State<Shared>,
+    Query(p): Params,
+) -> Result<Json<myrunstreak_domain::Records>, ApiError> {
+    let q = streak_query(&state, &p)?;
+    let s = snapshot(&state)?;
+    Ok(Json(queries::records(&s.runs, &q)))
+}
+
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "analytics",
+    params(("year" = Option<i16>, Query, description = "a whole year; default the last 365 days"), ("rule" = Option<String>, Query, description = "as for /streak")),
+    responses((status = 200, description = "Per-day distance and qualification"), (status = 400, description = "A bad parameter")))]
+async fn calendar(
+    State(state): State<Shared>,
+    Query(p): Params,
+) -> Result<Json<queries::CalendarResponse>, ApiError> {
+    let q = streak_query(&state, &p)?;
+    let year: Option<i16> = number_param(&p, "year", "a year")?;
+    let s = snapshot(&state)?;
+    Ok(Json(
+        queries::calendar(&s.runs, &q, Timestamp::now(), year)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+    ))
+}
+
+/// `sync/status`.
+#[derive(Serialize)]
+pub(crate) struct SyncStatusResponse {
+    running: bool,
+    last_attempt: Option<SyncRecord>,
+    last_success: Option<SyncRecord>,
+    stale: bool,
+    runs: usize,
+}
+
+pub(crate) fn is_stale(last_success: Option<&SyncRecord>, now: Timestamp) -> bool {
+    last_success.is_none_or(|s| now.duration_since(s.finished.unwrap_or(s.started)) > STALE_AFTER)
+}
+
+#[utoipa::path(get, path = "/api/v1/sync/status", tag = "sync", responses((status = 200, description = "Last attempt, last success, counts, error, and whether the data is stale (no success in 36 h)")))]
+async fn sync_status(State(state): State<Shared>) -> Result<Json<SyncStatusResponse>, ApiError> {
+    let s = snapshot(&state)?;
+    Ok(Json(SyncStatusResponse {
+        running: state.syncing.try_lock().is_err(),
+        last_attempt: s.syncs.first().cloned(),
+        last_success: s.last_success.clone(),
+        stale: is_stale(s.last_success.as_ref(), Timestamp::now()),
+        runs: s.runs.len(),
+    }))
+}
+
+fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = &state.config.api_token else {
+        return Err(ApiError::disabled("POST /api/v1/sync"));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .unwrap_or("");
+    if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) && !given.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized())
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/sync", tag = "sync", security(("bearer" = [])),
+    responses((status = 202, description = "An incremental sync started"), (status = 401, description = "Missing or wrong bearer token"),
+              (status = 403, description = "Disabled: no MYRUNSTREAK_API_TOKEN"), (status = 409, description = "A sync is already running")))]
+async fn start_sync(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorized(&state, &headers)?;
+    let Some(runner) = state.config.sync.clone() else {
+        return Err(ApiError::disabled("syncing from this server"));
+    };
+    let Ok(guard) = state.syncing.clone().try_lock_owned() else {
+        return Err(ApiError::conflict(
+            "a sync is already running; see /api/v1/sync/status",
+        ));
+    };
+    let background = state.clone();
+    tokio::spawn(async move {
+        let _guard = guard;
+        match runner().await {
+            Ok(report) => tracing::info!(
+                added = report.counts.added,
+                updated = report.counts.updated,
+                deleted = report.counts.deleted,
+                "sync finished"
+            ),
+            Err(e) => tracing::error!("sync failed: {e}"),
+        }
+        background.snapshot.invalidate();
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "status": "started" })),
+    )
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "This document")))]
+async fn openapi() -> Response {
+    match OPENAPI.get() {
+        Some(doc) => Json(doc).into_response(),
+        None => ApiError::internal("the OpenAPI document was not built").into_response(),
+    }
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, description = "The server is up")))]
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+#[utoipa::path(get, path = "/", tag = "dashboard", params(("year" = Option<i16>, Query, description = "show this year's calendar")),
+    responses((status = 200, description = "The dashboard (HTML)")))]
+async fn dashboard_page(
+    State(state): State<Shared>,
+    Query(p): Params,
+) -> Result<Response, ApiError> {
+    let year: Option<i16> = number_param(&p, "year", "a year")?;
+    let s = snapshot(&state)?;
+    let html = dashboard::page(&s, &state.config, year, Timestamp::now())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+}
+
+#[utoipa::path(get, path = "/badge.svg", tag = "dashboard", responses((status = 200, description = "An embeddable streak badge (SVG)")))]
+async fn badge(State(state): State<Shared>) -> Result<Response, ApiError> {
+    let s = snapshot(&state)?;
+    let response = queries::streak(&s.runs, &state.config.query, Timestamp::now())
+        .map_err(ApiError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        dashboard::badge(&response),
+    )
+        .into_response())
+}

@@ -1,0 +1,212 @@
+//! The dashboard: one server-rendered page a runner opens every morning, and an SVG badge.
+//! maud escapes every interpolated value, so runner-written notes cannot inject markup.
+
+use jiff::Timestamp;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use myrunstreak_app::queries::{self, StreakResponse, status_line};
+use myrunstreak_domain::{
+    DayKind, Distance, DomainError, StreakStatus, Units, format_duration, format_pace,
+};
+
+use crate::api::is_stale;
+use crate::{ServerConfig, Snapshot};
+
+const STYLE: &str = r#"
+body{font-family:system-ui,-apple-system,sans-serif;margin:0;background:#f6f7f9;color:#1d232b}
+main{max-width:60rem;margin:0 auto;padding:1rem}
+section{background:#fff;border-radius:.75rem;padding:1rem 1.25rem;margin:.75rem 0;box-shadow:0 1px 2px #0001}
+h1{font-size:1rem;margin:0;color:#5b6675;font-weight:600;text-transform:uppercase;letter-spacing:.05em}
+h2{font-size:1rem;margin:0 0 .5rem}
+.streak{font-size:4.5rem;font-weight:800;line-height:1.1}
+.status{font-size:1.2rem;font-weight:600}
+.done{color:#137a3a}.at_risk{color:#b5470b}.none{color:#5b6675}
+.warn{background:#fff4e5;border-left:4px solid #f0a000}
+svg{max-width:100%;height:auto}
+.q{fill:#2ea043}.r{fill:#e3b341}.x{fill:#e4e7eb}
+table{border-collapse:collapse;width:100%;font-size:.95rem}
+td,th{padding:.3rem .4rem;text-align:left;border-bottom:1px solid #eef0f2}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+.muted{color:#5b6675;font-size:.9rem}
+@media (max-width:40rem){.streak{font-size:3.2rem}td.notes{display:none}}
+"#;
+
+fn days(n: u32) -> String {
+    format!("{n} day{}", if n == 1 { "" } else { "s" })
+}
+
+fn ago(seconds: i64) -> String {
+    match seconds {
+        s if s < 3600 => format!("{} min ago", s / 60),
+        s if s < 172_800 => format!("{} h ago", s / 3600),
+        s => format!("{} days ago", s / 86_400),
+    }
+}
+
+/// The dashboard page.
+pub fn page(
+    s: &Snapshot,
+    config: &ServerConfig,
+    year: Option<i16>,
+    now: Timestamp,
+) -> Result<String, DomainError> {
+    let units = config.units;
+    let streak = queries::streak(&s.runs, &config.query, now)?;
+    let calendar = queries::calendar(&s.runs, &config.query, now, year)?;
+    let stats = queries::stats(&s.runs, &config.query, None, None);
+    let records = queries::records(&s.runs, &config.query);
+    let months: Vec<_> = stats.months.iter().rev().take(12).rev().collect();
+    let stale = is_stale(s.last_success.as_ref(), now);
+    let c = &streak.current;
+    let status_class = match c.status {
+        StreakStatus::Done => "done",
+        StreakStatus::AtRisk => "at_risk",
+        StreakStatus::None => "none",
+    };
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "MyRunStreak: " (days(c.days)) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { main {
+                @if !s.exists {
+                    section.warn { p { "No runs yet: run " code { "myrunstreak sync" } " to mirror your SmashRun history." } }
+                }
+                @if stale && s.exists {
+                    section.warn id="stale" {
+                        @match &s.last_success {
+                            Some(last) => p { "Data may be out of date: the last successful sync was " (ago(now.duration_since(last.finished.unwrap_or(last.started)).as_secs())) "." },
+                            None => p { "Data may be out of date: no sync has succeeded yet." },
+                        }
+                    }
+                }
+                section {
+                    h1 { "Current streak" }
+                    div.streak id="current-streak" { (c.days) }
+                    div.status.(status_class)#status { (status_line(&streak, units)) }
+                    @if let Some(start) = c.start { p.muted { "since " (start.to_string()) " · rule " (streak.rule.to_string()) " · today is " (streak.as_of.to_string()) } }
+                    p id="longest" {
+                        "Longest streak: " strong { (days(streak.longest.days)) }
+                        @if let (Some(a), Some(b)) = (streak.longest.start, streak.longest.end) { " (" (a.to_string()) " to " (b.to_string()) ")" }
+                    }
+                    @if !c.milestones.reached.is_empty() {
+                        p.muted { "Milestones reached: " (c.milestones.reached.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", "))
+                            " · next: " (c.milestones.next) " days in " (c.milestones.days_to_next)
+                            @if c.milestones.usrsa_listable { " · USRSA-listable" } }
+                    }
+                }
+                section {
+                    h2 { "Calendar " span.muted { (calendar.from.to_string()) " to " (calendar.to.to_string()) } }
+                    (heatmap(&calendar, units))
+                    p.muted { svg width="10" height="10" { rect.q width="10" height="10" {} } " qualified  "
+                              svg width="10" height="10" { rect.r width="10" height="10" {} } " ran, not enough  "
+                              svg width="10" height="10" { rect.x width="10" height="10" {} } " rest" }
+                }
+                section {
+                    h2 { "Monthly distance" }
+                    (month_chart(&months, units))
+                }
+                section {
+                    h2 { "Records" }
+                    table { tbody {
+                        @if let Some(l) = records.longest_run { tr { td { "Longest run" } td.num { (units.format(l.distance)) } td { (l.date.to_string()) } } }
+                        @for p in &records.fastest { tr { td { "Fastest " (p.label) } td.num { (format_pace(p.pace_s_per_km, Distance::from_cm(100_000), units).unwrap_or_default()) } td { (p.run.date.to_string()) } } }
+                        @if let Some(p) = &records.biggest_week { tr { td { "Biggest week" } td.num { (units.format(p.totals.distance)) } td { (p.period) } } }
+                        @if let Some(p) = &records.biggest_month { tr { td { "Biggest month" } td.num { (units.format(p.totals.distance)) } td { (p.period) } } }
+                        @if let Some(p) = &records.biggest_year { tr { td { "Biggest year" } td.num { (units.format(p.totals.distance)) } td { (p.period) } } }
+                        @if let Some(b) = records.longest_break { tr { td { "Longest break" } td.num { (days(b.days)) } td { (b.after.to_string()) " to " (b.until.to_string()) } } }
+                    } }
+                }
+                section {
+                    h2 { "Recent runs" }
+                    table id="recent" { thead { tr { th { "Date" } th.num { "Distance" } th.num { "Time" } th.num { "Pace" } th.notes { "Notes" } } }
+                    tbody { @for r in s.stored.iter().filter(|r| !r.deleted).take(10) {
+                        @let d = Distance::from_km(r.distance_km).unwrap_or_default();
+                        @let secs = r.duration_s.unwrap_or(0.0);
+                        tr { td { (r.date.to_string()) } td.num { (units.format(d)) } td.num { (format_duration(secs)) }
+                             td.num { (format_pace(secs, d, units).unwrap_or_default()) } td.notes { (r.notes.clone().unwrap_or_default()) } }
+                    } } }
+                }
+                section.muted id="sync" {
+                    @match &s.last_success {
+                        Some(l) => { "Last successful sync: " (l.finished.unwrap_or(l.started).strftime("%Y-%m-%d %H:%M UTC").to_string()) " (" (l.mode) "), " (s.runs.len()) " runs stored." }
+                        None => { "No successful sync yet." }
+                    }
+                    " " a href="/api/v1/openapi.json" { "API" } " · " a href="/badge.svg" { "badge" }
+                }
+            } }
+        }
+    };
+    Ok(markup.into_string())
+}
+
+fn heatmap(calendar: &queries::CalendarResponse, units: Units) -> Markup {
+    let offset = calendar.from.weekday().to_monday_zero_offset() as usize;
+    let weeks = (offset + calendar.days.len()).div_ceil(7);
+    let (cell, gap) = (11usize, 2usize);
+    let width = weeks * (cell + gap) + 30;
+    let height = 7 * (cell + gap);
+    html! {
+        svg id="heatmap" viewBox=(format!("0 0 {width} {height}")) width=(width) height=(height) role="img" aria-label="calendar of run days" {
+            @for (label, row) in [("Mon", 0usize), ("Wed", 2), ("Fri", 4)] {
+                text x="0" y=(row * (cell + gap) + 9) font-size="8" fill="#5b6675" { (label) }
+            }
+            @for (i, day) in calendar.days.iter().enumerate() {
+                @let slot = offset + i;
+                @let class = match day.kind { DayKind::Qualified => "day q", DayKind::RanNotQualified => "day r", DayKind::Rest => "day x" };
+                rect class=(class) data-date=(day.date.to_string()) x=((slot / 7) * (cell + gap) + 30) y=((slot % 7) * (cell + gap)) width=(cell) height=(cell) rx="2" {
+                    title { (day.date.to_string()) ": " (if day.runs == 0 { "rest".to_owned() } else { units.format(day.distance) }) }
+                }
+            }
+        }
+    }
+}
+
+fn month_chart(months: &[&myrunstreak_domain::PeriodTotals], units: Units) -> Markup {
+    let max = months
+        .iter()
+        .map(|m| units.value(m.totals.distance))
+        .fold(0.0, f64::max)
+        .max(1.0);
+    let (bar, gap, height) = (36.0, 8.0, 120.0);
+    let width = months.len() as f64 * (bar + gap);
+    html! {
+        svg id="months" viewBox=(format!("0 0 {width} {}", height + 30.0)) width=(width) height=(height + 30.0) role="img" aria-label="distance per month" {
+            @for (i, m) in months.iter().enumerate() {
+                @let v = units.value(m.totals.distance);
+                @let h = v / max * height;
+                rect.q x=(i as f64 * (bar + gap)) y=(height - h) width=(bar) height=(h) { title { (m.period) ": " (units.format(m.totals.distance)) } }
+                text x=(i as f64 * (bar + gap) + bar / 2.0) y=(height + 12.0) font-size="9" text-anchor="middle" fill="#5b6675" { (m.period.get(5..).unwrap_or("")) }
+                text x=(i as f64 * (bar + gap) + bar / 2.0) y=(height + 24.0) font-size="9" text-anchor="middle" { (format!("{v:.0}")) }
+            }
+        }
+    }
+}
+
+/// An embeddable badge: `streak | 1,459 days`.
+pub fn badge(s: &StreakResponse) -> String {
+    let value = days(s.current.days);
+    let colour = match s.current.status {
+        StreakStatus::Done => "#2ea043",
+        StreakStatus::AtRisk => "#e3a008",
+        StreakStatus::None => "#8b949e",
+    };
+    let left = 52;
+    let right = 12 + value.len() * 7;
+    let width = left + right;
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" width=(width) height="20" role="img" aria-label=(format!("running streak: {value}")) {
+            title { "running streak: " (value) }
+            rect width=(left) height="20" fill="#555" {}
+            rect x=(left) width=(right) height="20" fill=(colour) {}
+            g fill="#fff" font-family="Verdana,sans-serif" font-size="11" {
+                text x="6" y="14" { "streak" }
+                text x=(left + 6) y="14" { (value) }
+            }
+        }
+    }
+    .into_string()
+}

@@ -1,0 +1,266 @@
+//! API contract tests over real HTTP: the router on port 0, a real DuckDB file synced from the
+//! sandbox.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::{API_TOKEN, server_config, start, world};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn get(base: &str, path: &str) -> (StatusCode, String) {
+    let r = reqwest::get(format!("{base}{path}")).await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn get_json(base: &str, path: &str) -> Value {
+    let (status, body) = get(base, path).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    assert!(!body.contains(API_TOKEN), "no token in {path}");
+    serde_json::from_str(&body).unwrap()
+}
+
+async fn error(base: &str, path: &str, expected: StatusCode) -> Value {
+    let (status, body) = get(base, path).await;
+    assert_eq!(status, expected, "{path}: {body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        v["error"]["code"].is_string() && v["error"]["message"].is_string(),
+        "{body}"
+    );
+    v
+}
+
+#[tokio::test]
+async fn every_read_endpoint_answers() {
+    let w = world().await;
+    let b = &w.base;
+    let streak = get_json(b, "/api/v1/streak?as_of=2026-05-03").await;
+    for key in ["current", "longest", "rule", "as_of"] {
+        assert!(streak.get(key).is_some(), "{streak}");
+    }
+    for key in ["days", "start", "end", "status", "remaining_km"] {
+        assert!(streak["current"].get(key).is_some(), "{streak}");
+    }
+    assert_eq!(streak["as_of"], "2026-05-03");
+    let any = get_json(
+        b,
+        "/api/v1/streak?as_of=2026-05-03&rule=any&tz=America/New_York",
+    )
+    .await;
+    assert!(any["qualifying_days"].as_u64() >= streak["qualifying_days"].as_u64());
+    let streaks = get_json(b, "/api/v1/streaks?min_days=5").await;
+    assert!(
+        streaks["streaks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["days"].as_u64().unwrap() >= 5)
+    );
+
+    let runs = get_json(b, "/api/v1/runs?limit=5").await;
+    assert_eq!(runs.as_array().unwrap().len(), 5);
+    let page2 = get_json(b, "/api/v1/runs?limit=5&offset=5").await;
+    assert_ne!(runs[0]["activity_id"], page2[0]["activity_id"]);
+    let april = get_json(
+        b,
+        "/api/v1/runs?since=2026-04-01&until=2026-04-30&limit=1000",
+    )
+    .await;
+    assert!(
+        april
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["date"].as_str().unwrap().starts_with("2026-04"))
+    );
+    let id = runs[0]["activity_id"].as_i64().unwrap();
+    let one = get_json(b, &format!("/api/v1/runs/{id}")).await;
+    assert_eq!(one["raw"]["activityId"], id);
+
+    let stats = get_json(b, "/api/v1/stats").await;
+    assert!(stats["totals"]["runs"].as_u64().unwrap() > 900);
+    assert!(!stats["weeks"].as_array().unwrap().is_empty());
+    let month = get_json(b, "/api/v1/stats?year=2025&month=6").await;
+    assert_eq!(month["months"].as_array().unwrap().len(), 1);
+    assert!(get_json(b, "/api/v1/records").await["longest_run"].is_object());
+    let cal = get_json(b, "/api/v1/calendar").await;
+    assert_eq!(cal["days"].as_array().unwrap().len(), 365);
+    assert_eq!(
+        get_json(b, "/api/v1/calendar?year=2024").await["days"]
+            .as_array()
+            .unwrap()
+            .len(),
+        366
+    );
+    let status = get_json(b, "/api/v1/sync/status").await;
+    assert_eq!(status["last_success"]["mode"], "full");
+    assert_eq!(status["stale"], false);
+    assert_eq!(get_json(b, "/healthz").await["status"], "ok");
+
+    let (s, badge) = get(b, "/badge.svg").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(badge.starts_with("<svg") && badge.contains("streak"));
+
+    let (s, html) = get(b, "/").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        html.matches("class=\"day ").count(),
+        365,
+        "a heatmap of the last 365 days"
+    );
+    assert!(
+        html.contains("&lt;script&gt;document.title='PWNED'&lt;/script&gt; &amp; more"),
+        "notes are escaped"
+    );
+    assert!(!html.contains("<script>document.title"));
+    assert!(!html.contains(API_TOKEN));
+}
+
+#[tokio::test]
+async fn errors_have_the_right_status_and_say_what_was_wrong() {
+    let w = world().await;
+    let b = &w.base;
+    let e = error(
+        b,
+        "/api/v1/streak?as_of=2026-02-30",
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(e["error"]["message"].as_str().unwrap().contains("as_of"));
+    let e = error(b, "/api/v1/streak?rule=fast", StatusCode::BAD_REQUEST).await;
+    assert!(e["error"]["message"].as_str().unwrap().contains("rule"));
+    error(b, "/api/v1/streak?tz=Mars/Olympus", StatusCode::BAD_REQUEST).await;
+    error(b, "/api/v1/runs?since=yesterday", StatusCode::BAD_REQUEST).await;
+    error(b, "/api/v1/runs?limit=0", StatusCode::BAD_REQUEST).await;
+    error(
+        b,
+        "/api/v1/stats?month=13&year=2025",
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    error(b, "/api/v1/runs/not-a-number", StatusCode::BAD_REQUEST).await;
+    error(b, "/api/v1/runs/1", StatusCode::NOT_FOUND).await;
+    error(b, "/api/v2/nothing", StatusCode::NOT_FOUND).await;
+
+    let http = reqwest::Client::new();
+    let post = |token: Option<&'static str>| {
+        let mut r = http.post(format!("{b}/api/v1/sync"));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    assert_eq!(post(None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let wrong = post(Some("s3cret-api-tokeN")).await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(!wrong.text().await.unwrap().contains(API_TOKEN));
+    let big = http
+        .post(format!("{b}/api/v1/sync"))
+        .bearer_auth(API_TOKEN)
+        .body(vec![b'x'; 64 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // one sync at a time: slow SmashRun down, start one, the next gets 409
+    http.put(format!("{}/faults", w.sandbox.control_url()))
+        .json(&json!({"latency_ms": 1500}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        post(Some(API_TOKEN)).await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
+    let busy = post(Some(API_TOKEN)).await.unwrap();
+    assert_eq!(busy.status(), StatusCode::CONFLICT);
+    assert_eq!(get_json(b, "/api/v1/sync/status").await["running"], true);
+    for _ in 0..100 {
+        if get_json(b, "/api/v1/sync/status").await["running"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = get_json(b, "/api/v1/sync/status").await;
+    assert_eq!(status["running"], false);
+    assert_eq!(status["last_success"]["mode"], "incremental", "{status}");
+    let _ = &w.client;
+
+    // without a configured token, changing state is disabled, not open
+    let open = start(server_config(&w.db, None, None)).await;
+    let r = reqwest::Client::new()
+        .post(format!("{open}/api/v1/sync"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "disabled"
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_the_router_serves() {
+    let w = world().await;
+    let doc = get_json(&w.base, "/api/v1/openapi.json").await;
+    let paths: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+    let served = [
+        ("get", "/api/v1/streak"),
+        ("get", "/api/v1/streaks"),
+        ("get", "/api/v1/runs"),
+        ("get", "/api/v1/runs/{id}"),
+        ("get", "/api/v1/stats"),
+        ("get", "/api/v1/records"),
+        ("get", "/api/v1/calendar"),
+        ("get", "/api/v1/sync/status"),
+        ("post", "/api/v1/sync"),
+        ("get", "/api/v1/openapi.json"),
+        ("get", "/healthz"),
+        ("get", "/"),
+        ("get", "/badge.svg"),
+    ];
+    assert_eq!(
+        paths,
+        served
+            .iter()
+            .map(|(_, p)| p.to_string())
+            .collect::<BTreeSet<_>>()
+    );
+    for (method, path) in served {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} documented"
+        );
+        // and the router really serves it (anything but 404/405)
+        let url = format!("{}{}", w.base, path.replace("{id}", "1"));
+        let status = reqwest::Client::new()
+            .request(method.to_uppercase().parse().unwrap(), url)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(
+            status != StatusCode::METHOD_NOT_ALLOWED
+                && (status != StatusCode::NOT_FOUND || path.contains("{id}")),
+            "{method} {path}: {status}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_missing_database_is_an_empty_dashboard_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = start(server_config(&dir.path().join("none.duckdb"), None, None)).await;
+    let (status, html) = get(&base, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("myrunstreak sync"));
+    assert_eq!(
+        get_json(&base, "/api/v1/streak").await["current"]["days"],
+        0
+    );
+}
