@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use jiff::civil::Date;
@@ -101,6 +101,28 @@ pub(crate) fn snapshot(state: &AppState) -> Result<Arc<Snapshot>, ApiError> {
     }
 }
 
+/// Serves `compute`'s JSON (or other body) through the per-second response cache.
+fn cached<T: Serialize>(
+    state: &AppState,
+    uri: &Uri,
+    snapshot: &Arc<Snapshot>,
+    compute: impl FnOnce() -> Result<T, ApiError>,
+) -> Result<Response, ApiError> {
+    let key = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+    let (content_type, body) =
+        state
+            .responses
+            .get_or_compute(&key, snapshot, Timestamp::now().as_second(), || {
+                let value = compute()?;
+                serde_json::to_vec(&value)
+                    .map(|b| ("application/json", b))
+                    .map_err(ApiError::internal)
+            })?;
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
 fn date_param(p: &HashMap<String, String>, name: &str) -> Result<Option<Date>, ApiError> {
     p.get(name)
         .map(|v| {
@@ -153,14 +175,15 @@ pub(crate) fn streak_query(
     responses((status = 200, description = "The current and longest streak"), (status = 400, description = "A bad parameter")))]
 async fn streak(
     State(state): State<Shared>,
+    uri: Uri,
     Query(p): Params,
-) -> Result<Json<queries::StreakResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let q = streak_query(&state, &p)?;
     let s = snapshot(&state)?;
-    Ok(Json(
+    cached(&state, &uri, &s, || {
         queries::streak(&s.runs, &q, Timestamp::now())
-            .map_err(|e| ApiError::bad_request(e.to_string()))?,
-    ))
+            .map_err(|e| ApiError::bad_request(e.to_string()))
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/streaks", tag = "streaks",
@@ -170,15 +193,16 @@ async fn streak(
     responses((status = 200, description = "Every streak, longest first"), (status = 400, description = "A bad parameter")))]
 async fn streaks(
     State(state): State<Shared>,
+    uri: Uri,
     Query(p): Params,
-) -> Result<Json<queries::StreaksResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let q = streak_query(&state, &p)?;
     let min_days = number_param(&p, "min_days", "a whole number of days")?.unwrap_or(2);
     let s = snapshot(&state)?;
-    Ok(Json(
+    cached(&state, &uri, &s, || {
         queries::streak_history(&s.runs, &q, Timestamp::now(), min_days)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?,
-    ))
+            .map_err(|e| ApiError::bad_request(e.to_string()))
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/runs", tag = "runs",
@@ -238,8 +262,9 @@ async fn run(
     responses((status = 200, description = "Totals: overall, yearly, monthly, weekly, by weekday"), (status = 400, description = "A bad parameter")))]
 async fn stats(
     State(state): State<Shared>,
+    uri: Uri,
     Query(p): Params,
-) -> Result<Json<queries::StatsResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let q = streak_query(&state, &p)?;
     let year: Option<i16> = number_param(&p, "year", "a year")?;
     let month: Option<i8> = number_param(&p, "month", "a month from 1 to 12")?;
@@ -249,17 +274,20 @@ async fn stats(
         ));
     }
     let s = snapshot(&state)?;
-    Ok(Json(queries::stats(&s.runs, &q, year, month)))
+    cached(&state, &uri, &s, || {
+        Ok(queries::stats(&s.runs, &q, year, month))
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/records", tag = "analytics", responses((status = 200, description = "Personal records")))]
 async fn records(
     State(state): State<Shared>,
+    uri: Uri,
     Query(p): Params,
-) -> Result<Json<myrunstreak_domain::Records>, ApiError> {
+) -> Result<Response, ApiError> {
     let q = streak_query(&state, &p)?;
     let s = snapshot(&state)?;
-    Ok(Json(queries::records(&s.runs, &q)))
+    cached(&state, &uri, &s, || Ok(queries::records(&s.runs, &q)))
 }
 
 #[utoipa::path(get, path = "/api/v1/calendar", tag = "analytics",
@@ -267,15 +295,16 @@ async fn records(
     responses((status = 200, description = "Per-day distance and qualification"), (status = 400, description = "A bad parameter")))]
 async fn calendar(
     State(state): State<Shared>,
+    uri: Uri,
     Query(p): Params,
-) -> Result<Json<queries::CalendarResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let q = streak_query(&state, &p)?;
     let year: Option<i16> = number_param(&p, "year", "a year")?;
     let s = snapshot(&state)?;
-    Ok(Json(
+    cached(&state, &uri, &s, || {
         queries::calendar(&s.runs, &q, Timestamp::now(), year)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?,
-    ))
+            .map_err(|e| ApiError::bad_request(e.to_string()))
+    })
 }
 
 /// `sync/status`.
@@ -374,13 +403,21 @@ async fn healthz() -> Json<serde_json::Value> {
     responses((status = 200, description = "The dashboard (HTML)")))]
 async fn dashboard_page(
     State(state): State<Shared>,
+    uri: Uri,
     Query(p): Params,
 ) -> Result<Response, ApiError> {
     let year: Option<i16> = number_param(&p, "year", "a year")?;
     let s = snapshot(&state)?;
-    let html = dashboard::page(&s, &state.config, year, Timestamp::now())
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+    let key = uri.path_and_query().map_or("/", |p| p.as_str());
+    let (content_type, body) =
+        state
+            .responses
+            .get_or_compute(key, &s, Timestamp::now().as_second(), || {
+                let html = dashboard::page(&s, &state.config, year, Timestamp::now())
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                Ok::<_, ApiError>(("text/html; charset=utf-8", html.into_bytes()))
+            })?;
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
 #[utoipa::path(get, path = "/badge.svg", tag = "dashboard", responses((status = 200, description = "An embeddable streak badge (SVG)")))]

@@ -10,6 +10,7 @@
 //! No token or secret is ever part of a response.
 
 mod api;
+mod cache;
 mod dashboard;
 mod error;
 mod snapshot;
@@ -69,6 +70,7 @@ pub(crate) struct AppState {
     pub config: ServerConfig,
     pub snapshot: snapshot::Cache,
     pub syncing: Arc<tokio::sync::Mutex<()>>,
+    pub responses: cache::ResponseCache,
 }
 
 /// The router: the JSON API under `/api/v1`, `/healthz`, the dashboard at `/`, `/badge.svg`.
@@ -77,6 +79,7 @@ pub fn router(config: ServerConfig) -> Router {
         snapshot: snapshot::Cache::new(config.db_path.clone(), config.reload_every),
         config,
         syncing: Default::default(),
+        responses: Default::default(),
     });
     api::router(state)
 }
