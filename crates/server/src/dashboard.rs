@@ -27,7 +27,7 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}
 td,th{padding:.3rem .4rem;text-align:left;border-bottom:1px solid #eef0f2}
 .num{text-align:right;font-variant-numeric:tabular-nums}
 .muted{color:#5b6675;font-size:.9rem}
-@media (max-width:40rem){.streak{font-size:3.2rem}td.notes{display:none}}
+@media (max-width:40rem){.streak{font-size:3.2rem}.notes{display:none}}
 "#;
 
 fn days(n: u32) -> String {
@@ -94,7 +94,7 @@ pub fn page(
                     }
                     @if !c.milestones.reached.is_empty() {
                         p.muted { "Milestones reached: " (c.milestones.reached.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", "))
-                            " · next: " (c.milestones.next) " days in " (c.milestones.days_to_next)
+                            " · next: " (c.milestones.next) " days in " (days(c.milestones.days_to_next))
                             @if c.milestones.usrsa_listable { " · USRSA-listable" } }
                     }
                 }
