@@ -46,7 +46,7 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
             timeout,
         } => {
             let oauth = context::oauth(settings, http.clone())?;
-            let store = context::token_store(settings)?;
+            let store = context::token_store(settings).await?;
             let options = LoginOptions {
                 open_browser: !no_browser,
                 read_stdin: no_browser,
@@ -67,7 +67,7 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
                 .save(&tokens)
                 .await
                 .with_context(|| format!("saving the tokens in {}", store.describe()))?;
-            let provider = context::provider(settings, http.clone())?;
+            let provider = context::provider(settings, http.clone()).await?;
             let user = context::smashrun(settings, http, provider)
                 .user_info()
                 .await?;
@@ -84,7 +84,7 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
             Ok(())
         }
         AuthCommand::Status => {
-            let store = context::token_store(settings)?;
+            let store = context::token_store(settings).await?;
             let Some(tokens) = store.load().await? else {
                 println!(
                     "Not signed in (no tokens in {}). Run `myrunstreak auth login`.",
@@ -92,7 +92,7 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
                 );
                 return Ok(());
             };
-            let provider = context::provider(settings, http.clone())?;
+            let provider = context::provider(settings, http.clone()).await?;
             match context::smashrun(settings, http, provider)
                 .user_info()
                 .await
@@ -117,13 +117,13 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
             Ok(())
         }
         AuthCommand::Refresh => {
-            let provider = context::provider(settings, http)?;
+            let provider = context::provider(settings, http).await?;
             let fresh = provider.refresh_now().await?;
             println!("Tokens refreshed; they expire {}.", day(fresh.expires_at));
             Ok(())
         }
         AuthCommand::Logout => {
-            let store = context::token_store(settings)?;
+            let store = context::token_store(settings).await?;
             store.clear().await?;
             println!("Removed the local tokens from {}.", store.describe());
             println!(
@@ -166,7 +166,7 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
                 Timestamp::now(),
                 SignedDuration::from_secs(left),
             );
-            let store = context::token_store(settings)?;
+            let store = context::token_store(settings).await?;
             store.save(&tokens).await?;
             println!(
                 "Personal token stored in {}; it expires {} and cannot be refreshed.",

@@ -21,7 +21,7 @@ pub fn http() -> Result<reqwest::Client> {
 }
 
 /// The token store the settings name.
-pub fn token_store(settings: &Settings) -> Result<Arc<dyn TokenStore>> {
+pub async fn token_store(settings: &Settings) -> Result<Arc<dyn TokenStore>> {
     Ok(match settings.token_store {
         TokenStoreKind::File => Arc::new(FileTokenStore::new(
             &settings.token_file,
@@ -36,9 +36,19 @@ pub fn token_store(settings: &Settings) -> Result<Arc<dyn TokenStore>> {
                 settings.refresh_token.clone(),
             ))
         }
-        TokenStoreKind::Aws => bail!(
-            "the AWS token store is not available in this build yet; use MYRUNSTREAK_TOKEN_STORE=file"
-        ),
+        TokenStoreKind::Aws => {
+            let options = myrunstreak_aws::AwsOptions {
+                region: settings.aws_region.clone(),
+                endpoint_url: settings.aws_endpoint_url.clone(),
+                static_credentials: None,
+            };
+            let config = myrunstreak_aws::sdk_config(&options).await;
+            let client = myrunstreak_aws::secrets_client(&config);
+            Arc::new(myrunstreak_aws::SecretsManagerTokenStore::new(
+                client,
+                settings.tokens_secret_id.clone(),
+            ))
+        }
     })
 }
 
@@ -55,8 +65,8 @@ pub fn oauth(settings: &Settings, http: reqwest::Client) -> Result<OAuthClient> 
 }
 
 /// Tokens from the store, refreshed through OAuth when the client id is configured.
-pub fn provider(settings: &Settings, http: reqwest::Client) -> Result<Arc<StoredTokens>> {
-    let store = token_store(settings)?;
+pub async fn provider(settings: &Settings, http: reqwest::Client) -> Result<Arc<StoredTokens>> {
+    let store = token_store(settings).await?;
     let oauth = oauth(settings, http).ok();
     Ok(Arc::new(StoredTokens::new(
         store,

@@ -107,9 +107,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         tokio::spawn(async move { reqwest::get(url).await });
     })
     .await?;
-    context::token_store(&settings)?.save(&tokens).await?;
+    context::token_store(&settings).await?.save(&tokens).await?;
     let http = context::http()?;
-    let provider = context::provider(&settings, http.clone())?;
+    let provider = context::provider(&settings, http.clone()).await?;
     let user = context::smashrun(&settings, http, provider)
         .user_info()
         .await?;

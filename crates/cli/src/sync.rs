@@ -156,7 +156,7 @@ pub async fn sync_into(
     progress: &Progress,
 ) -> Result<SyncReport> {
     let http = context::http()?;
-    let tokens = context::provider(settings, http.clone())?;
+    let tokens = context::provider(settings, http.clone()).await?;
     let events = progress.clone();
     let client = context::smashrun(settings, http, tokens)
         .with_observer(Arc::new(move |e| events.client_event(e)));
