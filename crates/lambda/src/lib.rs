@@ -1,0 +1,251 @@
+//! The Lambda shells: the daily sync (EventBridge) and the API (API Gateway HTTP API, payload
+//! v2). Both reuse the application layer; this crate only wires AWS to it.
+//!
+//! The sync downloads the DuckDB file from S3 with its ETag, syncs (incremental, or full once a
+//! week to reconcile deletions), and uploads only if the object still has that ETag: of two
+//! overlapping invocations, the second to finish fails cleanly instead of overwriting the first.
+//! Every failure is returned as an error, so Lambda reports it, EventBridge retries and alarms
+//! fire; it is never a success with an error inside.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use jiff::{SignedDuration, Timestamp};
+use myrunstreak_app::queries::StreakQuery;
+use myrunstreak_app::{Settings, StoredTokens, SyncMode, SyncRequest, TokenStore};
+use myrunstreak_aws::{
+    AwsOptions, DatabaseObject, SecretsManagerTokenStore, load_client_credentials, s3_client,
+    sdk_config, secrets_client,
+};
+use myrunstreak_server::ServerConfig;
+use myrunstreak_store::{Store, SyncStatus};
+use serde_json::{Value, json};
+use smashrun_client::{ClientConfig, OAuthClient, OAuthConfig, SmashRunClient};
+
+/// A full reconciliation (deletions) at least this often.
+pub const FULL_EVERY: SignedDuration = SignedDuration::from_hours(24 * 7);
+
+/// What both functions need.
+#[derive(Clone, Debug)]
+pub struct Deps {
+    /// The settings (from the function's environment).
+    pub settings: Settings,
+    /// Where AWS is.
+    pub aws: AwsOptions,
+    /// A scratch folder (`/tmp` on Lambda).
+    pub work_dir: PathBuf,
+}
+
+impl Deps {
+    /// From the function's environment, read once at cold start.
+    pub fn from_env() -> Result<Deps> {
+        let vars = std::env::vars().collect();
+        let settings = Settings::from_vars(&vars)?;
+        let aws = AwsOptions {
+            region: settings.aws_region.clone(),
+            endpoint_url: settings.aws_endpoint_url.clone(),
+            static_credentials: None,
+        };
+        let work_dir = std::env::var("MYRUNSTREAK_WORK_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from("/tmp/myrunstreak"));
+        Ok(Deps {
+            settings,
+            aws,
+            work_dir,
+        })
+    }
+
+    fn bucket(&self) -> Result<&str> {
+        self.settings
+            .s3_bucket
+            .as_deref()
+            .ok_or_else(|| anyhow!("MYRUNSTREAK_S3_BUCKET is not set"))
+    }
+}
+
+/// JSON logs with the request id, for CloudWatch.
+pub fn init_json_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .without_time()
+        .try_init();
+}
+
+/// The scheduled sync: S3 → DuckDB in the work folder → sync → S3 (conditional on the ETag).
+pub async fn scheduled_sync(deps: &Deps, request_id: &str) -> Result<Value> {
+    let span = tracing::info_span!("sync", request_id);
+    let _enter = span.enter();
+    let config = sdk_config(&deps.aws).await;
+    let secrets = secrets_client(&config);
+    let object = DatabaseObject::new(
+        s3_client(&config, &deps.aws),
+        deps.bucket()?,
+        deps.settings.s3_key.clone(),
+    );
+    std::fs::create_dir_all(&deps.work_dir)
+        .with_context(|| format!("creating {}", deps.work_dir.display()))?;
+    let local = deps.work_dir.join("runs.duckdb");
+    let _ = std::fs::remove_file(&local);
+    let _ = std::fs::remove_file(local.with_extension("duckdb.wal"));
+    let etag = object.download(&local).await?;
+
+    let credentials = load_client_credentials(&secrets, &deps.settings.client_secret_id).await?;
+    let store: Arc<dyn TokenStore> = Arc::new(SecretsManagerTokenStore::new(
+        secrets,
+        deps.settings.tokens_secret_id.clone(),
+    ));
+    let http = reqwest::Client::builder()
+        .user_agent("myrunstreak-lambda")
+        .build()?;
+    let oauth = OAuthClient::new(
+        OAuthConfig {
+            oauth_url: deps.settings.oauth_url.clone(),
+            api_url: deps.settings.api_url.clone(),
+            client_id: credentials.client_id,
+            client_secret: credentials.client_secret,
+            redirect_uri: deps.settings.redirect_uri.clone(),
+        },
+        http.clone(),
+    )?;
+    let tokens = Arc::new(StoredTokens::new(
+        store,
+        Some(oauth),
+        Arc::new(Timestamp::now),
+    ));
+    let client = SmashRunClient::new(
+        http,
+        ClientConfig::new(deps.settings.api_url.clone()),
+        tokens,
+    );
+
+    let mut db = Store::open(&local, Timestamp::now())?;
+    let last_full = db
+        .sync_log(200)?
+        .into_iter()
+        .find(|r| r.mode == "full" && r.status == SyncStatus::Ok)
+        .map(|r| r.started);
+    let mode = match last_full {
+        Some(t) if Timestamp::now().duration_since(t) < FULL_EVERY => SyncMode::Incremental,
+        _ => SyncMode::Full,
+    };
+    let request = SyncRequest {
+        mode,
+        dry_run: false,
+        details: None,
+    };
+    let report =
+        myrunstreak_app::sync(&mut db, &client, &request, &Timestamp::now, &|_| {}).await?;
+    drop(db);
+    let new_etag = object.upload(&local, etag.as_deref()).await?;
+    let summary = json!({
+        "mode": report.mode,
+        "counts": report.counts,
+        "requests": report.requests,
+        "total_runs": report.total_runs,
+        "rejected": report.rejected.len(),
+        "etag": new_etag,
+    });
+    tracing::info!(summary = %summary, "sync uploaded");
+    Ok(summary)
+}
+
+/// Keeps a read-only copy of the database in the work folder, fresh by ETag (checked at most
+/// once per `every`).
+struct Mirror {
+    object: DatabaseObject,
+    path: PathBuf,
+    every: Duration,
+    state: tokio::sync::Mutex<(Option<String>, Option<Instant>)>,
+}
+
+impl Mirror {
+    async fn refresh(&self) -> Result<()> {
+        let mut state = self.state.lock().await;
+        if state.1.is_some_and(|t| t.elapsed() < self.every) {
+            return Ok(());
+        }
+        let etag = self.object.etag().await?;
+        if etag.is_some() && etag != state.0 {
+            self.object.download(&self.path).await?;
+            tracing::info!(etag = ?etag, "database snapshot refreshed from S3");
+        }
+        *state = (etag, Some(Instant::now()));
+        Ok(())
+    }
+}
+
+async fn refresh_first(
+    State(mirror): State<Arc<Mirror>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Err(e) = mirror.refresh().await {
+        tracing::warn!("serving the cached database; S3 could not be checked: {e:#}");
+    }
+    next.run(request).await
+}
+
+/// The API's router: the same as `myrunstreak serve`, over a read-only copy of the S3 object
+/// cached in the work folder by ETag. Nothing changes state from here (no sync, no token).
+pub async fn api_router(deps: &Deps, check_every: Duration) -> Result<Router> {
+    let config = sdk_config(&deps.aws).await;
+    std::fs::create_dir_all(&deps.work_dir)?;
+    let path = deps.work_dir.join("snapshot.duckdb");
+    let mirror = Arc::new(Mirror {
+        object: DatabaseObject::new(
+            s3_client(&config, &deps.aws),
+            deps.bucket()?,
+            deps.settings.s3_key.clone(),
+        ),
+        path: path.clone(),
+        every: check_every,
+        state: Default::default(),
+    });
+    let server = ServerConfig {
+        db_path: path,
+        query: StreakQuery::from_settings(&deps.settings)?,
+        units: deps.settings.units,
+        api_token: None,
+        cors_origins: deps.settings.cors_origins.clone(),
+        sync: None,
+        reload_every: Duration::from_secs(1),
+    };
+    Ok(myrunstreak_server::router(server)
+        .layer(middleware::from_fn_with_state(mirror, refresh_first)))
+}
+
+/// The work folder's database path, for tests.
+pub fn local_database(work_dir: &Path) -> PathBuf {
+    work_dir.join("runs.duckdb")
+}
+
+/// The sync function's handler: any event (EventBridge sends a scheduled event) runs one sync;
+/// every failure is the invocation's error.
+pub async fn handle_sync(
+    deps: &Deps,
+    event: lambda_runtime::LambdaEvent<Value>,
+) -> Result<Value, lambda_runtime::Error> {
+    let request_id = event.context.request_id.clone();
+    let source = event
+        .payload
+        .get("detail-type")
+        .and_then(Value::as_str)
+        .unwrap_or("direct invocation")
+        .to_owned();
+    tracing::info!(request_id = %request_id, source = %source, "sync invoked");
+    scheduled_sync(deps, &request_id).await.map_err(|e| {
+        tracing::error!(request_id = %request_id, "sync failed: {e:#}");
+        lambda_runtime::Error::from(format!("{e:#}"))
+    })
+}

@@ -1,0 +1,318 @@
+//! Both handlers with real event documents, the real AWS SDK against moto's server, and the
+//! sandbox as SmashRun.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use jiff::civil::date;
+use jiff::{SignedDuration, Timestamp};
+use lambda_runtime::{Context, LambdaEvent};
+use myrunstreak_app::Settings;
+use myrunstreak_aws::{AwsOptions, DatabaseObject, s3_client, sdk_config, secrets_client};
+use myrunstreak_lambda::{Deps, api_router, handle_sync};
+use serde_json::{Value, json};
+use smashrun_sandbox::{Client, Sandbox, SandboxConfig};
+use tower::ServiceExt;
+
+struct Moto(Child);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Cloud {
+    _moto: Moto,
+    aws: AwsOptions,
+    sandbox: Sandbox,
+    dir: tempfile::TempDir,
+}
+
+async fn cloud() -> Cloud {
+    let binary = std::env::var("MOTO_SERVER").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/myrunstreak/venv/bin/moto_server",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(&binary)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start {binary} ({e}): run scripts/test, which installs moto[server]")
+        });
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{url}/moto-api/")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let aws = AwsOptions {
+        region: "us-east-1".into(),
+        endpoint_url: Some(url),
+        static_credentials: Some(("test".into(), "test".into())),
+    };
+    let mut config = SandboxConfig {
+        years: 2,
+        end: Some(date(2026, 5, 3)),
+        ..SandboxConfig::default()
+    };
+    config.clients.push(Client {
+        id: "lambda".into(),
+        secret: "lambda-secret".into(),
+        redirect_uris: vec!["http://localhost:8000/callback".into()],
+    });
+    let sandbox = Sandbox::start_on_free_port(config).await.unwrap();
+
+    let sdk = sdk_config(&aws).await;
+    s3_client(&sdk, &aws)
+        .create_bucket()
+        .bucket("myrunstreak-data")
+        .send()
+        .await
+        .unwrap();
+    let secrets = secrets_client(&sdk);
+    secrets
+        .create_secret()
+        .name("myrunstreak/smashrun/client")
+        .secret_string(json!({"client_id": "lambda", "client_secret": "lambda-secret"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let issued: Value = reqwest::Client::new()
+        .post(format!("{}/tokens", sandbox.control_url()))
+        .json(&json!({"client_id": "lambda"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seven_weeks_ago = Timestamp::now() - SignedDuration::from_hours(24 * 49);
+    secrets
+        .create_secret()
+        .name("myrunstreak/smashrun/tokens")
+        .secret_string(
+            json!({
+                "access_token": issued["access_token"], "refresh_token": issued["refresh_token"],
+                "expires_at": (seven_weeks_ago + SignedDuration::from_secs(7_257_600)).to_string(),
+                "issued_at": seven_weeks_ago.to_string(), "rotation_owner": "ops@example.com"
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    Cloud {
+        _moto: Moto(child),
+        aws,
+        sandbox,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl Cloud {
+    fn deps(&self, work: &str) -> Deps {
+        let vars = [
+            ("SMASHRUN_OAUTH_URL", self.sandbox.oauth_url()),
+            ("SMASHRUN_API_URL", self.sandbox.api_url()),
+            ("MYRUNSTREAK_S3_BUCKET", "myrunstreak-data".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        Deps {
+            settings: Settings::from_vars(&vars).unwrap(),
+            aws: self.aws.clone(),
+            work_dir: self.dir.path().join(work),
+        }
+    }
+
+    async fn object(&self) -> DatabaseObject {
+        let sdk = sdk_config(&self.aws).await;
+        DatabaseObject::new(
+            s3_client(&sdk, &self.aws),
+            "myrunstreak-data",
+            "runs.duckdb",
+        )
+    }
+}
+
+fn event(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn invocation(payload: Value, id: &str) -> LambdaEvent<Value> {
+    let mut context = Context::default();
+    context.request_id = id.to_owned();
+    LambdaEvent::new(payload, context)
+}
+
+#[tokio::test]
+async fn the_scheduled_sync_mirrors_into_s3_and_writes_refreshed_tokens_back() {
+    let c = cloud().await;
+    let summary = handle_sync(
+        &c.deps("a"),
+        invocation(event("scheduled-event.json"), "req-1"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary["mode"]["mode"], "full", "{summary}");
+    let runs = summary["total_runs"].as_u64().unwrap();
+    assert!(runs > 600);
+
+    // the object in S3 is a DuckDB file with those runs
+    let copy = c.dir.path().join("check.duckdb");
+    let etag = c.object().await.download(&copy).await.unwrap().unwrap();
+    assert_eq!(etag, summary["etag"].as_str().unwrap());
+    assert_eq!(
+        myrunstreak_store::Store::open_read_only(&copy)
+            .unwrap()
+            .count()
+            .unwrap(),
+        runs
+    );
+
+    // the token past half-life was refreshed and written back, other keys kept
+    let sdk = sdk_config(&c.aws).await;
+    let secret: Value = serde_json::from_str(
+        secrets_client(&sdk)
+            .get_secret_value()
+            .secret_id("myrunstreak/smashrun/tokens")
+            .send()
+            .await
+            .unwrap()
+            .secret_string()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(secret["rotation_owner"], "ops@example.com");
+    let issued: Timestamp = secret["issued_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        Timestamp::now().duration_since(issued) < SignedDuration::from_mins(5),
+        "refreshed: {secret}"
+    );
+
+    // the next day's run is incremental, from the uploaded file
+    let again = handle_sync(
+        &c.deps("b"),
+        invocation(event("scheduled-event.json"), "req-2"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again["mode"]["mode"], "incremental", "{again}");
+    assert_eq!(again["counts"]["added"], 0);
+    assert_ne!(again["etag"], summary["etag"]);
+}
+
+#[tokio::test]
+async fn two_overlapping_syncs_never_lose_an_update() {
+    let c = cloud().await;
+    handle_sync(
+        &c.deps("seed"),
+        invocation(event("scheduled-event.json"), "seed"),
+    )
+    .await
+    .unwrap();
+    // both read the same version; SmashRun is slow, so they overlap
+    reqwest::Client::new()
+        .put(format!("{}/faults", c.sandbox.control_url()))
+        .json(&json!({"latency_ms": 700}))
+        .send()
+        .await
+        .unwrap();
+    let (deps_a, deps_b) = (c.deps("a"), c.deps("b"));
+    let (a, b) = tokio::join!(
+        handle_sync(&deps_a, invocation(event("scheduled-event.json"), "a")),
+        handle_sync(&deps_b, invocation(event("scheduled-event.json"), "b")),
+    );
+    let (won, lost) = match (a, b) {
+        (Ok(w), Err(l)) | (Err(l), Ok(w)) => (w, l),
+        (a, b) => panic!("exactly one must win: {a:?} / {b:?}"),
+    };
+    assert!(lost.to_string().contains("another writer"), "{lost}");
+    assert_eq!(
+        c.object().await.etag().await.unwrap().as_deref(),
+        won["etag"].as_str(),
+        "the winner's upload stands"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_sync_is_a_handler_error() {
+    let c = cloud().await;
+    reqwest::Client::new()
+        .post(format!("{}/tokens/revoke", c.sandbox.control_url()))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let err = handle_sync(
+        &c.deps("a"),
+        invocation(event("scheduled-event.json"), "req-x"),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("auth login") || err.to_string().contains("SmashRun"),
+        "{err}"
+    );
+    assert_eq!(
+        c.object().await.etag().await.unwrap(),
+        None,
+        "nothing uploaded"
+    );
+}
+
+async fn api_call(router: &axum::Router, name: &str) -> (u16, Value) {
+    let request = lambda_http::request::from_str(&event(name).to_string()).unwrap();
+    let (parts, body) = request.into_parts();
+    let request = axum::http::Request::from_parts(parts, axum::body::Body::from(body.to_vec()));
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_api_answers_api_gateway_v2_requests_from_the_s3_copy() {
+    let c = cloud().await;
+    handle_sync(
+        &c.deps("sync"),
+        invocation(event("scheduled-event.json"), "seed"),
+    )
+    .await
+    .unwrap();
+    let router = api_router(&c.deps("api"), Duration::from_secs(60))
+        .await
+        .unwrap();
+    let (status, body) = api_call(&router, "apigw-v2-streak.json").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["rule"], "any");
+    assert_eq!(body["as_of"], "2026-05-03");
+    assert!(body["longest"]["days"].as_u64().unwrap() > 100, "{body}");
+    // the API cannot change anything
+    let (status, body) = api_call(&router, "apigw-v2-post-sync.json").await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "disabled");
+}
