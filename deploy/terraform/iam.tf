@@ -1,0 +1,80 @@
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+# The sync reads and conditionally writes the one object, reads and writes the token secret,
+# reads the client secret, and writes its own logs. Nothing else.
+data "aws_iam_policy_document" "sync" {
+  statement {
+    sid       = "DatabaseObject"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = [local.object_arn]
+  }
+  statement {
+    sid       = "TellMissingFromForbidden"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.data.arn]
+  }
+  statement {
+    sid       = "Tokens"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]
+    resources = [aws_secretsmanager_secret.tokens.arn]
+  }
+  statement {
+    sid       = "ClientCredentials"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.client.arn]
+  }
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.sync.arn}:*"]
+  }
+}
+
+# The API only reads the object and writes its logs: it cannot write the bucket or read tokens.
+data "aws_iam_policy_document" "api" {
+  statement {
+    sid       = "DatabaseObjectReadOnly"
+    actions   = ["s3:GetObject"]
+    resources = [local.object_arn]
+  }
+  statement {
+    sid       = "TellMissingFromForbidden"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.data.arn]
+  }
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.api.arn}:*"]
+  }
+}
+
+resource "aws_iam_role" "sync" {
+  name               = "${local.name}-sync"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+resource "aws_iam_role_policy" "sync" {
+  name   = "${local.name}-sync"
+  role   = aws_iam_role.sync.id
+  policy = data.aws_iam_policy_document.sync.json
+}
+
+resource "aws_iam_role" "api" {
+  name               = "${local.name}-api"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+resource "aws_iam_role_policy" "api" {
+  name   = "${local.name}-api"
+  role   = aws_iam_role.api.id
+  policy = data.aws_iam_policy_document.api.json
+}

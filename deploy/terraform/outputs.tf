@@ -1,0 +1,19 @@
+output "api_url" {
+  description = "The API and dashboard URL."
+  value       = aws_apigatewayv2_stage.default.invoke_url
+}
+
+output "bucket" {
+  description = "The bucket holding the DuckDB file."
+  value       = aws_s3_bucket.data.bucket
+}
+
+output "sync_function" {
+  description = "The daily sync function (invoke it by hand with `aws lambda invoke`)."
+  value       = aws_lambda_function.sync.function_name
+}
+
+output "tokens_secret" {
+  description = "The secret to seed with `myrunstreak auth login --token-store aws`."
+  value       = aws_secretsmanager_secret.tokens.name
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Checks deploy/terraform with a real HCL parser (python-hcl2): it parses, every referenced
+variable, resource, data source and local is defined, the outputs exist, and the IAM policies
+give each function only what it needs (the API cannot write the bucket or read the tokens).
+There is no terraform binary to install here; this is what can be checked without one.
+
+Exit 0 when everything holds; otherwise the failures, one per line, and exit 1.
+"""
+import glob, os, re, sys
+
+import hcl2
+
+HERE = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+
+
+def clean(value):
+    """Strips python-hcl2's quotes and block markers."""
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items() if k != "__is_block__"}
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def blocks(doc, kind):
+    """{(type, name): body} for resource/data, {name: body} for variable/output."""
+    out = {}
+    for item in doc.get(kind, []):
+        for first, body in item.items():
+            if kind in ("resource", "data"):
+                for name, inner in body.items():
+                    out[(first, name)] = inner
+            else:
+                out[first] = body
+    return out
+
+
+docs = {}
+for path in sorted(glob.glob(os.path.join(HERE, "*.tf"))):
+    with open(path) as f:
+        try:
+            docs[os.path.basename(path)] = clean(hcl2.load(f))
+        except Exception as e:  # a parse error is a failure, not a crash
+            failures.append(f"{os.path.basename(path)} does not parse: {e}")
+
+resources, data, variables, outputs, locals_ = {}, {}, {}, {}, set()
+for doc in docs.values():
+    resources.update(blocks(doc, "resource"))
+    data.update(blocks(doc, "data"))
+    variables.update(blocks(doc, "variable"))
+    outputs.update(blocks(doc, "output"))
+    for block in doc.get("locals", []):
+        locals_.update(block.keys())
+
+# every reference is defined
+text = "\n".join(open(p).read() for p in glob.glob(os.path.join(HERE, "*.tf")))
+for name in sorted(set(re.findall(r"\bvar\.([a-z0-9_]+)", text))):
+    check(name in variables, f"var.{name} is used but not declared")
+for name in sorted(set(re.findall(r"\blocal\.([a-z0-9_]+)", text))):
+    check(name in locals_, f"local.{name} is used but not defined")
+for kind, name in sorted(set(re.findall(r"(?<![.\w])data\.([a-z0-9_]+)\.([a-z0-9_]+)", text))):
+    check((kind, name) in data, f"data.{kind}.{name} is used but not defined")
+for kind, name in sorted(set(re.findall(r"(?<![.\w\"])(aws_[a-z0-9_]+)\.([a-z0-9_]+)\.", text))):
+    check((kind, name) in resources, f"{kind}.{name} is used but not defined")
+for name, body in variables.items():
+    check(bool(body.get("description")), f"variable {name} has no description")
+check("api_url" in outputs, "output api_url is missing")
+
+# storage
+kinds = {k for k, _ in resources}
+for needed in ["aws_s3_bucket_versioning", "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_public_access_block", "aws_s3_bucket_policy"]:
+    check(needed in kinds, f"the bucket needs {needed}")
+versioning = resources.get(("aws_s3_bucket_versioning", "data"), {})
+check(versioning.get("versioning_configuration", [{}])[0].get("status") == "Enabled", "bucket versioning must be Enabled")
+pab = resources.get(("aws_s3_bucket_public_access_block", "data"), {})
+for flag in ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"]:
+    check(pab.get(flag) is True, f"public access block: {flag} must be true")
+tls = data.get(("aws_iam_policy_document", "tls_only"), {}).get("statement", [])
+check(any(s.get("effect") == "Deny" and any(c.get("variable") == "aws:SecureTransport" and c.get("values") == ["false"] for c in s.get("condition", [])) for s in tls),
+      "the bucket policy must deny requests without TLS")
+
+
+def actions(policy):
+    return {(a, r) for s in data.get(("aws_iam_policy_document", policy), {}).get("statement", []) if s.get("effect", "Allow") == "Allow"
+            for a in s.get("actions", []) for r in s.get("resources", [])}
+
+
+sync, api = actions("sync"), actions("api")
+check(any(a == "s3:PutObject" for a, _ in sync), "the sync must be able to write the object")
+check(any(a == "secretsmanager:PutSecretValue" for a, _ in sync), "the sync must be able to write the tokens back")
+check(not any(a in ("s3:PutObject", "s3:DeleteObject", "s3:*") for a, _ in api), "the API must not write the bucket")
+check(not any(a.startswith("secretsmanager:") for a, _ in api), "the API must not read the tokens")
+for role, granted in (("sync", sync), ("api", api)):
+    for action, resource in granted:
+        check(resource != "*" and action != "*" and not action.endswith(":*"), f"{role}: {action} on {resource} is not least privilege")
+    check(resources.get(("aws_iam_role_policy", role), {}).get("policy") == f"${{data.aws_iam_policy_document.{role}.json}}", f"the {role} role must carry the {role} policy")
+check(resources.get(("aws_lambda_function", "sync"), {}).get("role") == "${aws_iam_role.sync.arn}", "the sync function must use the sync role")
+check(resources.get(("aws_lambda_function", "api"), {}).get("role") == "${aws_iam_role.api.arn}", "the API function must use the API role")
+
+# functions, schedule, API, logs, alarms
+for name in ("sync", "api"):
+    f = resources.get(("aws_lambda_function", name), {})
+    check(f.get("runtime") == "provided.al2023", f"{name}: runtime must be provided.al2023")
+    check(f.get("architectures") == ["arm64"], f"{name}: architecture must be arm64")
+    check(("aws_cloudwatch_log_group", name) in resources, f"{name}: needs a log group")
+    check(resources.get(("aws_cloudwatch_log_group", name), {}).get("retention_in_days") == "${var.log_retention_days}", f"{name}: log group needs a retention")
+check(resources.get(("aws_lambda_function", "sync"), {}).get("reserved_concurrent_executions") == 1, "the sync needs reserved concurrency 1")
+check(variables.get("sync_schedule", {}).get("default") == "cron(0 11 * * ? *)", "the default schedule must be cron(0 11 * * ? *)")
+check(resources.get(("aws_cloudwatch_event_rule", "daily_sync"), {}).get("schedule_expression") == "${var.sync_schedule}", "the rule must use var.sync_schedule")
+check(resources.get(("aws_cloudwatch_event_target", "daily_sync"), {}).get("arn") == "${aws_lambda_function.sync.arn}", "the rule must target the sync function")
+check(any(k == "aws_lambda_permission" and b.get("principal") == "events.amazonaws.com" for (k, _), b in resources.items()), "EventBridge needs permission to invoke the sync")
+check(resources.get(("aws_apigatewayv2_api", "http"), {}).get("protocol_type") == "HTTP", "the API must be an HTTP API")
+check(resources.get(("aws_apigatewayv2_integration", "api"), {}).get("payload_format_version") == "2.0", "the integration must use payload v2")
+check(any(k == "aws_apigatewayv2_route" for k, _ in resources), "the API needs routes")
+check(("aws_apigatewayv2_stage", "default") in resources, "the API needs a stage")
+check(any(k == "aws_lambda_permission" and b.get("principal") == "apigateway.amazonaws.com" for (k, _), b in resources.items()), "API Gateway needs permission to invoke the API")
+alarms = {n: b for (k, n), b in resources.items() if k == "aws_cloudwatch_metric_alarm"}
+check(any(b.get("metric_name") == "Errors" for b in alarms.values()), "an alarm on sync errors is missing")
+check(any(any(q.get("metric", [{}])[0].get("period") == 129600 for q in b.get("metric_query", []) if q.get("metric")) for b in alarms.values()),
+      "an alarm on no successful sync in 36 hours is missing")
+
+print(f"{len(docs)} files, {len(resources)} resources, {len(data)} data sources, {len(variables)} variables, {len(outputs)} outputs")
+for failure in failures:
+    print("FAIL:", failure)
+sys.exit(1 if failures else 0)

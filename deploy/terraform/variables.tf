@@ -1,0 +1,76 @@
+variable "aws_region" {
+  description = "AWS region for every resource."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "environment" {
+  description = "Deployment name (dev, prod); part of every resource name."
+  type        = string
+  default     = "prod"
+}
+
+variable "bucket_name" {
+  description = "Name of the S3 bucket that holds the DuckDB file (globally unique)."
+  type        = string
+}
+
+variable "db_key" {
+  description = "Key of the DuckDB file in the bucket."
+  type        = string
+  default     = "runs.duckdb"
+}
+
+variable "tokens_secret_name" {
+  description = "Secrets Manager secret with access_token, refresh_token and expires_at (seeded by `myrunstreak auth login --token-store aws`)."
+  type        = string
+  default     = "myrunstreak/smashrun/tokens"
+}
+
+variable "client_secret_name" {
+  description = "Secrets Manager secret with the SmashRun app's client_id and client_secret."
+  type        = string
+  default     = "myrunstreak/smashrun/client"
+}
+
+variable "sync_schedule" {
+  description = "EventBridge schedule of the daily sync (UTC)."
+  type        = string
+  default     = "cron(0 11 * * ? *)"
+}
+
+variable "sync_zip" {
+  description = "Path of the sync function's zip (bootstrap inside), built with `cargo lambda build --release --arm64 --output-format zip`."
+  type        = string
+  default     = "../../target/lambda/myrunstreak-sync/bootstrap.zip"
+}
+
+variable "api_zip" {
+  description = "Path of the API function's zip (bootstrap inside)."
+  type        = string
+  default     = "../../target/lambda/myrunstreak-api/bootstrap.zip"
+}
+
+variable "log_retention_days" {
+  description = "Days to keep the functions' logs."
+  type        = number
+  default     = 30
+}
+
+variable "alarm_email" {
+  description = "Where alarms are sent (an SNS email subscription); empty for none."
+  type        = string
+  default     = ""
+}
+
+variable "streak_rule" {
+  description = "Streak rule of the API (usrsa, continuous, any, or a minimum such as 2km)."
+  type        = string
+  default     = "usrsa"
+}
+
+variable "home_timezone" {
+  description = "IANA zone to anchor run days to; empty for each run's local clock."
+  type        = string
+  default     = ""
+}
