@@ -432,23 +432,36 @@ impl SmashRunClient {
     }
 
     async fn listing(&self, since: Option<Timestamp>) -> Result<Listing, Error> {
+        let query: Vec<(&str, String)> = since
+            .map(|s| ("fromDateUTC", s.as_second().to_string()))
+            .into_iter()
+            .collect();
+        self.everything(
+            "/my/activities/search",
+            &query,
+            parse_listing,
+            Listing::len,
+            Listing::extend,
+        )
+        .await
+    }
+
+    /// Everything at `path`: one unpaged request where possible (two attempts at most: a slow or
+    /// broken unpaged answer is better replaced by pages), else page by page until a short page.
+    async fn everything<T: Default>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        parse: impl Fn(&[u8]) -> Result<T, String> + Copy,
+        len: impl Fn(&T) -> usize,
+        extend: impl Fn(&mut T, T),
+    ) -> Result<T, Error> {
         if self.config.unpaged {
-            let query: Vec<(&str, String)> = since
-                .map(|s| ("fromDateUTC", s.as_second().to_string()))
-                .into_iter()
-                .collect();
-            // two attempts at most: a slow or broken unpaged answer is better replaced by pages
             match self
-                .fetch(
-                    "/my/activities/search",
-                    &query,
-                    self.config.unpaged_timeout,
-                    2,
-                    parse_listing,
-                )
+                .fetch(path, query, self.config.unpaged_timeout, 2, parse)
                 .await
             {
-                Ok(listing) => return Ok(listing),
+                Ok(all) => return Ok(all),
                 Err(
                     e @ (Error::Transport { .. } | Error::Decode { .. } | Error::Status { .. }),
                 ) => {
@@ -459,13 +472,22 @@ impl SmashRunClient {
                 Err(e) => return Err(e),
             }
         }
-        let mut all = Listing::default();
+        let size = self.config.page_size;
+        let mut all = T::default();
         for page in 0.. {
+            let mut paged = query.to_vec();
+            paged.extend([("page", page.to_string()), ("count", size.to_string())]);
             let chunk = self
-                .page(ListingStyle::Summary, page, self.config.page_size, since)
+                .fetch(
+                    path,
+                    &paged,
+                    self.config.request_timeout,
+                    self.config.retry.max_attempts,
+                    parse,
+                )
                 .await?;
-            let short = chunk.len() < self.config.page_size;
-            all.extend(chunk);
+            let short = len(&chunk) < size;
+            extend(&mut all, chunk);
             if short {
                 break;
             }
@@ -511,50 +533,14 @@ impl SmashRunClient {
     /// The ids of every listed activity: what reconciling deletions needs.
     pub async fn all_ids(&self) -> Result<Vec<i64>, Error> {
         let parse = |b: &[u8]| serde_json::from_slice::<Vec<i64>>(b).map_err(|e| e.to_string());
-        if self.config.unpaged {
-            match self
-                .fetch(
-                    "/my/activities/search/ids",
-                    &[],
-                    self.config.unpaged_timeout,
-                    2,
-                    parse,
-                )
-                .await
-            {
-                Ok(ids) => return Ok(ids),
-                Err(
-                    e @ (Error::Transport { .. } | Error::Decode { .. } | Error::Status { .. }),
-                ) => {
-                    self.emit(Event::FallingBackToPaging {
-                        cause: e.to_string(),
-                    });
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        let mut ids = Vec::new();
-        for page in 0.. {
-            let query = [
-                ("page", page.to_string()),
-                ("count", self.config.page_size.to_string()),
-            ];
-            let chunk: Vec<i64> = self
-                .fetch(
-                    "/my/activities/search/ids",
-                    &query,
-                    self.config.request_timeout,
-                    self.config.retry.max_attempts,
-                    parse,
-                )
-                .await?;
-            let short = chunk.len() < self.config.page_size;
-            ids.extend(chunk);
-            if short {
-                break;
-            }
-        }
-        Ok(ids)
+        self.everything(
+            "/my/activities/search/ids",
+            &[],
+            parse,
+            Vec::len,
+            |all: &mut Vec<i64>, chunk| all.extend(chunk),
+        )
+        .await
     }
 
     /// Brief objects (`activityId`, `startDateTimeLocal`, `distance`, `duration`) of one page.
