@@ -1,10 +1,7 @@
-//! The AWS adapters with the real SDK against moto's server (from PyPI; `scripts/test` installs
-//! it in ~/.cache/myrunstreak/venv). Each test process starts its own moto on a free loopback
-//! port and stops it when done.
+//! The AWS adapters with the real SDK against moto's server (see myrunstreak-testkit): each test
+//! starts its own on a free loopback port and stops it when done.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use myrunstreak_app::{StoredTokens, TokenStore};
@@ -12,54 +9,26 @@ use myrunstreak_aws::{
     AwsOptions, DatabaseObject, S3Error, SecretsManagerTokenStore, load_client_credentials,
     s3_client, sdk_config, secrets_client,
 };
+use myrunstreak_testkit::Moto;
 use serde_json::{Value, json};
 use smashrun_client::{OAuthClient, OAuthConfig, Secret, TokenProvider, TokenSet};
 
-struct Moto {
-    child: Child,
+struct Aws {
+    _moto: Moto,
     options: AwsOptions,
 }
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn moto_server() -> String {
-    std::env::var("MOTO_SERVER").unwrap_or_else(|_| {
-        let home = std::env::var("HOME").unwrap_or_default();
-        format!("{home}/.cache/myrunstreak/venv/bin/moto_server")
-    })
-}
-
-async fn moto() -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let binary = moto_server();
-    let child = Command::new(&binary)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {binary} ({e}): run scripts/test, which installs moto[server] in a virtualenv"));
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::get(format!("{url}/moto-api/")).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+async fn moto() -> Aws {
+    let moto = Moto::start().await;
     let options = AwsOptions {
         region: "us-east-1".into(),
-        endpoint_url: Some(url),
+        endpoint_url: Some(moto.url.clone()),
         static_credentials: Some(("test".into(), "test".into())),
     };
-    Moto { child, options }
+    Aws {
+        _moto: moto,
+        options,
+    }
 }
 
 fn tokens(access: &str, issued: Timestamp) -> TokenSet {

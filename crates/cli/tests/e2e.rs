@@ -490,50 +490,10 @@ async fn errors_a_user_can_act_on() {
     );
 }
 
-/// moto's server on a free port, stopped on drop.
-struct Moto(std::process::Child, String);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn moto() -> Moto {
-    let binary = std::env::var("MOTO_SERVER").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/myrunstreak/venv/bin/moto_server",
-            std::env::var("HOME").unwrap_or_default()
-        )
-    });
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(&binary)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start {binary} ({e}): run scripts/test, which installs moto[server]")
-        });
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::get(format!("{url}/moto-api/")).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Moto(child, url)
-}
-
 #[tokio::test]
 async fn a_laptop_seeds_the_secret_the_lambda_uses() {
     let w = world(1).await;
-    let aws = moto().await;
+    let aws = myrunstreak_testkit::Moto::start().await;
     let token = w.control(reqwest::Method::POST, "/tokens", json!({})).await["access_token"]
         .as_str()
         .unwrap()
@@ -541,7 +501,7 @@ async fn a_laptop_seeds_the_secret_the_lambda_uses() {
     let with_aws = |args: &[&str]| {
         let mut c = w.cmd(args);
         c.args(["--token-store", "aws"])
-            .env("AWS_ENDPOINT_URL", &aws.1)
+            .env("AWS_ENDPOINT_URL", &aws.url)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1");

@@ -2,7 +2,6 @@
 //! sandbox as SmashRun.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use jiff::civil::date;
@@ -11,18 +10,10 @@ use lambda_runtime::{Context, LambdaEvent};
 use myrunstreak_app::Settings;
 use myrunstreak_aws::{AwsOptions, DatabaseObject, s3_client, sdk_config, secrets_client};
 use myrunstreak_lambda::{Deps, api_router, handle_sync};
+use myrunstreak_testkit::Moto;
 use serde_json::{Value, json};
 use smashrun_sandbox::{Client, Sandbox, SandboxConfig};
 use tower::ServiceExt;
-
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Cloud {
     _moto: Moto,
@@ -32,32 +23,8 @@ struct Cloud {
 }
 
 async fn cloud() -> Cloud {
-    let binary = std::env::var("MOTO_SERVER").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/myrunstreak/venv/bin/moto_server",
-            std::env::var("HOME").unwrap_or_default()
-        )
-    });
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(&binary)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start {binary} ({e}): run scripts/test, which installs moto[server]")
-        });
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::get(format!("{url}/moto-api/")).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let moto = Moto::start().await;
+    let url = moto.url.clone();
     let aws = AwsOptions {
         region: "us-east-1".into(),
         endpoint_url: Some(url),
@@ -115,7 +82,7 @@ async fn cloud() -> Cloud {
         .await
         .unwrap();
     Cloud {
-        _moto: Moto(child),
+        _moto: moto,
         aws,
         sandbox,
         dir: tempfile::tempdir().unwrap(),
