@@ -11,5 +11,5 @@ pub mod sync;
 pub mod tokens;
 
 pub use settings::{Settings, SettingsError, TokenStoreKind};
-pub use sync::{SyncError, SyncEvent, SyncMode, SyncReport, SyncRequest, sync};
+pub use sync::{SyncError, SyncEvent, SyncMode, SyncReport, SyncRequest, preload_budget, sync};
 pub use tokens::{EnvTokenStore, FileTokenStore, StoredTokens, TokenStore, TokenStoreError};

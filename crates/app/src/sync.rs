@@ -152,6 +152,7 @@ pub async fn sync(
 ) -> Result<SyncReport, SyncError> {
     let started = now();
     let wall = std::time::Instant::now();
+    preload_budget(store, client, started)?;
     let requests_before = client.requests();
     let last = store.last_success()?;
     let mode = match (request.mode, &last) {
@@ -312,6 +313,30 @@ async fn run(
         counts.deleted = reconcile(store, &ids, window, now())?;
     }
     Ok((counts, rejected, since))
+}
+
+/// Counts the requests of syncs that ended within the last hour against the client's budget: a
+/// new process must not start with SmashRun's whole hourly allowance when an earlier one spent it.
+pub fn preload_budget(
+    store: &Store,
+    client: &SmashRunClient,
+    now: Timestamp,
+) -> Result<(), SyncError> {
+    let instant_now = tokio::time::Instant::now();
+    for record in store.sync_log(50)? {
+        let Some(ended) = record.finished else {
+            continue;
+        };
+        let age = now.duration_since(ended);
+        if age.is_negative() || age >= SignedDuration::from_hours(1) || record.requests == 0 {
+            continue;
+        }
+        let at = instant_now
+            .checked_sub(age.unsigned_abs())
+            .unwrap_or(instant_now);
+        client.budget().preload(record.requests as usize, at);
+    }
+    Ok(())
 }
 
 fn describe_window(since: Option<Date>, until: Option<Date>) -> String {

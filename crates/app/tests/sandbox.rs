@@ -220,3 +220,48 @@ async fn details_are_fetched_as_a_resumable_backlog() {
         "the next sync continues where the last stopped"
     );
 }
+
+#[tokio::test]
+async fn a_new_process_inherits_what_this_hour_already_spent_of_the_rate_budget() {
+    let m = mirror(1, 3).await;
+    // an earlier process spent 239 requests and ended a minute ago (the mirror's sync spent 1)
+    let id = m.store.begin_sync("incremental", Timestamp::now()).unwrap();
+    let ended = Timestamp::now() - jiff::SignedDuration::from_mins(1);
+    let outcome = myrunstreak_store::SyncOutcome {
+        status: myrunstreak_store::SyncStatus::Ok,
+        finished: ended,
+        counts: Default::default(),
+        requests: 239,
+        watermark: Some(ended),
+        error: None,
+    };
+    m.store.finish_sync(id, &outcome).unwrap();
+    let token: Value = reqwest::Client::new()
+        .post(format!("{}/tokens", m.sandbox.control_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fresh = SmashRunClient::new(
+        reqwest::Client::new(),
+        ClientConfig::new(m.sandbox.api_url()),
+        Arc::new(StaticToken(Secret::new(
+            token["access_token"].as_str().unwrap(),
+        ))),
+    );
+    myrunstreak_app::preload_budget(&m.store, &fresh, Timestamp::now()).unwrap();
+    let now = tokio::time::Instant::now();
+    assert_eq!(
+        fresh
+            .budget()
+            .used(now, std::time::Duration::from_secs(3600)),
+        240
+    );
+    let wait = fresh.budget().try_acquire(now).unwrap_err();
+    assert!(
+        wait > std::time::Duration::from_secs(3500),
+        "the next request waits for the hour to pass: {wait:?}"
+    );
+}

@@ -63,6 +63,16 @@ impl RateBudget {
         Ok(())
     }
 
+    /// Counts `count` requests as sent at `at`: what an earlier process spent, so that a new
+    /// process does not start with a full hourly budget.
+    pub fn preload(&self, count: usize, at: Instant) {
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        let position = sent.partition_point(|t| *t <= at);
+        for _ in 0..count {
+            sent.insert(position, at);
+        }
+    }
+
     /// Requests sent within the last `window`.
     pub fn used(&self, now: Instant, window: Duration) -> usize {
         let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
@@ -91,5 +101,20 @@ mod tests {
         let wait = b.try_acquire(t1).unwrap_err();
         assert_eq!(wait, Duration::from_secs(50), "the minute window is full");
         assert!(RateBudget::unlimited().try_acquire(t0).is_ok());
+    }
+
+    #[test]
+    fn preloaded_requests_count_against_the_window() {
+        let b = RateBudget::new(&[(240, Duration::from_secs(3600))]);
+        let t0 = Instant::now();
+        b.preload(240, t0);
+        assert_eq!(b.used(t0, Duration::from_secs(3600)), 240);
+        let wait = b.try_acquire(t0 + Duration::from_secs(60)).unwrap_err();
+        assert_eq!(
+            wait,
+            Duration::from_secs(3540),
+            "the earlier process's hour must pass"
+        );
+        assert!(b.try_acquire(t0 + Duration::from_secs(3600)).is_ok());
     }
 }

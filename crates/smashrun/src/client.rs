@@ -225,6 +225,11 @@ impl SmashRunClient {
         self
     }
 
+    /// The rate budget in use.
+    pub fn budget(&self) -> &RateBudget {
+        &self.budget
+    }
+
     /// Requests sent so far (every attempt counts).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
