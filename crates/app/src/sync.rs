@@ -17,7 +17,7 @@ use std::time::Duration;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use myrunstreak_store::{
-    RejectedRow, RunFilter, RunRow, Store, StoreError, SyncCounts, SyncOutcome, SyncStatus,
+    RejectedRow, RunRow, Store, StoreError, SyncCounts, SyncOutcome, SyncStatus,
 };
 use serde::Serialize;
 use smashrun_client::{
@@ -275,11 +275,7 @@ async fn run(
         tracing::warn!(activity_id = ?r.activity_id, "kept an unreadable activity raw: {}", r.reason);
     }
     if request.dry_run {
-        let stored: BTreeSet<i64> = store
-            .runs(&RunFilter::default())?
-            .iter()
-            .map(|r| r.activity_id)
-            .collect();
+        let stored: BTreeSet<i64> = store.run_ids(None, None)?.into_iter().collect();
         let added = listing
             .activities
             .iter()
@@ -372,15 +368,10 @@ fn reconcile(
         None => listed.iter().copied().collect(),
         // outside the window everything stays: list it as kept
         Some((since, until)) => {
-            let inside = store.runs(&RunFilter {
-                since,
-                until,
-                ..RunFilter::default()
-            })?;
-            let inside: BTreeSet<i64> = inside.iter().map(|r| r.activity_id).collect();
-            let all = store.runs(&RunFilter::default())?;
-            all.iter()
-                .map(|r| r.activity_id)
+            let inside: BTreeSet<i64> = store.run_ids(since, until)?.into_iter().collect();
+            store
+                .run_ids(None, None)?
+                .into_iter()
                 .filter(|id| !inside.contains(id) || listed.contains(id))
                 .collect()
         }
@@ -399,8 +390,11 @@ async fn fetch_details(
     let total = ids.len();
     // three requests a run, at SmashRun's budget of 240 an hour
     let eta = |left: u64| Duration::from_secs(left * 3 * 3600 / 240);
+    // counted once: every run saved below leaves the backlog
+    let before = store.details_backlog()?;
+    let mut saved = 0u64;
     for (done, id) in ids.into_iter().enumerate() {
-        let backlog = store.details_backlog()?;
+        let backlog = before - saved;
         progress(SyncEvent::Details {
             done,
             total,
@@ -431,6 +425,7 @@ async fn fetch_details(
             splits.push((unit.as_str().to_owned(), rows));
         }
         store.save_details(id, &full.to_string(), &splits, now())?;
+        saved += 1;
     }
     let backlog = store.details_backlog()?;
     progress(SyncEvent::Details {

@@ -528,6 +528,24 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Ids of the stored runs that are not deleted, optionally within a window of run days.
+    pub fn run_ids(
+        &self,
+        since: Option<Date>,
+        until: Option<Date>,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut sql = "SELECT activity_id FROM runs WHERE deleted_utc IS NULL".to_owned();
+        if let Some(since) = since {
+            sql.push_str(&format!(" AND run_date >= DATE '{since}'"));
+        }
+        if let Some(until) = until {
+            sql.push_str(&format!(" AND run_date <= DATE '{until}'"));
+        }
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Number of stored runs that are not deleted.
     pub fn count(&self) -> Result<u64, StoreError> {
         let n: i64 = self.conn.query_row(
