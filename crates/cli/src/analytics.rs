@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use myrunstreak_app::Settings;
 use myrunstreak_app::queries::{self, StreakQuery};
 use myrunstreak_domain::{
-    DayKind, Distance, PeriodTotals, Totals, Units, format_duration, format_pace,
+    DayKind, Distance, PeriodTotals, Totals, Units, format_duration, format_pace_per_km,
 };
 use myrunstreak_store::ExportFormat;
 
@@ -122,7 +122,7 @@ pub fn streaks(args: StreaksArgs, settings: &Settings) -> Result<()> {
 fn totals_line(t: &Totals, units: Units) -> String {
     let pace = t
         .avg_pace_s_per_km
-        .and_then(|p| format_pace(p, Distance::from_cm(100_000), units))
+        .and_then(|p| format_pace_per_km(p, units))
         .unwrap_or_else(|| "-".into());
     format!(
         "{:>5} runs {:>4} days {:>12} {:>11} {:>12}",
@@ -202,7 +202,7 @@ pub fn records(args: RecordsArgs, settings: &Settings) -> Result<()> {
         println!(
             "Fastest {:<8}: {} on {} ({} for {})",
             p.label,
-            format_pace(p.pace_s_per_km, Distance::from_cm(100_000), units).unwrap_or_default(),
+            format_pace_per_km(p.pace_s_per_km, units).unwrap_or_default(),
             p.run.date,
             format_duration(p.run.duration_s),
             units.format(p.run.distance)

@@ -10,7 +10,9 @@ use clap::Args;
 use jiff::Timestamp;
 use myrunstreak_app::queries::{StreakQuery, streak};
 use myrunstreak_app::{Settings, SyncMode, SyncRequest};
-use myrunstreak_domain::{DayPolicy, Distance, analyze, format_duration, format_pace};
+use myrunstreak_domain::{
+    DayPolicy, Distance, analyze, format_duration, format_pace, format_pace_per_km,
+};
 use myrunstreak_store::{RunFilter, Store};
 use smashrun_sandbox::{Client, Sandbox, SandboxConfig};
 
@@ -149,11 +151,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             t.run_days,
             settings.units.format(t.distance),
             t.avg_pace_s_per_km
-                .and_then(|p| format_pace(
-                    p,
-                    Distance::from_km(1.0).unwrap_or_default(),
-                    settings.units
-                ))
+                .and_then(|p| format_pace_per_km(p, settings.units))
                 .unwrap_or_else(|| "-".into())
         );
     }

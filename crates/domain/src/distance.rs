@@ -166,6 +166,11 @@ pub fn format_pace(moving_s: f64, distance: Distance, units: Units) -> Option<St
     Some(format!("{}:{:02} /{}", secs / 60, secs % 60, units.label()))
 }
 
+/// A pace given in seconds per kilometre, shown per mile or per kilometre.
+pub fn format_pace_per_km(seconds_per_km: f64, units: Units) -> Option<String> {
+    format_pace(seconds_per_km, Distance::from_cm(100_000), units)
+}
+
 /// A duration in seconds as `h:mm:ss`, or `m:ss` under an hour; rounded once to whole seconds.
 pub fn format_duration(seconds: f64) -> String {
     let total = seconds.max(0.0).round() as u64;
@@ -216,6 +221,14 @@ mod tests {
         assert_eq!(
             format_pace(482.0, mile, Units::Imperial).unwrap(),
             "8:02 /mi"
+        );
+        assert_eq!(
+            format_pace_per_km(300.0, Units::Metric).unwrap(),
+            "5:00 /km"
+        );
+        assert_eq!(
+            format_pace_per_km(300.0, Units::Imperial).unwrap(),
+            "8:03 /mi"
         );
     }
 

@@ -27,7 +27,7 @@ pub use analytics::{
 };
 pub use calendar::{CalendarDay, DayKind, calendar};
 pub use day::{DayPolicy, Horizon, day_number};
-pub use distance::{Distance, Units, format_duration, format_pace};
+pub use distance::{Distance, Units, format_duration, format_pace, format_pace_per_km};
 pub use error::DomainError;
 pub use milestones::Milestones;
 pub use rule::{DayTotals, Remaining, Rule, StreakRules};

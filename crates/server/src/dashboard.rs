@@ -6,6 +6,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use myrunstreak_app::queries::{self, StreakResponse, status_line};
 use myrunstreak_domain::{
     DayKind, Distance, DomainError, StreakStatus, Units, format_duration, format_pace,
+    format_pace_per_km,
 };
 
 use crate::api::is_stale;
@@ -113,7 +114,7 @@ pub fn page(
                     h2 { "Records" }
                     table { tbody {
                         @if let Some(l) = records.longest_run { tr { td { "Longest run" } td.num { (units.format(l.distance)) } td { (l.date.to_string()) } } }
-                        @for p in &records.fastest { tr { td { "Fastest " (p.label) } td.num { (format_pace(p.pace_s_per_km, Distance::from_cm(100_000), units).unwrap_or_default()) } td { (p.run.date.to_string()) } } }
+                        @for p in &records.fastest { tr { td { "Fastest " (p.label) } td.num { (format_pace_per_km(p.pace_s_per_km, units).unwrap_or_default()) } td { (p.run.date.to_string()) } } }
                         @if let Some(p) = &records.biggest_week { tr { td { "Biggest week" } td.num { (units.format(p.totals.distance)) } td { (p.period) } } }
                         @if let Some(p) = &records.biggest_month { tr { td { "Biggest month" } td.num { (units.format(p.totals.distance)) } td { (p.period) } } }
                         @if let Some(p) = &records.biggest_year { tr { td { "Biggest year" } td.num { (units.format(p.totals.distance)) } td { (p.period) } } }
