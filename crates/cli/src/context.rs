@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use myrunstreak_app::{
     EnvTokenStore, FileTokenStore, Settings, StoredTokens, TokenStore, TokenStoreKind,
 };
-use myrunstreak_store::{Store, StoreError};
+use myrunstreak_store::Store;
 use smashrun_client::{ClientConfig, OAuthClient, OAuthConfig, SmashRunClient};
 
 /// The HTTP client for SmashRun.
@@ -86,10 +86,5 @@ pub fn smashrun(
 
 /// The database for reading.
 pub fn read_store(settings: &Settings) -> Result<Store> {
-    Store::open_read_only(&settings.duckdb_path).map_err(explain)
-}
-
-/// Turns store errors into what the user should do.
-pub fn explain(e: StoreError) -> anyhow::Error {
-    anyhow::Error::new(e)
+    Ok(Store::open_read_only(&settings.duckdb_path)?)
 }

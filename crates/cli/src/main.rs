@@ -14,7 +14,6 @@ mod settings;
 mod streak;
 mod sync;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -120,10 +119,4 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo(args) => demo::run(args).await,
     }
-}
-
-/// The default database path, for messages.
-#[allow(dead_code)]
-fn default_db() -> PathBuf {
-    PathBuf::from("./data/runs.duckdb")
 }

@@ -7,7 +7,7 @@
 //! Every failure is returned as an error, so Lambda reports it, EventBridge retries and alarms
 //! fire; it is never a success with an error inside.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -223,11 +223,6 @@ pub async fn api_router(deps: &Deps, check_every: Duration) -> Result<Router> {
     };
     Ok(myrunstreak_server::router(server)
         .layer(middleware::from_fn_with_state(mirror, refresh_first)))
-}
-
-/// The work folder's database path, for tests.
-pub fn local_database(work_dir: &Path) -> PathBuf {
-    work_dir.join("runs.duckdb")
 }
 
 /// The sync function's handler: any event (EventBridge sends a scheduled event) runs one sync;

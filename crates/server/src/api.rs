@@ -102,11 +102,12 @@ pub(crate) fn snapshot(state: &AppState) -> Result<Arc<Snapshot>, ApiError> {
 }
 
 /// Serves `compute`'s JSON (or other body) through the per-second response cache.
-fn cached<T: Serialize>(
+/// Serves the body `compute` makes through the per-second response cache.
+fn cached_body(
     state: &AppState,
     uri: &Uri,
     snapshot: &Arc<Snapshot>,
-    compute: impl FnOnce() -> Result<T, ApiError>,
+    compute: impl FnOnce() -> Result<(&'static str, Vec<u8>), ApiError>,
 ) -> Result<Response, ApiError> {
     let key = uri
         .path_and_query()
@@ -114,13 +115,23 @@ fn cached<T: Serialize>(
     let (content_type, body) =
         state
             .responses
-            .get_or_compute(&key, snapshot, Timestamp::now().as_second(), || {
-                let value = compute()?;
-                serde_json::to_vec(&value)
-                    .map(|b| ("application/json", b))
-                    .map_err(ApiError::internal)
-            })?;
+            .get_or_compute(&key, snapshot, Timestamp::now().as_second(), compute)?;
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+/// Serves `compute`'s value as JSON through the per-second response cache.
+fn cached<T: Serialize>(
+    state: &AppState,
+    uri: &Uri,
+    snapshot: &Arc<Snapshot>,
+    compute: impl FnOnce() -> Result<T, ApiError>,
+) -> Result<Response, ApiError> {
+    cached_body(state, uri, snapshot, || {
+        let value = compute()?;
+        serde_json::to_vec(&value)
+            .map(|b| ("application/json", b))
+            .map_err(ApiError::internal)
+    })
 }
 
 fn date_param(p: &HashMap<String, String>, name: &str) -> Result<Option<Date>, ApiError> {
@@ -408,16 +419,11 @@ async fn dashboard_page(
 ) -> Result<Response, ApiError> {
     let year: Option<i16> = number_param(&p, "year", "a year")?;
     let s = snapshot(&state)?;
-    let key = uri.path_and_query().map_or("/", |p| p.as_str());
-    let (content_type, body) =
-        state
-            .responses
-            .get_or_compute(key, &s, Timestamp::now().as_second(), || {
-                let html = dashboard::page(&s, &state.config, year, Timestamp::now())
-                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
-                Ok::<_, ApiError>(("text/html; charset=utf-8", html.into_bytes()))
-            })?;
-    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+    cached_body(&state, &uri, &s, || {
+        let html = dashboard::page(&s, &state.config, year, Timestamp::now())
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Ok(("text/html; charset=utf-8", html.into_bytes()))
+    })
 }
 
 #[utoipa::path(get, path = "/badge.svg", tag = "dashboard", responses((status = 200, description = "An embeddable streak badge (SVG)")))]
