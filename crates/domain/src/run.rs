@@ -56,12 +56,19 @@ impl fmt::Display for ActivityId {
 pub struct LocalStart {
     wall: DateTime,
     offset: Offset,
+    /// The source gave no offset: `offset` was assumed (the home zone's, else UTC), so the
+    /// wall time and its date are as written but the instant is a guess.
+    offset_assumed: bool,
 }
 
 impl LocalStart {
     /// A start from its wall time and the offset in force there.
     pub fn new(wall: DateTime, offset: Offset) -> Self {
-        LocalStart { wall, offset }
+        LocalStart {
+            wall,
+            offset,
+            offset_assumed: false,
+        }
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]±HH:MM`; a trailing `Z` is read as `+00:00`.
@@ -90,7 +97,11 @@ impl LocalStart {
             .ok()
             .and_then(|s| Offset::from_seconds(s).ok())
             .ok_or_else(|| invalid("UTC offset out of range"))?;
-        Ok(LocalStart { wall, offset })
+        Ok(LocalStart {
+            wall,
+            offset,
+            offset_assumed: false,
+        })
     }
 
     /// The start at `instant` where the clock read UTC`offset`.
@@ -98,7 +109,11 @@ impl LocalStart {
         let wall = instant
             .to_zoned_datetime(TimeZone::fixed(offset))
             .datetime();
-        LocalStart { wall, offset }
+        LocalStart {
+            wall,
+            offset,
+            offset_assumed: false,
+        }
     }
 
     /// The wall-clock time where the run happened.
@@ -109,6 +124,22 @@ impl LocalStart {
     /// The UTC offset where the run happened.
     pub fn offset(&self) -> Offset {
         self.offset
+    }
+
+    /// Whether the offset was assumed because the source wrote none (see
+    /// [`LocalStart::with_assumed_offset`]): the date is as written, the instant a guess.
+    pub fn offset_assumed(&self) -> bool {
+        self.offset_assumed
+    }
+
+    /// A start whose source wrote no offset: the wall time (and so the run's day) is as written,
+    /// and `offset` is an assumption (the home zone's offset at that wall time, else UTC).
+    pub fn with_assumed_offset(wall: DateTime, offset: Offset) -> Self {
+        LocalStart {
+            wall,
+            offset,
+            offset_assumed: true,
+        }
     }
 
     /// The local calendar date of the start: the run's day under the default rule.

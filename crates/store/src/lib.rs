@@ -28,9 +28,13 @@ pub use rows::{
 };
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 3;
 
-const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("migrations/001_initial.sql"))];
+const MIGRATIONS: [(i64, &str); 3] = [
+    (1, include_str!("migrations/001_initial.sql")),
+    (2, include_str!("migrations/002_offset_assumed.sql")),
+    (3, include_str!("migrations/003_pending_deletions.sql")),
+];
 
 /// The columns of `runs` filled from `staging_runs`, with the expression that converts them.
 const MERGED_COLUMNS: [(&str, &str); 41] = [
