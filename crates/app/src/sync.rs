@@ -1,11 +1,19 @@
 //! The sync service: one way to mirror SmashRun into the store, used by every shell.
 //!
 //! - incremental (default): runs created or updated since the last successful sync's start,
-//!   minus a safety margin (`fromDateUTC`, so late uploads and edits of old runs come too), and
-//!   a listing of ids to notice deletions: two requests when nothing changed;
-//! - full: everything (one unpaged request where possible), then deletions reconciled;
+//!   minus a margin wider than any UTC offset (`fromDateUTC`, so late uploads and edits of old
+//!   runs come too, whether SmashRun compares it in UTC or in local time), and a listing of ids
+//!   to notice deletions: three requests when nothing changed, the check of the count included;
+//! - full: everything (one unpaged request where possible, verified), then deletions reconciled;
 //! - window: runs whose run day is within `since..=until` (SmashRun has no such filter, the
 //!   client pages and stops), deletions reconciled within the window.
+//!
+//! SmashRun's listing is contested (`shared/docs/smashrun-api.md`): an unpaged answer may be
+//! everything or only the first 100. An unpaged answer is therefore believed only when its size
+//! equals `/my/stats` `runCount` and is not exactly a typical page size; otherwise the sync pages
+//! until an empty page. A run absent from a complete listing is marked deleted, but never more
+//! at once than [`DeletionGuard`] allows: the rest are held as pending deletion, keep counting,
+//! and are confirmed by a verified listing a day later (or by `--allow-mass-delete`).
 //!
 //! A sync writes its runs in batches, each one transaction (appender into a staging table, one
 //! merge), and advances the watermark only when it succeeds: kill it at any moment and the file
@@ -17,7 +25,7 @@ use std::time::Duration;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use myrunstreak_store::{
-    RejectedRow, RunRow, Store, StoreError, SyncCounts, SyncOutcome, SyncStatus,
+    PendingDeletion, RejectedRow, RunRow, Store, StoreError, SyncCounts, SyncOutcome, SyncStatus,
 };
 use serde::Serialize;
 use smashrun_client::{
@@ -28,14 +36,52 @@ use thiserror::Error;
 /// Runs written per transaction.
 pub const BATCH: usize = 1000;
 
-/// How much before the last successful sync an incremental sync starts looking: clocks differ.
-pub const SAFETY_MARGIN: SignedDuration = SignedDuration::from_hours(1);
+/// How much before the last successful sync an incremental sync starts looking. Whether
+/// SmashRun compares `fromDateUTC` in UTC or in the account's local time is not known; offsets
+/// run from −12:00 to +14:00, so either reading is off by at most 14 hours, and reading the
+/// offset the wrong way round by at most the whole 26-hour span. 27 hours covers that and an hour
+/// of clock difference; writes are idempotent, so re-reading a day of edits costs almost nothing.
+pub const SAFETY_MARGIN: SignedDuration = SignedDuration::from_hours(27);
+
+/// Unpaged answers of exactly these sizes look like one capped page and are not believed.
+pub const TYPICAL_PAGE_SIZES: [usize; 8] = [10, 20, 25, 40, 50, 100, 200, 250];
+
+/// How many runs one sync may mark deleted at once; beyond that, deletions wait for evidence.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct DeletionGuard {
+    /// At least this many runs may go at once ...
+    pub min_runs: u64,
+    /// ... or this share of the stored runs, whichever is larger.
+    pub share: f64,
+    /// A held deletion is confirmed by a complete, verified listing at least this long after
+    /// the first one that lacked the run.
+    pub confirm_after: SignedDuration,
+}
+
+impl Default for DeletionGuard {
+    fn default() -> Self {
+        DeletionGuard {
+            min_runs: 20,
+            share: 0.05,
+            confirm_after: SignedDuration::from_hours(24),
+        }
+    }
+}
+
+impl DeletionGuard {
+    /// The most runs that may be marked deleted at once when `stored` runs are stored.
+    pub fn limit(&self, stored: u64) -> u64 {
+        let share = (stored as f64 * self.share.clamp(0.0, 1.0)).floor() as u64;
+        self.min_runs.max(share)
+    }
+}
 
 /// Which runs to fetch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum SyncMode {
     /// What changed since the last successful sync.
+    #[default]
     Incremental,
     /// Everything.
     Full,
@@ -59,7 +105,7 @@ impl SyncMode {
 }
 
 /// What to do.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct SyncRequest {
     /// Which runs.
     pub mode: SyncMode,
@@ -67,6 +113,10 @@ pub struct SyncRequest {
     pub dry_run: bool,
     /// Also fetch full activities and splits, at most this many runs' worth this time.
     pub details: Option<usize>,
+    /// Mark deleted every run a complete listing lacks, however many (the runner confirmed).
+    pub allow_mass_delete: bool,
+    /// How many deletions one sync may make on its own.
+    pub guard: DeletionGuard,
 }
 
 /// Progress, for a progress bar or log lines.
@@ -118,8 +168,32 @@ pub struct SyncReport {
     pub dry_run: bool,
     /// Details still to fetch.
     pub details_backlog: u64,
+    /// How the listing that deletions were judged by was read, and what was seen of SmashRun.
+    pub listing: Option<ListingCheck>,
+    /// Runs missing from SmashRun's listing but held back from deletion (they still count).
+    pub pending_deletions: u64,
+    /// What the runner should know, in words: readings observed, deletions held back.
+    pub notes: Vec<String>,
     /// Wall time in seconds.
     pub seconds: f64,
+}
+
+/// How a listing was read and how far it can be believed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ListingCheck {
+    /// `unpaged`, `paged` or `window`.
+    pub method: &'static str,
+    /// Items listed.
+    pub listed: u64,
+    /// Pages read (0 for an unpaged answer taken whole).
+    pub pages: u64,
+    /// SmashRun's own count (`/my/stats` `runCount`), when it answered.
+    pub run_count: Option<u64>,
+    /// Nothing was left unread: paging ended on an empty page, or an unpaged answer was
+    /// confirmed by the count.
+    pub complete: bool,
+    /// Complete and equal to SmashRun's count: enough to confirm held deletions.
+    pub verified: bool,
 }
 
 /// Why a sync failed.
@@ -131,9 +205,17 @@ pub enum SyncError {
     /// The database refused.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A list of changes could not be read whole; the watermark stays where it was.
+    #[error(
+        "SmashRun's list of changed runs could not be read whole ({problem}); nothing was lost, and the next sync asks again"
+    )]
+    IncompleteListing {
+        /// What went wrong.
+        problem: String,
+    },
     /// A listing that would delete everything is not believed.
     #[error(
-        "SmashRun listed no runs at all while {stored} are stored; refusing to mark them deleted. If you really deleted every run, run `sync --full` again later"
+        "SmashRun listed no runs at all while {stored} are stored; refusing to mark them deleted. If you really deleted every run, run `myrunstreak sync --full --allow-mass-delete`"
     )]
     EmptyListing {
         /// Runs stored.
@@ -175,7 +257,7 @@ pub async fn sync(
     )
     .await;
     let requests = client.requests() - requests_before;
-    let (counts, rejected, since) = match result {
+    let done = match result {
         Ok(v) => v,
         Err(e) => {
             if let Some(id) = sync_id {
@@ -195,27 +277,35 @@ pub async fn sync(
         }
     };
     let watermark = matches!(mode, SyncMode::Incremental | SyncMode::Full).then_some(started);
+    let pending_deletions = store.pending_deletions()?.len() as u64;
     if let Some(id) = sync_id {
         let outcome = SyncOutcome {
             status: SyncStatus::Ok,
             finished: now(),
-            counts,
+            counts: done.counts,
             requests,
             watermark,
             error: None,
         };
         store.finish_sync(id, &outcome)?;
+        store.record_listing(id, pending_deletions, &done.notes.join("; "))?;
+    }
+    for note in &done.notes {
+        tracing::info!("{note}");
     }
     let mut report = SyncReport {
         sync_id,
         mode,
-        counts,
+        counts: done.counts,
         requests,
         total_runs: store.count()?,
-        rejected,
-        since,
+        rejected: done.rejected,
+        since: done.since,
         dry_run: request.dry_run,
         details_backlog: 0,
+        listing: done.check,
+        pending_deletions,
+        notes: done.notes,
         seconds: 0.0,
     };
     if let (Some(limit), false) = (request.details, request.dry_run) {
@@ -226,6 +316,25 @@ pub async fn sync(
     Ok(report)
 }
 
+/// What one run of the sync did, before it is logged and reported.
+struct Done {
+    counts: SyncCounts,
+    rejected: Vec<RejectedRow>,
+    since: Option<Timestamp>,
+    check: Option<ListingCheck>,
+    notes: Vec<String>,
+}
+
+/// What a listing path hands to the writer and the reconciler.
+struct Fetched {
+    listing: Listing,
+    /// The ids that deletions are judged by, how they were read, and the window they cover.
+    ids: BTreeSet<i64>,
+    check: ListingCheck,
+    window: Option<(Option<Date>, Option<Date>)>,
+    since: Option<Timestamp>,
+}
+
 async fn run(
     store: &mut Store,
     client: &SmashRunClient,
@@ -234,15 +343,22 @@ async fn run(
     watermark: Option<Timestamp>,
     now: &(dyn Fn() -> Timestamp + Send + Sync),
     progress: &(dyn Fn(SyncEvent) + Send + Sync),
-) -> Result<(SyncCounts, Vec<RejectedRow>, Option<Timestamp>), SyncError> {
-    let (listing, listed_ids, since) = match mode {
+) -> Result<Done, SyncError> {
+    let hints = ListingHints::load(store);
+    let mut notes = Vec::new();
+    let fetched = match mode {
         SyncMode::Full => {
             progress(SyncEvent::Fetching {
                 what: "every run".into(),
             });
-            let listing = client.all_activities().await?;
-            let ids = ids_of(&listing);
-            (listing, Some((ids, None)), None)
+            let (listing, check) = full_listing(client, &hints, &mut notes).await?;
+            Fetched {
+                ids: ids_of(&listing),
+                listing,
+                check,
+                window: None,
+                since: None,
+            }
         }
         SyncMode::Incremental => {
             let since = watermark
@@ -251,22 +367,49 @@ async fn run(
             progress(SyncEvent::Fetching {
                 what: format!("runs added or edited since {since}"),
             });
-            let listing = client.updated_since(since).await?;
+            let listing = updated_listing(client, since, &hints, &mut notes).await?;
             progress(SyncEvent::Fetching {
                 what: "the list of run ids, to notice deletions".into(),
             });
-            let ids: BTreeSet<i64> = client.all_ids().await?.into_iter().collect();
-            (listing, Some((ids, None)), Some(since))
+            let (ids, check) = verified_ids(client, &hints, &mut notes).await?;
+            Fetched {
+                listing,
+                ids,
+                check,
+                window: None,
+                since: Some(since),
+            }
         }
         SyncMode::Window { since, until } => {
             progress(SyncEvent::Fetching {
                 what: describe_window(since, until),
             });
-            let listing = client.activities_between(since, until).await?;
-            let ids = ids_of(&listing);
-            (listing, Some((ids, Some((since, until)))), None)
+            let paged = client.window(since, until).await?;
+            notes.extend(paged.problem.clone());
+            let check = ListingCheck {
+                method: "window",
+                listed: paged.items.len() as u64,
+                pages: paged.pages as u64,
+                run_count: None,
+                complete: paged.complete,
+                verified: paged.complete,
+            };
+            Fetched {
+                ids: ids_of(&paged.items),
+                listing: paged.items,
+                check,
+                window: Some((since, until)),
+                since: None,
+            }
         }
     };
+    let Fetched {
+        listing,
+        ids,
+        check,
+        window,
+        since,
+    } = fetched;
     progress(SyncEvent::Fetched {
         runs: listing.len(),
     });
@@ -287,7 +430,13 @@ async fn run(
             rejected: rejected.len() as u64,
             ..SyncCounts::default()
         };
-        return Ok((counts, rejected, since));
+        return Ok(Done {
+            counts,
+            rejected,
+            since,
+            check: Some(check),
+            notes,
+        });
     }
     progress(SyncEvent::Writing);
     // moved, not copied: a full listing is the largest thing a sync holds
@@ -298,17 +447,272 @@ async fn run(
         rejected: rejected.len() as u64,
         ..SyncCounts::default()
     };
-    for (i, chunk) in rows.chunks(BATCH).enumerate() {
+    // the rejected ones go with the first batch, or alone when nothing else was readable
+    let mut batches: Vec<&[RunRow]> = rows.chunks(BATCH).collect();
+    if batches.is_empty() && !rejected.is_empty() {
+        batches.push(&[]);
+    }
+    for (i, chunk) in batches.into_iter().enumerate() {
         let batch_rejected: &[RejectedRow] = if i == 0 { &rejected } else { &[] };
         let mut c = store.apply(chunk, batch_rejected, now())?;
         c.rejected = 0;
         counts.add(c);
     }
     drop(rows);
-    if let Some((ids, window)) = listed_ids {
-        counts.deleted = reconcile(store, &ids, window, now())?;
+    counts.deleted = reconcile(store, &ids, &check, window, request, now(), &mut notes)?;
+    Ok(Done {
+        counts,
+        rejected,
+        since,
+        check: Some(check),
+        notes,
+    })
+}
+
+/// What `myrunstreak doctor` found out about this runner's SmashRun, kept in the store's meta
+/// table: a hint for later syncs (page from the start, at the page size SmashRun honours),
+/// never a replacement for verifying each listing.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct ListingHints {
+    /// The unpaged listing was seen to stop short of everything.
+    #[serde(default)]
+    pub unpaged_capped: bool,
+    /// The largest page SmashRun was seen to honour, when below what the client asks for.
+    #[serde(default)]
+    pub page_cap: Option<usize>,
+}
+
+impl ListingHints {
+    /// The meta key the doctor's findings are kept under.
+    pub const META_KEY: &'static str = "doctor.hints";
+
+    /// The stored hints; none when there are none or they cannot be read (they are only hints).
+    pub fn load(store: &Store) -> ListingHints {
+        store
+            .meta(Self::META_KEY)
+            .ok()
+            .flatten()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
     }
-    Ok((counts, rejected, since))
+
+    fn page_size(&self, client: &SmashRunClient) -> usize {
+        let asked = client.config().page_size;
+        self.page_cap
+            .map_or(asked, |cap| cap.clamp(1, asked.max(1)))
+    }
+
+    fn try_unpaged(&self, client: &SmashRunClient) -> bool {
+        client.config().unpaged && !self.unpaged_capped
+    }
+}
+
+/// Whether an unpaged answer of `n` items can be believed, given SmashRun's count: `Err` says
+/// why not.
+pub fn judge_unpaged(n: usize, run_count: Option<u64>) -> Result<(), String> {
+    if TYPICAL_PAGE_SIZES.contains(&n) {
+        return Err(format!(
+            "unpaged listing returned {n}{}, exactly a typical page size",
+            run_count.map(|c| format!(" of {c}")).unwrap_or_default()
+        ));
+    }
+    match run_count {
+        Some(c) if c == n as u64 => Ok(()),
+        Some(c) => Err(format!("unpaged listing returned {n} of {c}")),
+        None => Err(format!(
+            "unpaged listing returned {n} and SmashRun's runCount could not be read to check it"
+        )),
+    }
+}
+
+/// SmashRun's count, or a note saying why it is missing.
+async fn run_count(
+    client: &SmashRunClient,
+    notes: &mut Vec<String>,
+) -> Result<Option<u64>, SyncError> {
+    match client.run_count().await {
+        Ok(Some(c)) => Ok(Some(c)),
+        Ok(None) => {
+            notes.push("SmashRun's /my/stats has no runCount".into());
+            Ok(None)
+        }
+        Err(e @ (ClientError::Reauthorize { .. } | ClientError::Unauthorized { .. })) => {
+            Err(e.into())
+        }
+        Err(e) => {
+            notes.push(format!("SmashRun's runCount could not be read ({e})"));
+            Ok(None)
+        }
+    }
+}
+
+/// An unpaged attempt that failed: page instead when paging may do better.
+fn unpaged_failed(e: ClientError, notes: &mut Vec<String>) -> Result<(), SyncError> {
+    match e {
+        ClientError::Transport { .. } | ClientError::Decode { .. } | ClientError::Status { .. } => {
+            notes.push(format!("unpaged listing failed ({e}); paged instead"));
+            Ok(())
+        }
+        e => Err(e.into()),
+    }
+}
+
+/// Says what a complete paged listing and SmashRun's count disagree on: the listing stands.
+fn compare_with_count(listed: usize, check: &ListingCheck, notes: &mut Vec<String>) {
+    if let (true, Some(c)) = (check.complete, check.run_count)
+        && c != listed as u64
+    {
+        notes.push(format!(
+            "SmashRun counts {c} runs but its complete paged listing has {listed}: the listing stands; runs it lacks are not deleted beyond the usual guard, and held ones are not confirmed"
+        ));
+    }
+}
+
+/// Every run: unpaged and verified against `runCount`, else paged to an empty page.
+async fn full_listing(
+    client: &SmashRunClient,
+    hints: &ListingHints,
+    notes: &mut Vec<String>,
+) -> Result<(Listing, ListingCheck), SyncError> {
+    let mut count = None;
+    if hints.try_unpaged(client) {
+        match client.unpaged_listing(None).await {
+            Ok(listing) => {
+                count = run_count(client, notes).await?;
+                match judge_unpaged(listing.len(), count) {
+                    Ok(()) => {
+                        let check = ListingCheck {
+                            method: "unpaged",
+                            listed: listing.len() as u64,
+                            pages: 0,
+                            run_count: count,
+                            complete: true,
+                            verified: true,
+                        };
+                        return Ok((listing, check));
+                    }
+                    Err(doubt) => notes.push(format!("{doubt}; paged instead")),
+                }
+            }
+            Err(e) => unpaged_failed(e, notes)?,
+        }
+    } else {
+        notes.push(
+            "paged from the start: `myrunstreak doctor` saw the unpaged listing capped".into(),
+        );
+    }
+    let paged = client.paged_listing(None, hints.page_size(client)).await?;
+    if count.is_none() {
+        count = run_count(client, notes).await?;
+    }
+    notes.extend(paged.problem.clone());
+    let listed = paged.items.len();
+    let check = ListingCheck {
+        method: "paged",
+        listed: listed as u64,
+        pages: paged.pages as u64,
+        run_count: count,
+        complete: paged.complete,
+        verified: paged.complete && count == Some(listed as u64),
+    };
+    compare_with_count(listed, &check, notes);
+    Ok((paged.items, check))
+}
+
+/// Runs created or updated since `since`: unpaged unless the answer looks like one capped page.
+async fn updated_listing(
+    client: &SmashRunClient,
+    since: Timestamp,
+    hints: &ListingHints,
+    notes: &mut Vec<String>,
+) -> Result<Listing, SyncError> {
+    if hints.try_unpaged(client) {
+        match client.unpaged_listing(Some(since)).await {
+            Ok(listing) if !TYPICAL_PAGE_SIZES.contains(&listing.len()) => return Ok(listing),
+            Ok(listing) => notes.push(format!(
+                "unpaged listing of recent changes returned exactly {}, a typical page size; paged instead",
+                listing.len()
+            )),
+            Err(e) => unpaged_failed(e, notes)?,
+        }
+    }
+    let paged = client
+        .paged_listing(Some(since), hints.page_size(client))
+        .await?;
+    if let Some(problem) = paged.problem {
+        // an incomplete list of changes would lose edits silently: fail, keep the watermark
+        return Err(SyncError::IncompleteListing { problem });
+    }
+    Ok(paged.items)
+}
+
+/// Every id, unpaged and verified against `runCount`, else paged to an empty page.
+async fn verified_ids(
+    client: &SmashRunClient,
+    hints: &ListingHints,
+    notes: &mut Vec<String>,
+) -> Result<(BTreeSet<i64>, ListingCheck), SyncError> {
+    let mut count = None;
+    if hints.try_unpaged(client) {
+        match client.unpaged_ids().await {
+            Ok(ids) => {
+                count = run_count(client, notes).await?;
+                match judge_unpaged(ids.len(), count) {
+                    Ok(()) => {
+                        let check = ListingCheck {
+                            method: "unpaged",
+                            listed: ids.len() as u64,
+                            pages: 0,
+                            run_count: count,
+                            complete: true,
+                            verified: true,
+                        };
+                        return Ok((ids.into_iter().collect(), check));
+                    }
+                    Err(doubt) => notes.push(format!("{doubt}; paged instead")),
+                }
+            }
+            Err(e) => unpaged_failed(e, notes)?,
+        }
+    }
+    let paged = client.paged_ids(hints.page_size(client)).await?;
+    if count.is_none() {
+        count = run_count(client, notes).await?;
+    }
+    notes.extend(paged.problem.clone());
+    let listed = paged.items.len();
+    let check = ListingCheck {
+        method: "paged",
+        listed: listed as u64,
+        pages: paged.pages as u64,
+        run_count: count,
+        complete: paged.complete,
+        verified: paged.complete && count == Some(listed as u64),
+    };
+    compare_with_count(listed, &check, notes);
+    Ok((paged.items.into_iter().collect(), check))
+}
+
+/// What to tell the runner about runs held as pending deletion, if any: they still count, and
+/// what confirms or releases them.
+pub fn pending_notice(pending: &[PendingDeletion]) -> Option<String> {
+    let since = pending.iter().map(|p| p.missing_since).min()?;
+    let days: BTreeSet<Date> = pending.iter().map(|p| p.run_date).collect();
+    let (first, last) = (days.first()?, days.last()?);
+    let span = if first == last {
+        format!("from {first}")
+    } else {
+        format!("from {first} to {last}")
+    };
+    Some(format!(
+        "{n} run{s} {span} {are} missing from SmashRun's listing since {since} and held as pending deletion: {they} still count. If SmashRun lists {them} again nothing is lost; a verified listing a day after the first miss confirms the deletion; if you deleted {them} on purpose, run `myrunstreak sync --full --allow-mass-delete`.",
+        n = pending.len(),
+        s = if pending.len() == 1 { "" } else { "s" },
+        are = if pending.len() == 1 { "is" } else { "are" },
+        they = if pending.len() == 1 { "it" } else { "they" },
+        them = if pending.len() == 1 { "it" } else { "them" },
+        since = since.strftime("%Y-%m-%d %H:%M UTC"),
+    ))
 }
 
 /// Counts the requests of syncs that ended within the last hour against the client's budget: a
@@ -353,30 +757,80 @@ fn ids_of(listing: &Listing) -> BTreeSet<i64> {
         .collect()
 }
 
-/// Marks deleted the stored runs SmashRun no longer lists (within the window, if any).
+/// Marks deleted the stored runs SmashRun no longer lists (within the window, if any), as far
+/// as the evidence goes:
+/// - an incomplete listing deletes nothing;
+/// - up to [`DeletionGuard::limit`] runs go at once;
+/// - beyond that, runs are held as pending deletion (they still count) and confirmed only by a
+///   verified listing at least [`DeletionGuard::confirm_after`] after the first that lacked them,
+///   or at once when the runner allows a mass deletion;
+/// - a held run that is listed again is released.
 fn reconcile(
     store: &mut Store,
     listed: &BTreeSet<i64>,
+    check: &ListingCheck,
     window: Option<(Option<Date>, Option<Date>)>,
+    request: &SyncRequest,
     now: Timestamp,
+    notes: &mut Vec<String>,
 ) -> Result<u64, SyncError> {
+    let (since, until) = window.unwrap_or((None, None));
+    let live = store.live_runs_missing_since(since, until)?;
+    let released: Vec<i64> = live
+        .iter()
+        .filter(|(id, held)| held.is_some() && listed.contains(id))
+        .map(|(id, _)| *id)
+        .collect();
+    store.clear_missing(&released)?;
+    if !released.is_empty() {
+        notes.push(format!(
+            "{} runs held as pending deletion are listed again and stay",
+            released.len()
+        ));
+    }
+    let missing: Vec<(i64, Option<Timestamp>)> = live
+        .into_iter()
+        .filter(|(id, _)| !listed.contains(id))
+        .collect();
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    if !check.complete {
+        notes.push(format!(
+            "the listing may be incomplete, so none of the {} runs it lacks is marked deleted",
+            missing.len()
+        ));
+        return Ok(0);
+    }
     let stored = store.count()?;
-    if listed.is_empty() && stored > 0 && window.is_none() {
+    if listed.is_empty() && window.is_none() && !request.allow_mass_delete {
         return Err(SyncError::EmptyListing { stored });
     }
-    let keep: Vec<i64> = match window {
-        None => listed.iter().copied().collect(),
-        // outside the window everything stays: list it as kept
-        Some((since, until)) => {
-            let inside: BTreeSet<i64> = store.run_ids(since, until)?.into_iter().collect();
-            store
-                .run_ids(None, None)?
-                .into_iter()
-                .filter(|id| !inside.contains(id) || listed.contains(id))
-                .collect()
-        }
-    };
-    Ok(store.mark_missing_deleted(&keep, now)?)
+    let limit = request.guard.limit(stored);
+    let ids =
+        |runs: &[(i64, Option<Timestamp>)]| runs.iter().map(|(id, _)| *id).collect::<Vec<_>>();
+    if missing.len() as u64 <= limit || request.allow_mass_delete {
+        return Ok(store.mark_deleted(&ids(&missing), now)?);
+    }
+    let due = now - request.guard.confirm_after;
+    let (confirmed, held): (Vec<_>, Vec<_>) = missing
+        .into_iter()
+        .partition(|(_, since)| check.verified && since.is_some_and(|s| s <= due));
+    store.hold_missing(&ids(&held), now)?;
+    if !held.is_empty() {
+        notes.push(format!(
+            "SmashRun's listing lacks {} runs, more than the {limit} one sync may delete: they are held as pending deletion and still count. A verified listing at least {} h from now confirms them, or run `myrunstreak sync --full --allow-mass-delete` if you deleted them",
+            held.len(),
+            request.guard.confirm_after.as_hours()
+        ));
+    }
+    let deleted = store.mark_deleted(&ids(&confirmed), now)?;
+    if deleted > 0 {
+        notes.push(format!(
+            "{deleted} runs held as pending deletion were still missing a day later and are now marked deleted"
+        ));
+    }
+    Ok(deleted)
 }
 
 async fn fetch_details(
@@ -389,12 +843,12 @@ async fn fetch_details(
     let ids = store.ids_without_details(limit)?;
     let total = ids.len();
     // three requests a run, at SmashRun's budget of 240 an hour
-    let eta = |left: u64| Duration::from_secs(left * 3 * 3600 / 240);
+    let eta = |left: u64| Duration::from_secs(left.saturating_mul(3 * 3600) / 240);
     // counted once: every run saved below leaves the backlog
     let before = store.details_backlog()?;
     let mut saved = 0u64;
-    for (done, id) in ids.into_iter().enumerate() {
-        let backlog = before - saved;
+    'runs: for (done, id) in ids.into_iter().enumerate() {
+        let backlog = before.saturating_sub(saved);
         progress(SyncEvent::Details {
             done,
             total,
@@ -404,11 +858,24 @@ async fn fetch_details(
         let full = match client.activity(id).await {
             Ok(v) => v,
             Err(ClientError::NotFound { .. }) => continue,
+            // unreadable even after retries: it stays in the backlog for a later sync and must
+            // not hold up the runs behind it
+            Err(e @ ClientError::Decode { .. }) => {
+                tracing::warn!(activity_id = id, "details left for a later sync: {e}");
+                continue;
+            }
             Err(e) => return Err(e.into()),
         };
         let mut splits = Vec::new();
         for unit in [SplitUnit::Km, SplitUnit::Mi] {
-            let rows = client.splits(id, unit).await?;
+            let rows = match client.splits(id, unit).await {
+                Ok(rows) => rows,
+                Err(e @ ClientError::Decode { .. }) => {
+                    tracing::warn!(activity_id = id, "splits left for a later sync: {e}");
+                    continue 'runs;
+                }
+                Err(e) => return Err(e.into()),
+            };
             let rows: Vec<[Option<f64>; 6]> = rows
                 .iter()
                 .map(|s| {

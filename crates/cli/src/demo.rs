@@ -127,6 +127,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         mode: SyncMode::Full,
         dry_run: false,
         details: None,
+        guard: settings.deletion_guard,
+        ..SyncRequest::default()
     };
     let report = sync_into(&mut store, &settings, &request, &progress).await;
     progress.finish();

@@ -34,6 +34,8 @@ pub fn config(settings: &Settings) -> Result<ServerConfig> {
                 mode: SyncMode::Incremental,
                 dry_run: false,
                 details: None,
+                guard: settings.deletion_guard,
+                ..SyncRequest::default()
             };
             sync_into(&mut store, &settings, &request, &Progress::new(true))
                 .await

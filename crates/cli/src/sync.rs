@@ -36,6 +36,10 @@ pub struct SyncArgs {
     /// Ask SmashRun, but write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --full: mark deleted every run SmashRun no longer lists, however many (by default
+    /// a sync deletes at most MYRUNSTREAK_DELETE_GUARD_RUNS / _PERCENT and holds the rest).
+    #[arg(long, requires = "full")]
+    pub allow_mass_delete: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -174,6 +178,8 @@ pub async fn run(args: SyncArgs, settings: &Settings) -> Result<()> {
         mode: args.mode()?,
         dry_run: args.dry_run,
         details: args.details,
+        allow_mass_delete: args.allow_mass_delete,
+        guard: settings.deletion_guard,
     };
     let mut store = Store::open(&settings.duckdb_path, Timestamp::now())?;
     let progress = Progress::new(args.json);
@@ -211,6 +217,15 @@ pub fn print_report(r: &SyncReport) {
     );
     for rejected in &r.rejected {
         println!("  kept raw, could not read: {}", rejected.reason);
+    }
+    for note in &r.notes {
+        println!("  {note}");
+    }
+    if r.pending_deletions > 0 {
+        println!(
+            "{} runs are missing from SmashRun's listing but held as pending deletion: they still count. See `myrunstreak` for details.",
+            r.pending_deletions
+        );
     }
     if r.details_backlog > 0 {
         println!(

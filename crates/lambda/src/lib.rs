@@ -115,6 +115,7 @@ pub async fn scheduled_sync(deps: &Deps, request_id: &str) -> Result<Value> {
             client_id: credentials.client_id,
             client_secret: credentials.client_secret,
             redirect_uri: deps.settings.redirect_uri.clone(),
+            pkce: deps.settings.pkce,
         },
         http.clone(),
     )?;
@@ -125,7 +126,7 @@ pub async fn scheduled_sync(deps: &Deps, request_id: &str) -> Result<Value> {
     ));
     let client = SmashRunClient::new(
         http,
-        ClientConfig::new(deps.settings.api_url.clone()),
+        ClientConfig::new(deps.settings.api_url.clone()).with_home_zone(deps.settings.home_zone()),
         tokens,
     );
 
@@ -143,6 +144,8 @@ pub async fn scheduled_sync(deps: &Deps, request_id: &str) -> Result<Value> {
         mode,
         dry_run: false,
         details: None,
+        guard: deps.settings.deletion_guard,
+        ..SyncRequest::default()
     };
     let report =
         myrunstreak_app::sync(&mut db, &client, &request, &Timestamp::now, &|_| {}).await?;

@@ -1,6 +1,7 @@
 //! The REST API under `/v1/my/`: listings, activities, splits, stats and badges, behind a guard
 //! that checks the token, enforces the rate limits and injects faults.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -213,10 +214,13 @@ async fn userinfo(State(shared): State<Shared>) -> Response {
 
 async fn all_activities(State(shared): State<Shared>) -> Response {
     let state = lock(&shared);
-    let list: Vec<&Map<String, Value>> = state
-        .listing(None)
+    let cap = state.config.listing.unpaged_cap.unwrap_or(usize::MAX);
+    let serving = state.serving();
+    let list: Vec<Cow<'_, Map<String, Value>>> = state
+        .listed(None)
         .into_iter()
-        .map(|a| &a.summary)
+        .take(cap)
+        .map(|a| serving.summary(a))
         .collect();
     json_bytes(&list)
 }
@@ -279,27 +283,42 @@ fn search(shared: &Shared, style: Style, q: &HashMap<String, String>) -> Respons
         Err(response) => return response,
     };
     let state = lock(shared);
-    let from = from.and_then(|s| Timestamp::from_second(s).ok());
-    let list = state.listing(from);
+    let reading = &state.config.listing;
+    let from = from.and_then(|s| reading.from_instant(s, &state.home_zone()));
+    let list = state.listed(from);
     let selected: &[&Activity] = if page.is_none() && count.is_none() {
-        &list
+        let cap = reading.unpaged_cap.unwrap_or(usize::MAX);
+        &list[..cap.min(list.len())]
     } else {
         let count = count
             .unwrap_or(state.config.default_count)
             .min(state.config.max_count);
-        let start = page.unwrap_or(0).saturating_mul(count).min(list.len());
-        &list[start..(start + count).min(list.len())]
+        let page = if reading.ignore_page {
+            0
+        } else {
+            page.unwrap_or(0)
+        };
+        let start = page.saturating_mul(count).min(list.len());
+        &list[start..start.saturating_add(count).min(list.len())]
     };
+    // what is served may differ from what is stored ([`crate::quirks`])
+    let serving = state.serving();
     match style {
-        Style::Summary => json_bytes(&selected.iter().map(|a| &a.summary).collect::<Vec<_>>()),
+        Style::Summary => json_bytes(
+            &selected
+                .iter()
+                .map(|a| serving.summary(a))
+                .collect::<Vec<_>>(),
+        ),
         Style::Ids => json_bytes(&selected.iter().map(|a| a.id).collect::<Vec<_>>()),
         Style::Briefs => json_bytes(
             &selected
                 .iter()
                 .map(|a| {
+                    let summary = serving.summary(a);
                     let mut b = Map::new();
                     for key in ["activityId", "startDateTimeLocal", "distance", "duration"] {
-                        if let Some(v) = a.summary.get(key) {
+                        if let Some(v) = summary.get(key) {
                             b.insert(key.into(), v.clone());
                         }
                     }
@@ -311,7 +330,7 @@ fn search(shared: &Shared, style: Style, q: &HashMap<String, String>) -> Respons
             &selected
                 .iter()
                 .map(|a| {
-                    let mut m = a.summary.clone();
+                    let mut m = serving.summary(a).into_owned();
                     m.extend(a.extended.clone());
                     m
                 })
@@ -330,7 +349,11 @@ async fn activity(State(shared): State<Shared>, Path(id): Path<String>) -> Respo
     let Some(a) = find(&state, &id) else {
         return error(StatusCode::NOT_FOUND, "not_found", "No such activity.");
     };
-    json_bytes(&crate::control::full_activity(a, state.config.seed))
+    let mut full = crate::control::full_activity(a, state.config.seed);
+    if let Some(object) = full.as_object_mut() {
+        state.serving().apply(a.id, object);
+    }
+    json_bytes(&full)
 }
 
 async fn splits(
@@ -393,7 +416,7 @@ async fn stats_month(
 fn stats(shared: &Shared, keep: impl Fn(Date) -> bool) -> Response {
     let state = lock(shared);
     let runs: Vec<(Date, f64, f64)> = state
-        .listing(None)
+        .counted()
         .into_iter()
         .filter_map(|a| Some((a.local_date()?, a.km(), a.seconds())))
         .filter(|(d, _, _)| keep(*d))
@@ -440,7 +463,7 @@ fn stats(shared: &Shared, keep: impl Fn(Date) -> bool) -> Response {
 async fn badges(State(shared): State<Shared>) -> Response {
     let state = lock(&shared);
     let days: BTreeSet<Date> = state
-        .listing(None)
+        .listed(None)
         .into_iter()
         .filter_map(Activity::local_date)
         .collect();

@@ -45,13 +45,20 @@ impl Activity {
         a
     }
 
-    /// Re-reads the start and update instants after an edit.
+    /// Re-reads the start and update instants after an edit. A start written without an offset
+    /// is read in the runner's home zone (SmashRun knows where its runner lives).
     pub fn reindex(&mut self) {
         self.start = self
             .summary
             .get("startDateTimeLocal")
             .and_then(Value::as_str)
-            .and_then(|s| s.parse::<Timestamp>().ok());
+            .and_then(|s| {
+                s.parse::<Timestamp>().ok().or_else(|| {
+                    let wall = s.parse::<DateTime>().ok()?;
+                    let home = TimeZone::get(crate::generate::HOME_ZONE).ok()?;
+                    wall.to_zoned_datetime(home).ok().map(|z| z.timestamp())
+                })
+            });
         self.updated = self
             .summary
             .get("dateUpdatedUTC")
@@ -101,6 +108,8 @@ pub(crate) struct Code {
     pub scope: String,
     pub issued: Timestamp,
     pub used: bool,
+    /// The S256 PKCE challenge sent with the authorization, if any.
+    pub pkce_challenge: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -233,6 +242,33 @@ impl State {
         list
     }
 
+    /// What a listing shows under the current reading: [`State::listing`], less the runs a
+    /// glitch hides (the oldest beyond the share shown).
+    pub fn listed(&self, from: Option<Timestamp>) -> Vec<&Activity> {
+        let reading = &self.config.listing;
+        if reading.keep_share.is_none() {
+            return self.listing(from);
+        }
+        let all = self.listing(None);
+        let hidden: std::collections::HashSet<i64> = all[reading.shown(all.len())..]
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        self.listing(from)
+            .into_iter()
+            .filter(|a| !hidden.contains(&a.id))
+            .collect()
+    }
+
+    /// What `/my/stats` counts: every run, or only the listed ones during a glitch.
+    pub fn counted(&self) -> Vec<&Activity> {
+        if self.config.listing.stats_see_hidden {
+            self.listing(None)
+        } else {
+            self.listed(None)
+        }
+    }
+
     pub fn random_token(&self) -> String {
         let mut rng = rand::rng();
         (0..40)
@@ -286,6 +322,11 @@ impl State {
         self.tokens
             .get(token)
             .is_some_and(|t| !t.revoked && t.expires > self.now())
+    }
+
+    /// The quirks in force for one answer ([`crate::quirks`]).
+    pub fn serving(&self) -> crate::quirks::Serving<'_> {
+        crate::quirks::Serving::new(&self.config.quirks, self.config.seed, &self.activities)
     }
 
     pub fn home_zone(&self) -> TimeZone {

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use myrunstreak_domain::Run;
-use myrunstreak_store::{RunFilter, Store, StoreError, StoredRun, SyncRecord};
+use myrunstreak_store::{PendingDeletion, RunFilter, Store, StoreError, StoredRun, SyncRecord};
 
 /// The database as of one load.
 #[derive(Debug, Default)]
@@ -19,6 +19,8 @@ pub struct Snapshot {
     pub syncs: Vec<SyncRecord>,
     /// The last successful sync.
     pub last_success: Option<SyncRecord>,
+    /// Runs missing from SmashRun's listing, held back from deletion (they still count).
+    pub pending: Vec<PendingDeletion>,
     /// Whether the database file exists at all.
     pub exists: bool,
 }
@@ -57,6 +59,7 @@ fn load(path: &PathBuf) -> Result<Snapshot, StoreError> {
         })?,
         syncs: store.sync_log(20)?,
         last_success: store.last_success()?,
+        pending: store.pending_deletions()?,
         exists: true,
     })
 }

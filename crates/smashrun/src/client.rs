@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use rand::Rng;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
@@ -17,7 +18,7 @@ use serde_json::value::RawValue;
 
 use crate::oauth::snippet;
 use crate::{
-    Activity, Error, RateBudget, Rejected, Secret, Split, SplitUnit, UserInfo, parse_activity,
+    Activity, Error, RateBudget, Rejected, Secret, Split, SplitUnit, UserInfo, parse_activity_in,
 };
 
 /// A boxed future of a token.
@@ -135,6 +136,10 @@ pub struct ClientConfig {
     pub page_size: usize,
     /// Try the unpaged request for full listings (SmashRun's operators prefer it).
     pub unpaged: bool,
+    /// The runner's home zone (`MYRUNSTREAK_TIMEZONE`): a start written without an offset is
+    /// read as a wall time there; without one, UTC is assumed. Either way its day is the date
+    /// written.
+    pub home_zone: Option<TimeZone>,
 }
 
 impl ClientConfig {
@@ -147,7 +152,14 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             page_size: 100,
             unpaged: true,
+            home_zone: None,
         }
+    }
+
+    /// The same, reading offset-less starts in `zone` (see [`ClientConfig::home_zone`]).
+    pub fn with_home_zone(mut self, zone: Option<TimeZone>) -> Self {
+        self.home_zone = zone;
+        self
     }
 }
 
@@ -176,6 +188,23 @@ impl Listing {
         self.rejected.extend(other.rejected);
     }
 }
+
+/// What explicit paging gave, and whether the server said that was everything.
+#[derive(Clone, Debug, Default)]
+pub struct Paged<T> {
+    /// The items of every page read.
+    pub items: T,
+    /// Requests it took (pages read, the final empty one included).
+    pub pages: usize,
+    /// Paging ended on an empty page: SmashRun's own end-of-listing signal. A short page is not
+    /// one (a server may cap pages below what was asked for).
+    pub complete: bool,
+    /// Why the listing is not known to be complete, when it is not.
+    pub problem: Option<String>,
+}
+
+/// Most pages one listing may take: at a page size of 10, a history of 100,000 runs.
+pub const MAX_PAGES: usize = 10_000;
 
 /// The listing styles of `/my/activities/search`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,6 +254,11 @@ impl SmashRunClient {
         self
     }
 
+    /// How this client talks to the API.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
     /// The rate budget in use.
     pub fn budget(&self) -> &RateBudget {
         &self.budget
@@ -241,13 +275,21 @@ impl SmashRunClient {
         }
     }
 
+    /// Parses a listing body with this client's home zone ([`parse_listing`]).
+    fn listing_parser(&self) -> impl Fn(&[u8]) -> Result<Listing, String> + Copy + '_ {
+        let home = self.config.home_zone.as_ref();
+        move |bytes: &[u8]| parse_listing(bytes, home).map_err(|e| e.to_string())
+    }
+
     fn backoff(&self, attempt: u32) -> Duration {
         let policy = &self.config.retry;
         let exp = policy
             .base_delay
             .saturating_mul(1 << attempt.saturating_sub(1).min(16));
         let capped = exp.min(policy.max_delay);
-        capped.mul_f64(rand::rng().random_range(0.5..1.0))
+        // jitter without `mul_f64`, which panics when the product does not fit a Duration
+        Duration::try_from_secs_f64(capped.as_secs_f64() * rand::rng().random_range(0.5..1.0))
+            .unwrap_or(capped)
     }
 
     async fn sleep(&self, reason: WaitReason, wait: Duration, path: &str) {
@@ -326,8 +368,7 @@ impl SmashRunClient {
                                 .headers()
                                 .get(reqwest::header::RETRY_AFTER)
                                 .and_then(|v| v.to_str().ok())
-                                .and_then(|v| v.trim().parse::<u64>().ok())
-                                .map(Duration::from_secs);
+                                .and_then(|v| parse_retry_after(v, Timestamp::now()));
                             if limited > self.config.retry.max_rate_limit_waits {
                                 return Err(Error::RateLimited {
                                     method: "GET",
@@ -420,7 +461,7 @@ impl SmashRunClient {
             &query,
             self.config.request_timeout,
             self.config.retry.max_attempts,
-            parse_listing,
+            self.listing_parser(),
         )
         .await
     }
@@ -437,67 +478,154 @@ impl SmashRunClient {
     }
 
     async fn listing(&self, since: Option<Timestamp>) -> Result<Listing, Error> {
-        let query: Vec<(&str, String)> = since
-            .map(|s| ("fromDateUTC", s.as_second().to_string()))
-            .into_iter()
-            .collect();
-        self.everything(
+        if self.config.unpaged {
+            match self.unpaged_listing(since).await {
+                Ok(all) => return Ok(all),
+                Err(e) => self.fall_back(e)?,
+            }
+        }
+        Ok(self
+            .paged_listing(since, self.config.page_size)
+            .await?
+            .items)
+    }
+
+    /// The listing in one unpaged request (two attempts at most: a slow or broken unpaged answer
+    /// is better replaced by pages). Whether SmashRun answers it whole or only its first 100 is
+    /// contested: the caller verifies the answer.
+    pub async fn unpaged_listing(&self, since: Option<Timestamp>) -> Result<Listing, Error> {
+        let query = since_query(since);
+        self.fetch(
             "/my/activities/search",
             &query,
-            parse_listing,
+            self.config.unpaged_timeout,
+            2,
+            self.listing_parser(),
+        )
+        .await
+    }
+
+    /// The listing page by page, `page_size` at a time, until an empty page.
+    pub async fn paged_listing(
+        &self,
+        since: Option<Timestamp>,
+        page_size: usize,
+    ) -> Result<Paged<Listing>, Error> {
+        self.paged(
+            "/my/activities/search",
+            &since_query(since),
+            page_size,
+            self.listing_parser(),
             Listing::len,
             Listing::extend,
         )
         .await
     }
 
-    /// Everything at `path`: one unpaged request where possible (two attempts at most: a slow or
-    /// broken unpaged answer is better replaced by pages), else page by page until a short page.
-    async fn everything<T: Default>(
+    /// Every id in one unpaged request (see [`SmashRunClient::unpaged_listing`]).
+    pub async fn unpaged_ids(&self) -> Result<Vec<i64>, Error> {
+        self.fetch(
+            "/my/activities/search/ids",
+            &[],
+            self.config.unpaged_timeout,
+            2,
+            parse_ids,
+        )
+        .await
+    }
+
+    /// Every id, page by page until an empty page.
+    pub async fn paged_ids(&self, page_size: usize) -> Result<Paged<Vec<i64>>, Error> {
+        self.paged(
+            "/my/activities/search/ids",
+            &[],
+            page_size,
+            parse_ids,
+            Vec::len,
+            |all: &mut Vec<i64>, chunk| all.extend(chunk),
+        )
+        .await
+    }
+
+    /// SmashRun's own count of the runner's runs (`/my/stats` `runCount`), an independent check
+    /// of a listing's size; `None` when the answer has no such number.
+    pub async fn run_count(&self) -> Result<Option<u64>, Error> {
+        let stats = self.stats(None, None).await?;
+        Ok(stats.get("runCount").and_then(Value::as_u64))
+    }
+
+    /// Which failures of an unpaged request are worth paging for; the others are returned.
+    fn fall_back(&self, e: Error) -> Result<(), Error> {
+        match e {
+            Error::Transport { .. } | Error::Decode { .. } | Error::Status { .. } => {
+                self.emit(Event::FallingBackToPaging {
+                    cause: e.to_string(),
+                });
+                Ok(())
+            }
+            e => Err(e),
+        }
+    }
+
+    /// Everything at `path`, page by page. It ends on an empty page only: a short page is no
+    /// proof of the end, since a server may cap pages below `page_size`. A server that answers
+    /// two pages alike ignores `page`: paging stops there with the listing marked incomplete
+    /// instead of looping. At most [`MAX_PAGES`] pages.
+    async fn paged<T: Default>(
         &self,
         path: &str,
         query: &[(&str, String)],
+        page_size: usize,
         parse: impl Fn(&[u8]) -> Result<T, String> + Copy,
         len: impl Fn(&T) -> usize,
         extend: impl Fn(&mut T, T),
-    ) -> Result<T, Error> {
-        if self.config.unpaged {
-            match self
-                .fetch(path, query, self.config.unpaged_timeout, 2, parse)
-                .await
-            {
-                Ok(all) => return Ok(all),
-                Err(
-                    e @ (Error::Transport { .. } | Error::Decode { .. } | Error::Status { .. }),
-                ) => {
-                    self.emit(Event::FallingBackToPaging {
-                        cause: e.to_string(),
-                    });
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        let size = self.config.page_size;
+    ) -> Result<Paged<T>, Error> {
+        let size = page_size.max(1);
         let mut all = T::default();
-        for page in 0.. {
+        let mut previous: Option<u64> = None;
+        for page in 0..MAX_PAGES {
             let mut paged = query.to_vec();
             paged.extend([("page", page.to_string()), ("count", size.to_string())]);
-            let chunk = self
+            let (chunk, digest) = self
                 .fetch(
                     path,
                     &paged,
                     self.config.request_timeout,
                     self.config.retry.max_attempts,
-                    parse,
+                    |bytes| parse(bytes).map(|t| (t, digest(bytes))),
                 )
                 .await?;
-            let short = len(&chunk) < size;
-            extend(&mut all, chunk);
-            if short {
-                break;
+            let n = len(&chunk);
+            if n == 0 {
+                return Ok(Paged {
+                    items: all,
+                    pages: page + 1,
+                    complete: true,
+                    problem: None,
+                });
             }
+            if previous == Some(digest) {
+                return Ok(Paged {
+                    items: all,
+                    pages: page + 1,
+                    complete: false,
+                    problem: Some(format!(
+                        "SmashRun answered page {page} with the same {n} items as page {}: it seems to ignore `page`, so the listing may be incomplete",
+                        page - 1
+                    )),
+                });
+            }
+            previous = Some(digest);
+            extend(&mut all, chunk);
         }
-        Ok(all)
+        Ok(Paged {
+            items: all,
+            pages: MAX_PAGES,
+            complete: false,
+            problem: Some(format!(
+                "stopped after {MAX_PAGES} pages of {size} without reaching an empty page"
+            )),
+        })
     }
 
     /// Activities whose run date (the local date of their start) is within `since..=until`,
@@ -507,12 +635,49 @@ impl SmashRunClient {
         since: Option<Date>,
         until: Option<Date>,
     ) -> Result<Listing, Error> {
+        Ok(self.window(since, until).await?.items)
+    }
+
+    /// [`SmashRunClient::activities_between`], saying whether the window was read whole: paging
+    /// ends on an empty page or once a page is past the window's start, and a server that
+    /// ignores `page` leaves the window incomplete.
+    pub async fn window(
+        &self,
+        since: Option<Date>,
+        until: Option<Date>,
+    ) -> Result<Paged<Listing>, Error> {
+        let size = self.config.page_size.max(1);
         let mut kept = Listing::default();
-        for page in 0.. {
-            let chunk = self
-                .page(ListingStyle::Summary, page, self.config.page_size, None)
+        let mut previous: Option<u64> = None;
+        let in_window = |d: Date| since.is_none_or(|s| d >= s) && until.is_none_or(|u| d <= u);
+        for page in 0..MAX_PAGES {
+            let query = [("page", page.to_string()), ("count", size.to_string())];
+            let (chunk, digest) = self
+                .fetch(
+                    "/my/activities/search",
+                    &query,
+                    self.config.request_timeout,
+                    self.config.retry.max_attempts,
+                    |bytes| self.listing_parser()(bytes).map(|t| (t, digest(bytes))),
+                )
                 .await?;
-            let short = chunk.len() < self.config.page_size;
+            let done = |complete: bool, problem: Option<String>, kept: Listing| Paged {
+                items: kept,
+                pages: page + 1,
+                complete,
+                problem,
+            };
+            if chunk.is_empty() {
+                return Ok(done(true, None, kept));
+            }
+            if previous == Some(digest) {
+                let problem = format!(
+                    "SmashRun answered page {page} like page {}: it seems to ignore `page`, so the window may be incomplete",
+                    page - 1
+                );
+                return Ok(done(false, Some(problem), kept));
+            }
+            previous = Some(digest);
             // pages are ordered by instant; local dates may disagree by a day across zones
             let past_window = since.is_some_and(|s| {
                 chunk
@@ -520,7 +685,6 @@ impl SmashRunClient {
                     .last()
                     .is_some_and(|a| a.start.date() < s.yesterday().unwrap_or(s))
             });
-            let in_window = |d: Date| since.is_none_or(|s| d >= s) && until.is_none_or(|u| d <= u);
             kept.activities.extend(
                 chunk
                     .activities
@@ -528,24 +692,30 @@ impl SmashRunClient {
                     .filter(|a| in_window(a.start.date())),
             );
             kept.rejected.extend(chunk.rejected);
-            if short || past_window {
-                break;
+            if past_window {
+                return Ok(done(true, None, kept));
             }
         }
-        Ok(kept)
+        let problem =
+            format!("stopped after {MAX_PAGES} pages without reaching the window's start");
+        Ok(Paged {
+            items: kept,
+            pages: MAX_PAGES,
+            complete: false,
+            problem: Some(problem),
+        })
     }
 
-    /// The ids of every listed activity: what reconciling deletions needs.
+    /// The ids of every listed activity: one unpaged request where possible, else page by page.
+    /// Unverified: a sync checks the size against [`SmashRunClient::run_count`].
     pub async fn all_ids(&self) -> Result<Vec<i64>, Error> {
-        let parse = |b: &[u8]| serde_json::from_slice::<Vec<i64>>(b).map_err(|e| e.to_string());
-        self.everything(
-            "/my/activities/search/ids",
-            &[],
-            parse,
-            Vec::len,
-            |all: &mut Vec<i64>, chunk| all.extend(chunk),
-        )
-        .await
+        if self.config.unpaged {
+            match self.unpaged_ids().await {
+                Ok(all) => return Ok(all),
+                Err(e) => self.fall_back(e)?,
+            }
+        }
+        Ok(self.paged_ids(self.config.page_size).await?.items)
     }
 
     /// Brief objects (`activityId`, `startDateTimeLocal`, `distance`, `duration`) of one page.
@@ -588,13 +758,60 @@ impl SmashRunClient {
     }
 }
 
-/// Parses a listing item by item: one bad activity is kept raw and never hides the others.
-fn parse_listing(bytes: &[u8]) -> Result<Listing, String> {
+fn since_query(since: Option<Timestamp>) -> Vec<(&'static str, String)> {
+    since
+        .map(|s| ("fromDateUTC", s.as_second().to_string()))
+        .into_iter()
+        .collect()
+}
+
+fn parse_ids(bytes: &[u8]) -> Result<Vec<i64>, String> {
+    serde_json::from_slice::<Vec<i64>>(bytes).map_err(|e| e.to_string())
+}
+
+/// A fingerprint of a page's bytes, to notice a server answering two pages alike.
+fn digest(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// How long a `Retry-After` header asks to wait, read at `now`: whole or fractional seconds
+/// (`120`, `1.5`), or an HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`; one already past asks for
+/// no wait). A value too large for a [`Duration`] is [`Duration::MAX`] (the caller caps waits).
+/// Negative numbers, `NaN`, infinities and anything else are `None`: the caller backs off
+/// exponentially instead. Never panics.
+pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0)
+            .then(|| Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
+    }
+    let at = jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(value)
+        .ok()?;
+    let wait = at.duration_since(now);
+    Some(if wait.is_negative() {
+        Duration::ZERO
+    } else {
+        wait.unsigned_abs()
+    })
+}
+
+/// Parses a listing (a JSON array of activity summaries) item by item, reading offset-less
+/// starts in `home` ([`parse_activity_in`]). Every item ends up either in `activities` or in
+/// `rejected` (raw, with the reason), in the order received: one bad activity never hides the
+/// others. Fails only when the body is not a JSON array. Never panics.
+pub fn parse_listing(bytes: &[u8], home: Option<&TimeZone>) -> Result<Listing, serde_json::Error> {
     // borrowed from the body: no second copy of a listing that can be tens of megabytes
-    let items: Vec<&RawValue> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let items: Vec<&RawValue> = serde_json::from_slice(bytes)?;
     let mut listing = Listing::default();
     for item in items {
-        match parse_activity(item.get()) {
+        match parse_activity_in(item.get(), home) {
             Ok(a) => listing.activities.push(a),
             Err(r) => listing.rejected.push(r),
         }

@@ -5,10 +5,11 @@
 //! It does **not** store anything: tokens come from a [`TokenProvider`] and go back to the
 //! caller, activities are returned with their raw JSON for the caller to keep.
 //!
-//! Activities are parsed the way real histories demand: `activityId`, `startDateTimeLocal` (with
-//! its offset) and `distance` strictly; everything else leniently (unknown enum strings kept,
-//! ints or floats, missing keys). One bad activity is returned as a [`Rejected`] with its raw
-//! JSON and the reason; it never hides the others.
+//! Activities are parsed the way real histories demand: `activityId`, `startDateTimeLocal` and
+//! `distance` strictly (a start without an offset is kept on its written date, its offset marked
+//! assumed); everything else leniently (unknown enum strings kept, ints or floats, missing keys,
+//! garbage read as missing). One bad activity is returned as a [`Rejected`] with its raw JSON and
+//! the reason; it never hides the others. Nothing the server sends can make the client panic.
 #![warn(missing_docs)]
 
 mod budget;
@@ -21,11 +22,15 @@ mod tokens;
 
 pub use budget::RateBudget;
 pub use client::{
-    ClientConfig, Event, Listing, ListingStyle, Observer, RetryPolicy, SmashRunClient, StaticToken,
-    TokenFuture, TokenProvider, WaitReason,
+    ClientConfig, Event, Listing, ListingStyle, MAX_PAGES, Observer, Paged, RetryPolicy,
+    SmashRunClient, StaticToken, TokenFuture, TokenProvider, WaitReason, parse_listing,
+    parse_retry_after,
 };
 pub use error::Error;
-pub use models::{Activity, Rejected, Split, SplitUnit, UserInfo, parse_activity, parse_utc};
+pub use models::{
+    Activity, Rejected, SANE_YEARS, Split, SplitUnit, UserInfo, clip, parse_activity,
+    parse_activity_in, parse_utc,
+};
 pub use oauth::{Authorization, OAuthClient, OAuthConfig, Scope};
 pub use secret::Secret;
-pub use tokens::TokenSet;
+pub use tokens::{TokenSet, token_lifetime};

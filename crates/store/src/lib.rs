@@ -24,7 +24,8 @@ use myrunstreak_domain::{ActivityId, Distance, LocalStart, Run};
 
 pub use error::StoreError;
 pub use rows::{
-    RejectedRow, RunFilter, RunRow, StoredRun, SyncCounts, SyncOutcome, SyncRecord, SyncStatus,
+    PendingDeletion, RejectedRow, RunFilter, RunRow, StoredRun, SyncCounts, SyncOutcome,
+    SyncRecord, SyncStatus,
 };
 
 /// The newest schema version this build knows.
@@ -37,7 +38,7 @@ const MIGRATIONS: [(i64, &str); 3] = [
 ];
 
 /// The columns of `runs` filled from `staging_runs`, with the expression that converts them.
-const MERGED_COLUMNS: [(&str, &str); 41] = [
+const MERGED_COLUMNS: [(&str, &str); 42] = [
     ("activity_id", "s.activity_id"),
     ("start_local", "s.start_local"),
     ("start_utc", "make_timestamp(s.start_utc_us)"),
@@ -79,6 +80,7 @@ const MERGED_COLUMNS: [(&str, &str); 41] = [
     ("created_utc", "make_timestamp(s.created_us)"),
     ("updated_utc", "make_timestamp(s.updated_us)"),
     ("raw_json", "s.raw_json"),
+    ("offset_assumed", "coalesce(s.offset_assumed, false)"),
 ];
 
 /// An open database file.
@@ -311,6 +313,8 @@ impl Store {
                     r.created_at.map(micros),
                     r.updated_at.map(micros),
                     r.raw_json,
+                    // staging's last column (migration 2): the appender is positional
+                    r.start.offset_assumed(),
                 ])?;
             }
             appender.flush()?;
@@ -334,7 +338,7 @@ impl Store {
         let merge = format!(
             "INSERT INTO runs ({names}, first_seen_utc, last_seen_utc, deleted_utc)
              SELECT {exprs}, make_timestamp({now_us}), make_timestamp({now_us}), NULL FROM staging_runs s
-             ON CONFLICT (activity_id) DO UPDATE SET {updates}, last_seen_utc = excluded.last_seen_utc, deleted_utc = NULL",
+             ON CONFLICT (activity_id) DO UPDATE SET {updates}, last_seen_utc = excluded.last_seen_utc, deleted_utc = NULL, missing_since_utc = NULL",
             names = names.join(", "),
             exprs = exprs.join(", "),
             updates = updates.join(", "),
@@ -371,35 +375,154 @@ impl Store {
         })
     }
 
+    /// The runs not marked deleted, in `since..=until` by run day when given, each with the time
+    /// since which a complete listing has lacked it (a deletion held back for more evidence).
+    pub fn live_runs_missing_since(
+        &self,
+        since: Option<Date>,
+        until: Option<Date>,
+    ) -> Result<Vec<(i64, Option<Timestamp>)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT activity_id, epoch_us(missing_since_utc) FROM runs
+             WHERE deleted_utc IS NULL
+               AND (CAST(? AS DATE) IS NULL OR run_date >= CAST(? AS DATE))
+               AND (CAST(? AS DATE) IS NULL OR run_date <= CAST(? AS DATE))
+             ORDER BY activity_id",
+        )?;
+        let (s, u) = (since.map(|d| d.to_string()), until.map(|d| d.to_string()));
+        let rows = stmt.query_map(params![s, s, u, u], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<i64>>(1)?.map(from_micros),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Marks deleted every stored run that is not in `listed` (a complete listing of SmashRun's
-    /// ids); returns how many were newly marked.
+    /// ids); returns how many were newly marked. No guard: the sync decides what to believe.
     pub fn mark_missing_deleted(
         &mut self,
         listed: &[i64],
         now: Timestamp,
     ) -> Result<u64, StoreError> {
+        let listed: std::collections::HashSet<i64> = listed.iter().copied().collect();
+        let missing: Vec<i64> = self
+            .live_runs_missing_since(None, None)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| !listed.contains(id))
+            .collect();
+        self.mark_deleted(&missing, now)
+    }
+
+    /// Marks `ids` deleted (those not already); returns how many were newly marked.
+    pub fn mark_deleted(&mut self, ids: &[i64], now: Timestamp) -> Result<u64, StoreError> {
+        self.update_ids(
+            ids,
+            &format!(
+                "UPDATE runs SET deleted_utc = make_timestamp({}), missing_since_utc = NULL
+                 WHERE deleted_utc IS NULL AND activity_id IN (SELECT activity_id FROM id_list)",
+                micros(now)
+            ),
+        )
+    }
+
+    /// Holds `ids` as pending deletion: missing from a complete listing since `now` (or since
+    /// earlier, if they were already held). They still count everywhere until confirmed.
+    pub fn hold_missing(&mut self, ids: &[i64], now: Timestamp) -> Result<u64, StoreError> {
+        self.update_ids(
+            ids,
+            &format!(
+                "UPDATE runs SET missing_since_utc = coalesce(missing_since_utc, make_timestamp({}))
+                 WHERE deleted_utc IS NULL AND activity_id IN (SELECT activity_id FROM id_list)",
+                micros(now)
+            ),
+        )
+    }
+
+    /// Releases `ids` from pending deletion: they were listed again.
+    pub fn clear_missing(&mut self, ids: &[i64]) -> Result<u64, StoreError> {
+        self.update_ids(
+            ids,
+            "UPDATE runs SET missing_since_utc = NULL
+             WHERE missing_since_utc IS NOT NULL AND activity_id IN (SELECT activity_id FROM id_list)",
+        )
+    }
+
+    /// Runs `update` (which reads the temporary table `id_list`) for `ids`, in one transaction.
+    fn update_ids(&mut self, ids: &[i64], update: &str) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
         let tx = self.conn.transaction()?;
-        tx.execute_batch("CREATE TEMP TABLE IF NOT EXISTS listed_ids (activity_id BIGINT); DELETE FROM listed_ids;")?;
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS id_list (activity_id BIGINT); DELETE FROM id_list;",
+        )?;
         {
-            let mut stmt =
-                tx.prepare("INSERT INTO listed_ids SELECT unnest(CAST(? AS BIGINT[]))")?;
+            let mut stmt = tx.prepare("INSERT INTO id_list SELECT unnest(CAST(? AS BIGINT[]))")?;
             let list = format!(
                 "[{}]",
-                listed
-                    .iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",")
+                ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
             );
             stmt.execute(params![list])?;
         }
-        let marked = tx.execute(
-            "UPDATE runs SET deleted_utc = make_timestamp(?) WHERE deleted_utc IS NULL AND activity_id NOT IN (SELECT activity_id FROM listed_ids)",
-            params![micros(now)],
-        )?;
-        tx.execute_batch("DROP TABLE listed_ids")?;
+        let changed = tx.execute(update, [])?;
+        tx.execute_batch("DROP TABLE id_list")?;
         tx.commit()?;
-        Ok(marked as u64)
+        Ok(changed as u64)
+    }
+
+    /// The runs held as pending deletion, oldest hold first.
+    pub fn pending_deletions(&self) -> Result<Vec<PendingDeletion>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT activity_id, CAST(run_date AS VARCHAR), CAST(distance_km AS VARCHAR), epoch_us(missing_since_utc)
+             FROM runs WHERE deleted_utc IS NULL AND missing_since_utc IS NOT NULL
+             ORDER BY missing_since_utc, run_date DESC, activity_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, date, km, since) = row?;
+            let corrupt = |detail: String| StoreError::Corrupt {
+                activity_id: id,
+                detail,
+            };
+            out.push(PendingDeletion {
+                activity_id: id,
+                run_date: date
+                    .parse()
+                    .map_err(|e: jiff::Error| corrupt(e.to_string()))?,
+                distance: km
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|k| Distance::from_km(k).ok())
+                    .ok_or_else(|| corrupt(format!("distance {km}")))?,
+                missing_since: from_micros(since),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records what a sync observed of SmashRun's listing and how many deletions it held back.
+    pub fn record_listing(
+        &self,
+        sync_id: i64,
+        pending_deletions: u64,
+        note: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE sync_log SET pending_deletions = ?, listing_note = ? WHERE sync_id = ?",
+            params![pending_deletions as i64, note, sync_id],
+        )?;
+        Ok(())
     }
 
     /// The last incremental or full sync that succeeded (window syncs move no watermark).
@@ -417,7 +540,8 @@ impl Store {
 
     fn sync_log_where(&self, condition: &str, limit: usize) -> Result<Vec<SyncRecord>, StoreError> {
         let sql = format!(
-            "SELECT sync_id, mode, epoch_us(started_utc), epoch_us(finished_utc), status, requests, added, updated, deleted, rejected, unchanged, epoch_us(watermark_utc), error
+            "SELECT sync_id, mode, epoch_us(started_utc), epoch_us(finished_utc), status, requests, added, updated, deleted, rejected, unchanged, epoch_us(watermark_utc), error,
+                    coalesce(pending_deletions, 0), listing_note
              FROM sync_log WHERE {condition} ORDER BY sync_id DESC LIMIT {limit}"
         );
         let mut stmt = self.conn.prepare(&sql)?;
@@ -438,6 +562,8 @@ impl Store {
                 },
                 watermark: r.get::<_, Option<i64>>(11)?.map(from_micros),
                 error: r.get(12)?,
+                pending_deletions: r.get::<_, i64>(13)? as u64,
+                listing_note: r.get(14)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -447,7 +573,8 @@ impl Store {
     pub fn domain_runs(&self) -> Result<Vec<Run>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT activity_id, epoch_us(start_utc), utc_offset_s, CAST(round(distance_km * 100000) AS BIGINT), coalesce(duration_s, 0),
-                    coalesce(lower(activity_type), 'running') = 'running', coalesce(is_treadmill, false) OR coalesce(terrain = 'treadmill', false)
+                    coalesce(lower(activity_type), 'running') = 'running', coalesce(is_treadmill, false) OR coalesce(terrain = 'treadmill', false),
+                    coalesce(offset_assumed, false)
              FROM runs WHERE deleted_utc IS NULL",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -459,11 +586,12 @@ impl Store {
                 r.get::<_, f64>(4)?,
                 r.get::<_, bool>(5)?,
                 r.get::<_, bool>(6)?,
+                r.get::<_, bool>(7)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, start_us, offset_s, cm, duration_s, is_running, is_treadmill) = row?;
+            let (id, start_us, offset_s, cm, duration_s, is_running, is_treadmill, assumed) = row?;
             let corrupt = |detail: String| StoreError::Corrupt {
                 activity_id: id,
                 detail,
@@ -472,7 +600,7 @@ impl Store {
                 jiff::tz::Offset::from_seconds(offset_s).map_err(|e| corrupt(e.to_string()))?;
             out.push(Run {
                 id: ActivityId::new(id).map_err(|e| corrupt(e.to_string()))?,
-                start: LocalStart::from_instant(from_micros(start_us), offset),
+                start: stored_start(from_micros(start_us), offset, assumed),
                 distance: Distance::from_cm(cm),
                 duration_s,
                 is_running,
@@ -503,7 +631,7 @@ impl Store {
         let sql = format!(
             "SELECT activity_id, start_local, CAST(run_date AS VARCHAR), CAST(round(distance_km * 100000) AS BIGINT), duration_s, source,
                     coalesce(is_treadmill, false), deleted_utc IS NOT NULL, activity_type, notes, calories, heart_rate_average, weather_type,
-                    how_felt, terrain, coalesce(is_race, false), raw_json
+                    how_felt, terrain, coalesce(is_race, false), raw_json, coalesce(offset_assumed, false)
              FROM runs WHERE {} ORDER BY start_utc DESC, activity_id DESC {limit}",
             conditions.join(" AND ")
         );
@@ -527,6 +655,7 @@ impl Store {
                 terrain: r.get(14)?,
                 is_race: r.get(15)?,
                 raw_json: r.get(16)?,
+                offset_assumed: r.get(17)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -693,6 +822,16 @@ pub enum ExportFormat {
     Parquet,
     /// A JSON array.
     Json,
+}
+
+/// A start read back: the wall time at `offset` of `instant`, flagged when the offset was assumed.
+fn stored_start(instant: Timestamp, offset: jiff::tz::Offset, assumed: bool) -> LocalStart {
+    let start = LocalStart::from_instant(instant, offset);
+    if assumed {
+        LocalStart::with_assumed_offset(start.wall(), start.offset())
+    } else {
+        start
+    }
 }
 
 /// `9.74928`: kilometres with exactly SmashRun's five decimals.

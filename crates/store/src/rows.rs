@@ -10,7 +10,8 @@ pub struct RunRow {
     pub activity_id: i64,
     /// `startDateTimeLocal` exactly as written.
     pub start_local: String,
-    /// The parsed start: wall time and offset.
+    /// The parsed start: wall time and offset, and whether the offset was assumed (SmashRun
+    /// wrote none): stored as `runs.offset_assumed`.
     pub start: LocalStart,
     /// Distance at 5 decimals.
     pub distance: Distance,
@@ -150,6 +151,9 @@ pub struct StoredRun {
     /// The object as received.
     #[serde(skip)]
     pub raw_json: String,
+    /// SmashRun wrote the start without a UTC offset: its date is as written, its instant (and
+    /// so its place in the order of runs) assumes the home zone's offset, else UTC.
+    pub offset_assumed: bool,
 }
 
 /// Which runs to list.
@@ -250,6 +254,23 @@ pub struct SyncRecord {
     pub watermark: Option<Timestamp>,
     /// The error, when it failed.
     pub error: Option<String>,
+    /// Runs held as pending deletion after it.
+    pub pending_deletions: u64,
+    /// What it observed of SmashRun's listing ("unpaged listing returned 100 of 566; paged").
+    pub listing_note: Option<String>,
+}
+
+/// A run that a complete listing lacked, held back from deletion until there is more evidence.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PendingDeletion {
+    /// SmashRun's id.
+    pub activity_id: i64,
+    /// Its run day.
+    pub run_date: Date,
+    /// Its distance.
+    pub distance: Distance,
+    /// Since when complete listings have lacked it.
+    pub missing_since: Timestamp,
 }
 
 /// How a sync ended, for its log line.

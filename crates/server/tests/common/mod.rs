@@ -106,6 +106,7 @@ pub async fn world_ending(end: Option<jiff::civil::Date>) -> World {
             mode: SyncMode::Full,
             dry_run: false,
             details: None,
+            ..SyncRequest::default()
         },
         &Timestamp::now,
         &|_| {},
@@ -124,6 +125,7 @@ pub async fn world_ending(end: Option<jiff::civil::Date>) -> World {
                 mode: SyncMode::Incremental,
                 dry_run: false,
                 details: None,
+                ..SyncRequest::default()
             };
             sync(&mut store, &client, &request, &Timestamp::now, &|_| {})
                 .await
