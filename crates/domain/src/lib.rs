@@ -8,10 +8,12 @@
 //! - a run's day is the local calendar date written in its `startDateTimeLocal`, or its start
 //!   instant seen from a configured home zone ([`DayPolicy`]);
 //! - a day qualifies under a [`Rule`] (`usrsa`, `continuous`, `any`, or a custom minimum);
-//! - distances are compared at SmashRun's precision, 5 decimals of a kilometre ([`Distance`]).
+//! - distances are compared at SmashRun's precision, 5 decimals of a kilometre ([`Distance`]);
+//! - a day's audit ([`audit_day`]) explains one day with the same logic, never a second copy.
 #![warn(missing_docs)]
 
 mod analytics;
+mod audit;
 mod calendar;
 mod day;
 mod distance;
@@ -24,6 +26,10 @@ mod streak;
 pub use analytics::{
     Analytics, BreakRecord, PaceRecord, PeriodTotals, Records, RunRecord, Totals, WeekdayTotals,
     analyze,
+};
+pub use audit::{
+    Amount, AuditFlag, AuditedRun, DayAudit, Measure, NearMiss, NotCounted, Threshold, Verdict,
+    audit_day,
 };
 pub use calendar::{CalendarDay, DayKind, calendar};
 pub use day::{DayPolicy, Horizon, day_number};

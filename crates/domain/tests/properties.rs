@@ -4,7 +4,7 @@ mod common;
 
 use common::{horizon, may, run_on};
 use jiff::Span;
-use myrunstreak_domain::{Rule, Run, StreakRules, day_totals, streaks};
+use myrunstreak_domain::{Rule, Run, StreakRules, audit_day, day_totals, streaks};
 use proptest::prelude::*;
 
 /// Up to 120 runs over the 90 days before 2026-05-03, of 0 to 4 km.
@@ -70,6 +70,21 @@ proptest! {
                 .count() as u32;
             prop_assert_eq!(r.streaks.iter().map(|s| s.days).sum::<u32>(), qualifying);
             prop_assert_eq!(r.qualifying_days, qualifying);
+        }
+    }
+
+    #[test]
+    fn the_audit_of_any_day_agrees_with_the_streaks(runs in history(), back in 0i64..95) {
+        let h = horizon(may(3));
+        let day = may(3).checked_sub(Span::new().days(back)).unwrap();
+        for rule in [Rule::Usrsa, Rule::Continuous, Rule::Any] {
+            let report = streaks(&runs, &rules(rule), &h);
+            let audit = audit_day(&runs, day, &rules(rule), &h);
+            let streak = report.streaks.iter().find(|s| s.start <= day && day <= s.end).copied();
+            prop_assert_eq!(audit.qualifies, streak.is_some());
+            prop_assert_eq!(audit.streak, streak);
+            let counted = audit.runs.iter().filter(|r| r.counted).count() as u32;
+            prop_assert_eq!(counted, audit.totals.runs);
         }
     }
 
