@@ -5,8 +5,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use myrunstreak_domain::{
-    DayPolicy, DomainError, Horizon, Milestones, Remaining, Rule, Run, StreakRules, StreakStatus,
-    Units, streaks,
+    AuditFlag, AuditedRun, DayPolicy, DayTotals, DomainError, Horizon, Milestones, NearMiss,
+    Remaining, Rule, Run, StreakRules, StreakStatus, Threshold, Units, Verdict, audit_day, streaks,
 };
 use serde::Serialize;
 
@@ -375,4 +375,163 @@ pub fn calendar(
         rule: query.rule,
         days: myrunstreak_domain::calendar(&days, &query.rule, from, to),
     })
+}
+
+/// One activity of an audited day: what the engine saw, with the runner's type and notes.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DayRunJson {
+    /// Start, offset, distance, duration, and whether and why (not) it counted.
+    #[serde(flatten)]
+    pub run: AuditedRun,
+    /// SmashRun's activity type, when stored.
+    pub activity_type: Option<String>,
+    /// The runner's notes: untrusted text.
+    pub notes: Option<String>,
+}
+
+/// `streak why DATE` and `/api/v1/days/{date}`: why a day did or did not count.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DayAuditResponse {
+    /// The audited day.
+    pub date: Date,
+    /// The rule the day was judged by.
+    pub rule: Rule,
+    /// The home zone run days are anchored to; `null`: each run's own clock.
+    pub home_zone: Option<String>,
+    /// Whether treadmill runs are left out.
+    pub exclude_treadmill: bool,
+    /// The day judged as today.
+    pub as_of: Date,
+    /// Whether the day qualifies.
+    pub qualifies: bool,
+    /// `qualified`, `no_activity`, `nothing_counted`, `short_of_minimum` or `after_today`.
+    pub verdict: Verdict,
+    /// Why, in plain words (in the runner's units), and where the day stands in the streaks.
+    pub reason: String,
+    /// The day's total against the rule's minimum, in the rule's terms.
+    pub threshold: Threshold,
+    /// The counted runs added up (distances in km).
+    pub totals: DayTotals,
+    /// The day's activities, by start time, and those written on it that count on another day.
+    pub runs: Vec<DayRunJson>,
+    /// What fell short by less than 5 %.
+    pub near_misses: Vec<NearMiss>,
+    /// Start times worth a second look.
+    pub flags: Vec<AuditFlag>,
+    /// The streak the day is part of.
+    pub streak: Option<StreakJson>,
+    /// Whether that streak is the current one.
+    pub in_current_streak: bool,
+}
+
+/// Why `date` did or did not count, judged as [`streak`] judges it at `now`. `stored` gives each
+/// run's type and notes (any superset of the day's runs will do; missing ones show none).
+pub fn day_audit(
+    runs: &[Run],
+    stored: &[myrunstreak_store::StoredRun],
+    query: &StreakQuery,
+    date: Date,
+    now: Timestamp,
+    units: Units,
+) -> Result<DayAuditResponse, DomainError> {
+    let (_, horizon) = horizon(runs, query, now)?;
+    let audit = audit_day(runs, date, &query.rules(), &horizon);
+    let reason = audit.explain(units);
+    let runs = audit
+        .runs
+        .into_iter()
+        .map(|run| {
+            let row = stored.iter().find(|s| s.activity_id == run.id.get());
+            DayRunJson {
+                activity_type: row.and_then(|r| r.activity_type.clone()),
+                notes: row.and_then(|r| r.notes.clone()),
+                run,
+            }
+        })
+        .collect();
+    Ok(DayAuditResponse {
+        date,
+        rule: audit.rule,
+        home_zone: query.timezone.as_ref().map(zone_name),
+        exclude_treadmill: query.exclude_treadmill,
+        as_of: audit.today,
+        qualifies: audit.qualifies,
+        verdict: audit.verdict,
+        reason,
+        threshold: audit.threshold,
+        totals: audit.totals,
+        runs,
+        near_misses: audit.near_misses,
+        flags: audit.flags,
+        streak: audit.streak.as_ref().map(|s| streak_json(Some(s))),
+        in_current_streak: audit.in_current_streak,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use myrunstreak_domain::{ActivityId, Distance, LocalStart};
+
+    fn run(id: i64, start: &str, km: f64) -> Run {
+        Run {
+            id: ActivityId::new(id).unwrap(),
+            start: LocalStart::parse(start).unwrap(),
+            distance: Distance::from_km(km).unwrap(),
+            duration_s: km * 330.0,
+            is_running: true,
+            is_treadmill: false,
+        }
+    }
+
+    #[test]
+    fn a_day_audit_serializes_with_the_streak_query_s_settings() {
+        let runs = [
+            run(1, "2026-05-03T07:00:00-04:00", 0.9),
+            run(2, "2026-05-03T19:00:00-04:00", 0.8),
+        ];
+        let query = StreakQuery {
+            rule: Rule::Usrsa,
+            timezone: Some(TimeZone::get("America/New_York").unwrap()),
+            exclude_treadmill: true,
+            as_of: Some(jiff::civil::date(2026, 5, 3)),
+        };
+        let now: Timestamp = "2026-05-10T12:00:00Z".parse().unwrap();
+        let date = jiff::civil::date(2026, 5, 3);
+        let audit = day_audit(&runs, &[], &query, date, now, Units::Metric).unwrap();
+        let json = serde_json::to_value(&audit).unwrap();
+        assert_eq!(json["date"], "2026-05-03");
+        assert_eq!(json["rule"], "usrsa");
+        assert_eq!(json["home_zone"], "America/New_York");
+        assert_eq!(json["exclude_treadmill"], true);
+        assert_eq!(json["verdict"], "qualified");
+        assert_eq!(json["threshold"]["measure"], "day_distance");
+        assert_eq!(json["threshold"]["minimum"]["km"], 1.60934);
+        assert_eq!(json["threshold"]["achieved"]["km"], 1.7);
+        assert_eq!(json["runs"][0]["start"], "2026-05-03T07:00:00-04:00");
+        assert_eq!(json["runs"][0]["utc_offset_s"], -4 * 3600);
+        assert_eq!(json["runs"][0]["counted"], true);
+        assert_eq!(json["runs"][0]["notes"], serde_json::Value::Null);
+        assert_eq!(json["streak"]["days"], 1);
+        assert_eq!(json["in_current_streak"], true);
+        assert!(
+            audit
+                .reason
+                .starts_with("Counted: 2 runs added up to 1.70 km"),
+            "{}",
+            audit.reason
+        );
+
+        // the same day under `continuous` falls short, and says what the runs added up to
+        let continuous = StreakQuery {
+            rule: Rule::Continuous,
+            ..query
+        };
+        let audit = day_audit(&runs, &[], &continuous, date, now, Units::Metric).unwrap();
+        assert!(!audit.qualifies);
+        assert_eq!(
+            serde_json::to_value(&audit).unwrap()["verdict"],
+            "short_of_minimum"
+        );
+    }
 }
