@@ -50,11 +50,13 @@ pub(crate) fn router(state: Shared) -> Router {
         .routes(routes!(stats))
         .routes(routes!(records))
         .routes(routes!(calendar))
+        .routes(routes!(day))
         .routes(routes!(sync_status))
         .routes(routes!(start_sync))
         .routes(routes!(openapi))
         .routes(routes!(healthz))
         .routes(routes!(dashboard_page))
+        .routes(routes!(day_page))
         .routes(routes!(badge))
         .with_state(state.clone())
         .split_for_parts();
@@ -318,6 +320,43 @@ async fn calendar(
     })
 }
 
+/// The `{date}` of a day's path, or a 400 that says what a date looks like.
+fn path_date(text: &str) -> Result<Date, ApiError> {
+    text.parse::<Date>().map_err(|_| {
+        ApiError::bad_request(format!(
+            "{text:?} is not a date: use YYYY-MM-DD, e.g. 2026-05-03"
+        ))
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/days/{date}", tag = "streaks",
+    params(("date" = String, Path, description = "the run day to explain (YYYY-MM-DD)"),
+           ("rule" = Option<String>, Query, description = "as for /streak"), ("tz" = Option<String>, Query, description = "as for /streak"),
+           ("as_of" = Option<String>, Query, description = "as for /streak")),
+    responses((status = 200, description = "Why the day did or did not count: its runs with local times and offsets, the total against the rule, near-misses, flagged offsets, the verdict and its streak (as `myrunstreak streak why DATE --json`)"),
+              (status = 400, description = "A bad date or parameter")))]
+async fn day(
+    State(state): State<Shared>,
+    uri: Uri,
+    Path(date): Path<String>,
+    Query(p): Params,
+) -> Result<Response, ApiError> {
+    let date = path_date(&date)?;
+    let q = streak_query(&state, &p)?;
+    let s = snapshot(&state)?;
+    cached(&state, &uri, &s, || {
+        queries::day_audit(
+            &s.runs,
+            &s.stored,
+            &q,
+            date,
+            Timestamp::now(),
+            state.config.units,
+        )
+        .map_err(|e| ApiError::bad_request(e.to_string()))
+    })
+}
+
 /// `sync/status`.
 #[derive(Serialize)]
 pub(crate) struct SyncStatusResponse {
@@ -421,6 +460,22 @@ async fn dashboard_page(
     let s = snapshot(&state)?;
     cached_body(&state, &uri, &s, || {
         let html = dashboard::page(&s, &state.config, year, Timestamp::now())
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Ok(("text/html; charset=utf-8", html.into_bytes()))
+    })
+}
+
+#[utoipa::path(get, path = "/days/{date}", tag = "dashboard", params(("date" = String, Path, description = "the run day to explain (YYYY-MM-DD)")),
+    responses((status = 200, description = "One day's audit (HTML): why it did or did not count"), (status = 400, description = "A bad date")))]
+async fn day_page(
+    State(state): State<Shared>,
+    uri: Uri,
+    Path(date): Path<String>,
+) -> Result<Response, ApiError> {
+    let date = path_date(&date)?;
+    let s = snapshot(&state)?;
+    cached_body(&state, &uri, &s, || {
+        let html = dashboard::day_page(&s, &state.config, date, Timestamp::now())
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         Ok(("text/html; charset=utf-8", html.into_bytes()))
     })

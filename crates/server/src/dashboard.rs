@@ -1,7 +1,8 @@
 //! The dashboard: one server-rendered page a runner opens every morning, and an SVG badge.
 //! maud escapes every interpolated value, so runner-written notes cannot inject markup.
 
-use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::{Span, Timestamp};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use myrunstreak_app::queries::{self, StreakResponse, status_line};
 use myrunstreak_domain::{
@@ -158,12 +159,92 @@ fn heatmap(calendar: &queries::CalendarResponse, units: Units) -> Markup {
             @for (i, day) in calendar.days.iter().enumerate() {
                 @let slot = offset + i;
                 @let class = match day.kind { DayKind::Qualified => "day q", DayKind::RanNotQualified => "day r", DayKind::Rest => "day x" };
-                rect class=(class) data-date=(day.date.to_string()) x=((slot / 7) * (cell + gap) + 30) y=((slot % 7) * (cell + gap)) width=(cell) height=(cell) rx="2" {
-                    title { (day.date.to_string()) ": " (if day.runs == 0 { "rest".to_owned() } else { units.format(day.distance) }) }
+                a href=(format!("/days/{}", day.date)) {
+                    rect class=(class) data-date=(day.date.to_string()) x=((slot / 7) * (cell + gap) + 30) y=((slot % 7) * (cell + gap)) width=(cell) height=(cell) rx="2" {
+                        title { (day.date.to_string()) ": " (if day.runs == 0 { "rest".to_owned() } else { units.format(day.distance) }) }
+                    }
                 }
             }
         }
     }
+}
+
+/// One day's audit: why it did or did not count, the same answer as `/api/v1/days/{date}`.
+/// Notes are the runner's text, shown escaped like everything maud interpolates.
+pub fn day_page(
+    s: &Snapshot,
+    config: &ServerConfig,
+    date: Date,
+    now: Timestamp,
+) -> Result<String, DomainError> {
+    let units = config.units;
+    let a = queries::day_audit(&s.runs, &s.stored, &config.query, date, now, units)?;
+    let verdict_class = match (a.qualifies, a.runs.is_empty()) {
+        (true, _) => "done",
+        (false, true) => "none",
+        (false, false) => "at_risk",
+    };
+    let clock = match &a.home_zone {
+        Some(zone) => format!("days in {zone}"),
+        None => "each run's own clock".to_owned(),
+    };
+    let step = |days: i64| date.checked_add(Span::new().days(days)).ok();
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "MyRunStreak: " (date.to_string()) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { main {
+                p.muted {
+                    a href="/" { "Dashboard" }
+                    @if let Some(d) = step(-1) { " · " a id="previous-day" href=(format!("/days/{d}")) { "← " (d.to_string()) } }
+                    @if let Some(d) = step(1) { " · " a id="next-day" href=(format!("/days/{d}")) { (d.to_string()) " →" } }
+                }
+                section id="day" data-date=(date.to_string()) {
+                    h1 { "Why " (date.to_string()) }
+                    div.status.(verdict_class) id="verdict" { (if a.qualifies { "Counted" } else { "Did not count" }) }
+                    p id="reason" { (a.reason) }
+                    p.muted { "rule " (a.rule.to_string()) " · " (clock) @if a.exclude_treadmill { " · treadmill runs excluded" } " · today is " (a.as_of.to_string()) }
+                }
+                section {
+                    h2 { "Activities" }
+                    @if a.runs.is_empty() {
+                        p.muted { "No activity on this day." }
+                    } @else {
+                        table id="day-runs" {
+                            thead { tr { th { "Start (local)" } th { "Offset" } th.num { "Distance" } th.num { "Time" } th { "Counted" } th.notes { "Notes" } } }
+                            tbody { @for r in &a.runs {
+                                @let start = r.run.start.to_string();
+                                @let (wall, offset) = start.split_at(start.len() - 6);
+                                tr.(if r.run.counted { "counted" } else { "not-counted" }) data-id=(r.run.id.get()) {
+                                    td { (wall.get(..16).unwrap_or(wall).replace('T', " ")) }
+                                    td { (offset) }
+                                    td.num { (units.format(r.run.distance)) }
+                                    td.num { (format_duration(r.run.duration_s)) }
+                                    td { @match r.run.not_counted { None => { "yes" } Some(why) => { "no: " (why.describe()) } }
+                                         @if let Some(t) = r.activity_type.as_deref().filter(|t| !t.eq_ignore_ascii_case("running")) { " (" (t) ")" } }
+                                    td.notes { (r.notes.clone().unwrap_or_default()) }
+                                }
+                            } }
+                        }
+                    }
+                    p id="total" { "Total: " (a.threshold.describe(units)) "." }
+                }
+                @if !a.near_misses.is_empty() {
+                    section.warn id="near-misses" { h2 { "Near misses" } ul { @for m in &a.near_misses { li { (m.describe(units)) } } } }
+                }
+                @if !a.flags.is_empty() {
+                    section.warn id="flags" { h2 { "Worth a second look" } ul { @for f in &a.flags { li { (f.describe()) } } } }
+                }
+                p.muted { a href=(format!("/api/v1/days/{date}")) { "This day as JSON" } }
+            } }
+        }
+    };
+    Ok(markup.into_string())
 }
 
 fn month_chart(months: &[&myrunstreak_domain::PeriodTotals], units: Units) -> Markup {

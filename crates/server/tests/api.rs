@@ -111,12 +111,75 @@ async fn every_read_endpoint_answers() {
         365,
         "a heatmap of the last 365 days"
     );
+    assert_eq!(
+        html.matches("<a href=\"/days/").count(),
+        365,
+        "each heatmap day links to its audit"
+    );
+    let last = cal["to"].as_str().unwrap();
+    assert!(
+        html.contains(&format!("<a href=\"/days/{last}\">")),
+        "{last}"
+    );
     assert!(
         html.contains("&lt;script&gt;document.title='PWNED'&lt;/script&gt; &amp; more"),
         "notes are escaped"
     );
     assert!(!html.contains("<script>document.title"));
     assert!(!html.contains(API_TOKEN));
+}
+
+#[tokio::test]
+async fn a_day_s_audit_lists_its_runs_and_agrees_with_the_calendar() {
+    let w = world().await;
+    let b = &w.base;
+    let cal = get_json(b, "/api/v1/calendar?year=2026").await;
+    let days = cal["days"].as_array().unwrap();
+    // the day of the runner's note (a 3 km run at 07:00 -04:00), and every day of April
+    let day = get_json(b, "/api/v1/days/2026-05-02").await;
+    assert_eq!(day["date"], "2026-05-02");
+    assert_eq!(day["rule"], "usrsa");
+    let runs = day["runs"].as_array().unwrap();
+    let noted = runs
+        .iter()
+        .find(|r| r["notes"].as_str().is_some_and(|n| n.contains("PWNED")))
+        .expect("the run with the note");
+    assert_eq!(noted["start"], "2026-05-02T07:00:00-04:00");
+    assert_eq!(noted["utc_offset_s"], -4 * 3600);
+    assert_eq!(noted["distance"], 3.0);
+    assert_eq!(noted["counted"], true);
+    assert_eq!(day["verdict"], "qualified");
+    assert_eq!(day["threshold"]["measure"], "day_distance");
+    assert_eq!(day["threshold"]["minimum"]["km"], 1.60934);
+    assert!(day["reason"].as_str().unwrap().starts_with("Counted: "));
+    for d in days
+        .iter()
+        .filter(|d| d["date"].as_str().unwrap().starts_with("2026-04"))
+    {
+        let date = d["date"].as_str().unwrap();
+        let audit = get_json(b, &format!("/api/v1/days/{date}")).await;
+        assert_eq!(audit["qualifies"], d["qualified"], "{date}: {audit}");
+        assert_eq!(audit["totals"]["distance"], d["distance"], "{date}");
+        assert_eq!(audit["totals"]["runs"], d["runs"], "{date}");
+        assert_eq!(
+            audit["streak"].is_object(),
+            d["qualified"] == true,
+            "{date}"
+        );
+    }
+    // under another rule, given as for /streak
+    let any = get_json(b, "/api/v1/days/2026-05-02?rule=any&as_of=2026-05-03").await;
+    assert_eq!(any["rule"], "any");
+    assert_eq!(any["threshold"]["measure"], "any_run");
+    assert_eq!(any["as_of"], "2026-05-03");
+
+    // the day's page shows the same audit, the runner's note as text
+    let (s, html) = get(b, "/days/2026-05-02").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("id=\"day-runs\""), "{html}");
+    assert!(html.contains("Counted: "), "the reason");
+    assert!(html.contains("&lt;script&gt;document.title='PWNED'&lt;/script&gt; &amp; more"));
+    assert!(!html.contains("<script>document.title"));
 }
 
 #[tokio::test]
@@ -142,6 +205,20 @@ async fn errors_have_the_right_status_and_say_what_was_wrong() {
     )
     .await;
     error(b, "/api/v1/runs/not-a-number", StatusCode::BAD_REQUEST).await;
+    let e = error(b, "/api/v1/days/2026-02-30", StatusCode::BAD_REQUEST).await;
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("2026-02-30") && message.contains("YYYY-MM-DD"),
+        "{message}"
+    );
+    error(b, "/api/v1/days/yesterday", StatusCode::BAD_REQUEST).await;
+    error(
+        b,
+        "/api/v1/days/2026-05-02?rule=fast",
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    error(b, "/days/not-a-date", StatusCode::BAD_REQUEST).await;
     error(b, "/api/v1/runs/1", StatusCode::NOT_FOUND).await;
     error(b, "/api/v2/nothing", StatusCode::NOT_FOUND).await;
 
@@ -217,11 +294,13 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
         ("get", "/api/v1/stats"),
         ("get", "/api/v1/records"),
         ("get", "/api/v1/calendar"),
+        ("get", "/api/v1/days/{date}"),
         ("get", "/api/v1/sync/status"),
         ("post", "/api/v1/sync"),
         ("get", "/api/v1/openapi.json"),
         ("get", "/healthz"),
         ("get", "/"),
+        ("get", "/days/{date}"),
         ("get", "/badge.svg"),
     ];
     assert_eq!(
@@ -237,7 +316,11 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
             "{method} {path} documented"
         );
         // and the router really serves it (anything but 404/405)
-        let url = format!("{}{}", w.base, path.replace("{id}", "1"));
+        let url = format!(
+            "{}{}",
+            w.base,
+            path.replace("{id}", "1").replace("{date}", "2026-05-03")
+        );
         let status = reqwest::Client::new()
             .request(method.to_uppercase().parse().unwrap(), url)
             .send()

@@ -1,14 +1,15 @@
 //! The dashboard in a real browser: headless Chromium (Debian's `chromium`, which
 //! `scripts/test` installs) loads the page with JavaScript on. The streak number, the status
 //! line and the 365 heatmap cells must be in the rendered DOM, a runner's `<script>` note must
-//! not run, and a screenshot is saved to `artifacts/dashboard.png`.
+//! not run, and a screenshot is saved to `artifacts/dashboard.png`. A click on a heatmap day
+//! must open that day's audit.
 
 mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::world_ending;
+use common::{server_config, world_ending};
 use serde_json::Value;
 
 fn chromium() -> PathBuf {
@@ -116,4 +117,107 @@ async fn the_dashboard_renders_in_chromium_and_runner_text_stays_text() {
         "a real screenshot ({} bytes)",
         png.len()
     );
+}
+
+/// A page of the dashboard's own origin that loads the dashboard in a frame, clicks the heatmap
+/// cell of `DATE` there like a runner would, and copies the page the click opened into its own
+/// body, with that page's path, for `--dump-dom` to print.
+const CLICK_HARNESS: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>harness</title></head><body>
+<iframe id="app" src="/" width="1100" height="1200"></iframe>
+<div id="result">not clicked</div>
+<script>
+const frame = document.getElementById('app');
+const result = document.getElementById('result');
+let clicked = false;
+frame.addEventListener('load', () => {
+  const doc = frame.contentDocument;
+  if (!clicked) {
+    const cell = doc.querySelector('#heatmap rect[data-date="DATE"]');
+    if (!cell) { result.textContent = 'no heatmap cell for DATE'; return; }
+    clicked = true;
+    const box = cell.getBoundingClientRect();
+    cell.dispatchEvent(new frame.contentWindow.MouseEvent('click', {
+      bubbles: true, cancelable: true, view: frame.contentWindow, button: 0,
+      clientX: box.x + box.width / 2, clientY: box.y + box.height / 2,
+    }));
+  } else {
+    result.setAttribute('data-path', frame.contentWindow.location.pathname);
+    result.setAttribute('data-title', doc.title);
+    result.innerHTML = doc.querySelector('main').innerHTML;
+  }
+});
+</script>
+</body></html>"#;
+
+#[tokio::test]
+async fn clicking_a_heatmap_day_opens_that_day_s_audit() {
+    // a history that ends today; the runner's note is on today's run
+    let w = world_ending(None).await;
+    let streak: Value = reqwest::get(format!("{}/api/v1/streak", w.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let today = streak["as_of"].as_str().unwrap().to_owned();
+    let audit: Value = reqwest::get(format!("{}/api/v1/days/{today}", w.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!audit["runs"].as_array().unwrap().is_empty(), "{audit}");
+
+    // the dashboard's router, with the harness beside it on the same origin
+    let harness = CLICK_HARNESS.replace("DATE", &today);
+    let app = axum::Router::new()
+        .route(
+            "/test-harness",
+            axum::routing::get(move || async move { axum::response::Html(harness) }),
+        )
+        .merge(myrunstreak_server::router(server_config(&w.db, None, None)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(myrunstreak_server::serve(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+
+    let profile = tempfile::tempdir().unwrap();
+    let mut dump = headless(profile.path());
+    dump.arg("--dump-dom")
+        .arg(format!("http://{addr}/test-harness"));
+    let out = tokio::task::spawn_blocking(move || dump.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        dom.contains(&format!("data-path=\"/days/{today}\"")),
+        "the click opened /days/{today}: {dom}"
+    );
+    assert!(
+        dom.contains(&format!("data-date=\"{today}\"")) && dom.contains("id=\"day-runs\""),
+        "that day's audit is shown: {dom}"
+    );
+    let reason = audit["reason"].as_str().unwrap();
+    let reason_html = reason
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    assert!(
+        dom.contains(&reason_html),
+        "the verdict, as the API gives it: {reason}"
+    );
+    assert!(
+        dom.contains("&lt;script&gt;document.title"),
+        "the runner's note, as text"
+    );
+    assert!(!dom.contains("PWNED</title>") && !dom.contains("data-title=\"PWNED"));
 }
