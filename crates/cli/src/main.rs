@@ -13,6 +13,7 @@ mod serve;
 mod settings;
 mod streak;
 mod sync;
+mod why;
 
 use std::process::ExitCode;
 
@@ -39,8 +40,8 @@ enum Command {
     Runs(runs::RunsArgs),
     /// Show one stored run.
     Run(runs::RunArgs),
-    /// Your current and longest streak (the default command).
-    Streak(streak::StreakArgs),
+    /// Your current and longest streak (the default command); `streak why DATE` explains a day.
+    Streak(streak::StreakCommand),
     /// Every streak in your history, longest first.
     Streaks(analytics::StreaksArgs),
     /// Totals: all time, per year, month, ISO week and weekday.
@@ -89,13 +90,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     settings::init_logging(&settings);
     match cli
         .command
-        .unwrap_or(Command::Streak(streak::StreakArgs::default()))
+        .unwrap_or(Command::Streak(streak::StreakCommand::default()))
     {
         Command::Auth(command) => auth::run(command, &settings).await,
         Command::Sync(args) => sync::run(args, &settings).await,
         Command::Runs(args) => runs::list(args, &settings),
         Command::Run(args) => runs::show(args, &settings),
-        Command::Streak(args) => streak::run(args, &settings),
+        Command::Streak(command) => streak::command(command, &settings),
         Command::Streaks(args) => analytics::streaks(args, &settings),
         Command::Stats(args) => analytics::stats(args, &settings),
         Command::Records(args) => analytics::records(args, &settings),

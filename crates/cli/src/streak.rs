@@ -1,14 +1,39 @@
 //! `streak` (the default command): the current and longest streak.
 
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use myrunstreak_app::Settings;
 use myrunstreak_app::queries::{StreakQuery, StreakResponse, status_line, streak};
 use myrunstreak_domain::{Distance, Rule, Units};
 
-use crate::context;
+use crate::{context, why};
+
+/// `streak`, or `streak why DATE`.
+#[derive(Args, Debug, Default)]
+pub struct StreakCommand {
+    #[command(subcommand)]
+    pub command: Option<StreakSubcommand>,
+    #[command(flatten)]
+    pub args: StreakArgs,
+}
+
+/// What `streak` can do besides counting.
+#[derive(Subcommand, Debug)]
+pub enum StreakSubcommand {
+    /// Why a day did or did not count: its runs, the total against the rule, near-misses.
+    Why(why::WhyArgs),
+}
+
+/// `streak` or `streak why`. The flags of `streak` apply to `why` too, so that
+/// `streak --rule continuous why DATE` and `streak why DATE --rule continuous` agree.
+pub fn command(command: StreakCommand, settings: &Settings) -> Result<()> {
+    match command.command {
+        Some(StreakSubcommand::Why(args)) => why::run(args.or(command.args), settings),
+        None => run(command.args, settings),
+    }
+}
 
 /// How to count.
 #[derive(Args, Debug, Default)]

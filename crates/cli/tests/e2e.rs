@@ -536,3 +536,115 @@ async fn a_laptop_seeds_the_secret_the_lambda_uses() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["total_runs"].as_u64().unwrap() > 200);
 }
+
+#[tokio::test]
+async fn streak_why_prints_what_the_api_serves_for_that_day() {
+    let w = world(1).await;
+    seed_tokens(&w).await;
+    w.run_ok(&["sync"]).await;
+
+    // the same binary serving the same file with the same settings
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut server = w
+        .cmd(&["serve", "--bind", &bind])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://{bind}");
+    let mut up = false;
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "myrunstreak serve answers on {base}");
+
+    for (date, extra) in [
+        ("2026-05-02", vec![]),
+        ("2026-04-11", vec!["--rule", "continuous"]),
+    ] {
+        let mut args = vec!["streak", "why", date, "--as-of", "2026-05-03", "--json"];
+        args.extend(&extra);
+        let cli: Value = serde_json::from_str(&w.run_ok(&args).await).unwrap();
+        let rule = if extra.is_empty() { "usrsa" } else { extra[1] };
+        let api: Value = reqwest::get(format!(
+            "{base}/api/v1/days/{date}?as_of=2026-05-03&rule={rule}"
+        ))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(cli, api, "streak why --json prints what the API serves");
+        assert_eq!(cli["date"], date);
+        assert_eq!(cli["rule"], rule);
+        assert!(cli["runs"].is_array() && cli["reason"].is_string(), "{cli}");
+
+        let mut args = vec!["streak", "why", date, "--as-of", "2026-05-03"];
+        args.extend(&extra);
+        let text = w.run_ok(&args).await;
+        assert!(
+            text.contains(cli["reason"].as_str().unwrap()) && text.contains("Total: "),
+            "{text}"
+        );
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+
+    // a bad date is a usage error that says what a date looks like
+    let out = w.run(&["streak", "why", "2026-02-30"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("YYYY-MM-DD"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // `streak`'s own flags work as before, and apply to `why` given before it
+    let streak: Value = serde_json::from_str(
+        &w.run_ok(&["streak", "--rule", "any", "--json", "--as-of", "2026-05-03"])
+            .await,
+    )
+    .unwrap();
+    assert_eq!(streak["rule"], "any");
+    assert!(streak["current"]["days"].is_u64(), "{streak}");
+    assert!(
+        streak.get("verdict").is_none(),
+        "the streak, not a day: {streak}"
+    );
+    let before = w
+        .run_ok(&[
+            "streak",
+            "--rule",
+            "any",
+            "--json",
+            "--as-of",
+            "2026-05-03",
+            "why",
+            "2026-05-02",
+        ])
+        .await;
+    let after = w
+        .run_ok(&[
+            "streak",
+            "why",
+            "2026-05-02",
+            "--rule",
+            "any",
+            "--json",
+            "--as-of",
+            "2026-05-03",
+        ])
+        .await;
+    assert_eq!(before, after);
+    let before: Value = serde_json::from_str(&before).unwrap();
+    assert_eq!(before["rule"], "any");
+    assert_eq!(before["date"], "2026-05-02");
+}
