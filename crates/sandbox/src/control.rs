@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::generate::local_with_offset;
 use crate::state::{Activity, Client, RateLimits, Token};
-use crate::{Faults, Shared, lock};
+use crate::{Faults, PkceMode, Shared, lock};
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
@@ -279,6 +279,8 @@ async fn put_limits(State(shared): State<Shared>, Json(limits): Json<RateLimits>
 struct Settings {
     auto_approve: Option<bool>,
     rotate_refresh_tokens: Option<bool>,
+    /// `ignore`, `enforce` or `reject`.
+    pkce: Option<PkceMode>,
     access_token_lifetime_s: Option<i64>,
     refresh_token_lifetime_s: Option<i64>,
     code_lifetime_s: Option<i64>,
@@ -293,6 +295,9 @@ async fn put_settings(State(shared): State<Shared>, Json(s): Json<Settings>) -> 
     }
     if let Some(v) = s.rotate_refresh_tokens {
         c.rotate_refresh_tokens = v;
+    }
+    if let Some(v) = s.pkce {
+        c.pkce = v;
     }
     if let Some(v) = s.access_token_lifetime_s {
         c.access_token_lifetime = SignedDuration::from_secs(v);

@@ -20,6 +20,7 @@ mod control;
 mod faults;
 pub mod generate;
 mod oauth;
+mod pkce;
 mod state;
 
 use std::net::SocketAddr;
@@ -38,6 +39,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::Faults;
 pub use generate::{GeneratorConfig, HOME_ZONE};
+pub use pkce::PkceMode;
 pub use state::{Client, Counters, RateLimits};
 
 /// The client registered by default, which the demo and tests use.
@@ -75,6 +77,8 @@ pub struct SandboxConfig {
     pub code_lifetime: SignedDuration,
     /// Whether a refresh returns a new refresh token (SmashRun does not document it).
     pub rotate_refresh_tokens: bool,
+    /// How PKCE is treated (SmashRun's support for it is unknown): ignored by default.
+    pub pkce: PkceMode,
     /// Rate limits per token.
     pub limits: RateLimits,
     /// Faults to inject into API answers.
@@ -107,6 +111,7 @@ impl Default for SandboxConfig {
             refresh_token_lifetime: TWELVE_WEEKS,
             code_lifetime: SignedDuration::from_mins(10),
             rotate_refresh_tokens: true,
+            pkce: PkceMode::Ignore,
             limits: RateLimits::default(),
             faults: Faults::default(),
             max_count: 100,

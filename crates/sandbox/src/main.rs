@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use smashrun_sandbox::{Client, DEFAULT_CLIENT_ID, Faults, Sandbox, SandboxConfig};
+use smashrun_sandbox::{Client, DEFAULT_CLIENT_ID, Faults, PkceMode, Sandbox, SandboxConfig};
 
 /// Serve a SmashRun sandbox: OAuth, REST, rate limits and faults, with a seeded runner.
 #[derive(Parser, Debug)]
@@ -44,6 +44,10 @@ struct Args {
     /// Approve authorization requests without showing the consent page.
     #[arg(long)]
     auto_approve: bool,
+    /// PKCE: ignore (accept and ignore it, as a server without PKCE does), enforce (S256
+    /// required) or reject (refuse authorization requests that carry a code_challenge).
+    #[arg(long, default_value = "ignore", value_name = "MODE")]
+    pkce: PkceMode,
     /// Turn the rate limits off.
     #[arg(long)]
     no_rate_limits: bool,
@@ -99,6 +103,7 @@ async fn main() -> Result<()> {
             redirect_uris: args.redirect_uris,
         }],
         auto_approve: args.auto_approve,
+        pkce: args.pkce,
         faults: Faults {
             latency_ms: args.latency_ms,
             ..Faults::all(args.seed, args.faults)

@@ -12,8 +12,9 @@ use maud::{DOCTYPE, Markup, html};
 use serde_json::json;
 use url::Url;
 
+use crate::pkce::{s256_challenge, well_formed_verifier};
 use crate::state::{Code, Token};
-use crate::{Shared, lock};
+use crate::{PkceMode, Shared, lock};
 
 /// The client id of SmashRun's implicit flow for personal tokens.
 const IMPLICIT_CLIENT: &str = "client";
@@ -61,6 +62,10 @@ struct Request {
     response_type: String,
     scope: String,
     state: Option<String>,
+    /// `code_challenge`, as sent.
+    code_challenge: Option<String>,
+    /// `code_challenge_method`, as sent.
+    code_challenge_method: Option<String>,
 }
 
 fn validate(shared: &Shared, p: &Params) -> Result<Request, Response> {
@@ -103,7 +108,44 @@ fn validate(shared: &Shared, p: &Params) -> Result<Request, Response> {
         response_type,
         scope,
         state: p.get("state").cloned(),
+        code_challenge: p.get("code_challenge").cloned(),
+        code_challenge_method: p.get("code_challenge_method").cloned(),
     })
+}
+
+/// Why the PKCE parameters of an authorization request are refused under `mode`, if they are.
+fn pkce_refusal(mode: PkceMode, request: &Request) -> Option<&'static str> {
+    let challenge = request.code_challenge.as_deref()?;
+    match mode {
+        PkceMode::Ignore => None,
+        PkceMode::Reject => Some("PKCE (code_challenge) is not supported."),
+        // RFC 7636 §4.3: an absent method means plain
+        PkceMode::Enforce => match request.code_challenge_method.as_deref() {
+            Some("S256") if challenge.len() == 43 => None,
+            Some("S256") => Some("code_challenge is not an S256 challenge."),
+            _ => Some("Only the S256 code_challenge_method is supported."),
+        },
+    }
+}
+
+/// Refuses the request the way an OAuth server does once the redirect URI is trusted: back to
+/// the app with `error=invalid_request` (a page for the out-of-band flow, which has no redirect).
+fn refuse(request: &Request, description: &str) -> Response {
+    if request.redirect_uri.is_empty() || request.redirect_uri == OOB {
+        return bad_request(description);
+    }
+    let mut params = vec![
+        ("error", "invalid_request".to_owned()),
+        ("error_description", description.to_owned()),
+    ];
+    if let Some(s) = &request.state {
+        params.push(("state", s.clone()));
+    }
+    redirect_with(
+        &request.redirect_uri,
+        &params,
+        request.response_type == "token",
+    )
 }
 
 async fn authenticate(State(shared): State<Shared>, Query(p): Query<Params>) -> Response {
@@ -111,16 +153,32 @@ async fn authenticate(State(shared): State<Shared>, Query(p): Query<Params>) -> 
         Ok(r) => r,
         Err(response) => return response,
     };
-    if lock(&shared).config.auto_approve {
+    let (auto_approve, pkce) = {
+        let state = lock(&shared);
+        (state.config.auto_approve, state.config.pkce)
+    };
+    if let Some(why) = pkce_refusal(pkce, &request) {
+        return refuse(&request, why);
+    }
+    if auto_approve {
         return approve(&shared, &request);
     }
-    let hidden = [
+    let mut hidden = vec![
         ("client_id", request.client_id.as_str()),
         ("redirect_uri", request.redirect_uri.as_str()),
         ("response_type", request.response_type.as_str()),
         ("scope", request.scope.as_str()),
         ("state", request.state.as_deref().unwrap_or("")),
     ];
+    // the consent form carries PKCE through to the decision
+    for (name, value) in [
+        ("code_challenge", &request.code_challenge),
+        ("code_challenge_method", &request.code_challenge_method),
+    ] {
+        if let Some(v) = value {
+            hidden.push((name, v.as_str()));
+        }
+    }
     let body = html! {
         p { "The app " strong { (request.client_id) } " asks to " strong { (request.scope.replace('_', " ")) } "." }
         form method="post" action="/oauth2/authenticate" {
@@ -137,6 +195,10 @@ async fn decide(State(shared): State<Shared>, Form(p): Form<Params>) -> Response
         Ok(r) => r,
         Err(response) => return response,
     };
+    let pkce = lock(&shared).config.pkce;
+    if let Some(why) = pkce_refusal(pkce, &request) {
+        return refuse(&request, why);
+    }
     if p.get("decision").map(String::as_str) == Some("approve") {
         return approve(&shared, &request);
     }
@@ -194,6 +256,7 @@ fn approve(shared: &Shared, request: &Request) -> Response {
             scope: request.scope.clone(),
             issued: now,
             used: false,
+            pkce_challenge: request.code_challenge.clone(),
         },
     );
     drop(state);
@@ -285,6 +348,7 @@ async fn token(State(shared): State<Shared>, headers: HeaderMap, body: String) -
                 );
             };
             let lifetime = state.config.code_lifetime;
+            let pkce = state.config.pkce;
             let Some(entry) = state.codes.get_mut(code) else {
                 return token_error(
                     StatusCode::BAD_REQUEST,
@@ -312,6 +376,25 @@ async fn token(State(shared): State<Shared>, headers: HeaderMap, body: String) -
                     "invalid_grant",
                     "The code was issued to another client or redirect_uri.",
                 );
+            }
+            if pkce == PkceMode::Enforce {
+                let verifier = p.get("code_verifier");
+                let problem = match (&entry.pkce_challenge, verifier) {
+                    (None, _) => Some(
+                        "This server requires PKCE: the authorization request had no S256 code_challenge.",
+                    ),
+                    (Some(_), None) => Some("code_verifier is required (PKCE)."),
+                    (Some(_), Some(v)) if !well_formed_verifier(v) => {
+                        Some("code_verifier is malformed (PKCE).")
+                    }
+                    (Some(c), Some(v)) if &s256_challenge(v) != c => {
+                        Some("code_verifier does not match the code_challenge (PKCE).")
+                    }
+                    _ => None,
+                };
+                if let Some(description) = problem {
+                    return token_error(StatusCode::BAD_REQUEST, "invalid_grant", description);
+                }
             }
             entry.used = true;
             entry.scope.clone()

@@ -756,3 +756,183 @@ async fn same_seed_same_bytes_and_same_faults() {
     let (_, other) = fault_trace(12).await;
     assert_ne!(data_a, other, "another seed, another runner");
 }
+
+/// RFC 7636, Appendix B.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+async fn set_pkce(sb: &Sandbox, mode: &str) -> StatusCode {
+    http()
+        .put(format!("{}/settings", sb.control_url()))
+        .json(&json!({ "pkce": mode }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Goes through the consent page with `extra` authorization parameters and approves; returns the
+/// redirect's query parameters.
+async fn consent(sb: &Sandbox, state: &str, extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut params = vec![
+        ("client_id", "app"),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "read_activity"),
+        ("state", state),
+    ];
+    params.extend_from_slice(extra);
+    let page = http()
+        .get(format!("{}/authenticate", sb.oauth_url()))
+        .query(&params)
+        .send()
+        .await
+        .unwrap();
+    let status = page.status();
+    let location = page
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
+    let location = match location {
+        // refused before the consent page
+        Some(l) => l,
+        None => {
+            assert_eq!(status, StatusCode::OK);
+            let html = page.text().await.unwrap();
+            for (name, value) in extra {
+                assert!(
+                    html.contains(&format!("name=\"{name}\" value=\"{value}\"")),
+                    "the consent form carries {name}: {html}"
+                );
+            }
+            params.push(("decision", "approve"));
+            let answer = http()
+                .post(format!("{}/authenticate", sb.oauth_url()))
+                .form(&params)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+            answer.headers()["location"].to_str().unwrap().to_owned()
+        }
+    };
+    assert!(location.starts_with(REDIRECT), "{location}");
+    url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+async fn exchange_code(sb: &Sandbox, code: &str, verifier: Option<&str>) -> (StatusCode, Value) {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("client_id", "app"),
+        ("client_secret", "s3cret"),
+    ];
+    if let Some(v) = verifier {
+        form.push(("code_verifier", v));
+    }
+    exchange(sb, &form).await
+}
+
+const S256: [(&str, &str); 2] = [
+    ("code_challenge", CHALLENGE),
+    ("code_challenge_method", "S256"),
+];
+
+#[tokio::test]
+async fn pkce_is_ignored_by_default() {
+    let sb = Sandbox::start_on_free_port(config()).await.unwrap();
+    // a challenge is accepted, and a wrong verifier or none at all does not matter
+    let q = consent(&sb, "i-1", &S256).await;
+    assert_eq!(q["state"], "i-1");
+    let (status, body) = exchange_code(&sb, &q["code"], Some("not-the-verifier")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let q = consent(&sb, "i-2", &S256).await;
+    let (status, body) = exchange_code(&sb, &q["code"], None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // even the plain method: the server knows nothing of PKCE
+    let q = consent(&sb, "i-3", &[("code_challenge", VERIFIER)]).await;
+    let (status, body) = exchange_code(&sb, &q["code"], Some(VERIFIER)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["access_token"].is_string());
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn pkce_enforced_wants_s256_and_the_matching_verifier() {
+    let sb = Sandbox::start_on_free_port(config()).await.unwrap();
+    assert!(set_pkce(&sb, "sometimes").await.is_client_error());
+    assert_eq!(set_pkce(&sb, "enforce").await, StatusCode::NO_CONTENT);
+
+    let q = consent(&sb, "e-1", &S256).await;
+    assert_eq!(q["state"], "e-1");
+    let code = q["code"].clone();
+    for (verifier, says) in [
+        (None, "code_verifier is required"),
+        (Some("short"), "malformed"),
+        (Some(&VERIFIER.replace('d', "D")[..]), "does not match"),
+    ] {
+        let (status, body) = exchange_code(&sb, &code, verifier).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{verifier:?}");
+        assert_eq!(body["error"], "invalid_grant", "{body}");
+        assert!(
+            body["error_description"].as_str().unwrap().contains(says),
+            "{body}"
+        );
+    }
+    let (status, body) = exchange_code(&sb, &code, Some(VERIFIER)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let access = body["access_token"].as_str().unwrap();
+    assert_eq!(
+        get(&sb, access, "/my/userinfo").await.status(),
+        StatusCode::OK
+    );
+
+    // no challenge at the authorization: the exchange cannot be proven
+    let q = consent(&sb, "e-2", &[]).await;
+    let (status, body) = exchange_code(&sb, &q["code"], Some(VERIFIER)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("requires PKCE"),
+        "{body}"
+    );
+
+    // the plain method (named, or implied by its absence) is refused at the authorization
+    for extra in [
+        vec![
+            ("code_challenge", VERIFIER),
+            ("code_challenge_method", "plain"),
+        ],
+        vec![("code_challenge", VERIFIER)],
+    ] {
+        let q = consent(&sb, "e-3", &extra).await;
+        assert_eq!(q["error"], "invalid_request", "{q:?}");
+        assert_eq!(q["state"], "e-3");
+        assert!(!q.contains_key("code"));
+    }
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn pkce_rejected_refuses_a_challenge_but_not_a_plain_request() {
+    let sb = Sandbox::start_on_free_port(config()).await.unwrap();
+    assert_eq!(set_pkce(&sb, "reject").await, StatusCode::NO_CONTENT);
+    let q = consent(&sb, "r-1", &S256).await;
+    assert_eq!(q["error"], "invalid_request", "{q:?}");
+    assert!(q["error_description"].contains("PKCE"), "{q:?}");
+    assert_eq!(q["state"], "r-1");
+    assert!(!q.contains_key("code"));
+
+    let q = consent(&sb, "r-2", &[]).await;
+    let (status, body) = exchange_code(&sb, &q["code"], None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    sb.stop().await;
+}
