@@ -36,10 +36,31 @@ impl FromStr for TokenStoreKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "file" | "" => Ok(TokenStoreKind::File),
+            "file" => Ok(TokenStoreKind::File),
             "env" | "environment" => Ok(TokenStoreKind::Env),
             "aws" | "secretsmanager" => Ok(TokenStoreKind::Aws),
             _ => Err("file, env or aws".into()),
+        }
+    }
+}
+
+impl TokenStoreKind {
+    /// The name `MYRUNSTREAK_TOKEN_STORE` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenStoreKind::File => "file",
+            TokenStoreKind::Env => "env",
+            TokenStoreKind::Aws => "aws",
+        }
+    }
+
+    /// The store used when `MYRUNSTREAK_TOKEN_STORE` is unset (or empty): the environment when
+    /// it holds an access token, which a runner who set only that expects to just work; else
+    /// the file.
+    pub fn default_for(access_token: Option<&Secret>) -> TokenStoreKind {
+        match access_token {
+            Some(t) if !t.is_empty() => TokenStoreKind::Env,
+            _ => TokenStoreKind::File,
         }
     }
 }
@@ -57,9 +78,11 @@ pub struct Settings {
     pub oauth_url: String,
     /// `SMASHRUN_API_URL`.
     pub api_url: String,
+    /// `SMASHRUN_PKCE`: send a PKCE (S256) challenge with the login (off unless set).
+    pub pkce: bool,
     /// `DUCKDB_PATH`.
     pub duckdb_path: PathBuf,
-    /// `MYRUNSTREAK_TOKEN_STORE`.
+    /// `MYRUNSTREAK_TOKEN_STORE`; unset, [`TokenStoreKind::default_for`] the access token.
     pub token_store: TokenStoreKind,
     /// `MYRUNSTREAK_TOKEN_FILE`.
     pub token_file: PathBuf,
@@ -142,22 +165,25 @@ impl Settings {
         {
             return Err(SettingsError { name: "MYRUNSTREAK_TIMEZONE", value: zone.clone(), expected: "an IANA time zone such as America/New_York, or empty for each run's local clock".into() });
         }
+        let access_token = get("SMASHRUN_ACCESS_TOKEN").map(Secret::new);
+        let token_store = parse(
+            "MYRUNSTREAK_TOKEN_STORE",
+            get("MYRUNSTREAK_TOKEN_STORE"),
+            TokenStoreKind::default_for(access_token.as_ref()),
+            "file, env or aws (or empty: env when SMASHRUN_ACCESS_TOKEN is set, else file)",
+        )?;
         Ok(Settings {
             client_id: or("SMASHRUN_CLIENT_ID", ""),
             client_secret: Secret::new(or("SMASHRUN_CLIENT_SECRET", "")),
             redirect_uri: or("SMASHRUN_REDIRECT_URI", "http://localhost:8000/callback"),
             oauth_url: or("SMASHRUN_OAUTH_URL", "https://secure.smashrun.com/oauth2"),
             api_url: or("SMASHRUN_API_URL", "https://api.smashrun.com/v1"),
+            pkce: flag("SMASHRUN_PKCE")?,
             duckdb_path: PathBuf::from(or("DUCKDB_PATH", "./data/runs.duckdb")),
-            token_store: parse(
-                "MYRUNSTREAK_TOKEN_STORE",
-                get("MYRUNSTREAK_TOKEN_STORE"),
-                TokenStoreKind::File,
-                "file, env or aws",
-            )?,
+            token_store,
             token_file: PathBuf::from(or("MYRUNSTREAK_TOKEN_FILE", "./data/tokens.json")),
             allow_insecure_token_file: flag("MYRUNSTREAK_ALLOW_INSECURE_TOKEN_FILE")?,
-            access_token: get("SMASHRUN_ACCESS_TOKEN").map(Secret::new),
+            access_token,
             refresh_token: get("SMASHRUN_REFRESH_TOKEN").map(Secret::new),
             rule: parse(
                 "MYRUNSTREAK_RULE",
@@ -199,16 +225,33 @@ impl Settings {
         })
     }
 
+    /// When `SMASHRUN_ACCESS_TOKEN` is set but another store was chosen, says so and why
+    /// (never the token itself).
+    pub fn ignored_env_token(&self) -> Option<String> {
+        let set = self.access_token.as_ref().is_some_and(|t| !t.is_empty());
+        (set && self.token_store != TokenStoreKind::Env).then(|| {
+            format!(
+                "SMASHRUN_ACCESS_TOKEN is set but ignored: MYRUNSTREAK_TOKEN_STORE={} chooses the {} store (leave MYRUNSTREAK_TOKEN_STORE empty, or set it to env, to use the token from the environment)",
+                self.token_store.name(),
+                match self.token_store {
+                    TokenStoreKind::File => "file",
+                    TokenStoreKind::Env => "environment",
+                    TokenStoreKind::Aws => "AWS Secrets Manager",
+                }
+            )
+        })
+    }
+
     /// Every setting with its effective value, secrets shown only as set or not set.
     pub fn describe(&self) -> Vec<(&'static str, String)> {
         let secret = |s: Option<&Secret>| match s {
             Some(s) if !s.is_empty() => "[set, redacted]".to_owned(),
             _ => "[not set]".to_owned(),
         };
-        let store = match self.token_store {
-            TokenStoreKind::File => "file",
-            TokenStoreKind::Env => "env",
-            TokenStoreKind::Aws => "aws",
+        let store = self.token_store.name();
+        let access_token = match self.ignored_env_token() {
+            Some(why) => format!("{} ({why})", secret(self.access_token.as_ref())),
+            None => secret(self.access_token.as_ref()),
         };
         vec![
             ("SMASHRUN_CLIENT_ID", self.client_id.clone()),
@@ -216,13 +259,14 @@ impl Settings {
             ("SMASHRUN_REDIRECT_URI", self.redirect_uri.clone()),
             ("SMASHRUN_OAUTH_URL", self.oauth_url.clone()),
             ("SMASHRUN_API_URL", self.api_url.clone()),
+            ("SMASHRUN_PKCE", self.pkce.to_string()),
             ("DUCKDB_PATH", self.duckdb_path.display().to_string()),
             ("MYRUNSTREAK_TOKEN_STORE", store.to_owned()),
             (
                 "MYRUNSTREAK_TOKEN_FILE",
                 self.token_file.display().to_string(),
             ),
-            ("SMASHRUN_ACCESS_TOKEN", secret(self.access_token.as_ref())),
+            ("SMASHRUN_ACCESS_TOKEN", access_token),
             (
                 "SMASHRUN_REFRESH_TOKEN",
                 secret(self.refresh_token.as_ref()),
@@ -298,6 +342,115 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("IANA"), "{e}");
+    }
+
+    #[test]
+    fn an_access_token_in_the_environment_chooses_the_env_store() {
+        let store = |pairs: &[(&str, &str)]| Settings::from_vars(&vars(pairs)).unwrap();
+        // nothing set: the file
+        assert_eq!(store(&[]).token_store, TokenStoreKind::File);
+        assert_eq!(
+            store(&[("MYRUNSTREAK_TOKEN_STORE", "")]).token_store,
+            TokenStoreKind::File
+        );
+        // only the token: the environment, with or without an empty store setting
+        for pairs in [
+            vec![("SMASHRUN_ACCESS_TOKEN", "tok")],
+            vec![
+                ("SMASHRUN_ACCESS_TOKEN", "tok"),
+                ("MYRUNSTREAK_TOKEN_STORE", ""),
+            ],
+            vec![
+                ("SMASHRUN_ACCESS_TOKEN", "tok"),
+                ("MYRUNSTREAK_TOKEN_STORE", "  "),
+            ],
+        ] {
+            let s = store(&pairs);
+            assert_eq!(s.token_store, TokenStoreKind::Env, "{pairs:?}");
+            assert!(s.ignored_env_token().is_none());
+        }
+        // an empty token counts as unset
+        for pairs in [
+            vec![("SMASHRUN_ACCESS_TOKEN", "")],
+            vec![
+                ("SMASHRUN_ACCESS_TOKEN", " "),
+                ("MYRUNSTREAK_TOKEN_STORE", ""),
+            ],
+        ] {
+            let s = store(&pairs);
+            assert_eq!(s.token_store, TokenStoreKind::File, "{pairs:?}");
+            assert!(s.access_token.is_none());
+            assert!(s.ignored_env_token().is_none());
+        }
+        // a store chosen explicitly wins, and says that the token is ignored
+        for (chosen, kind, named) in [
+            ("file", TokenStoreKind::File, "file store"),
+            ("aws", TokenStoreKind::Aws, "AWS Secrets Manager"),
+        ] {
+            let s = store(&[
+                ("SMASHRUN_ACCESS_TOKEN", "tok-123"),
+                ("MYRUNSTREAK_TOKEN_STORE", chosen),
+            ]);
+            assert_eq!(s.token_store, kind);
+            let why = s.ignored_env_token().unwrap();
+            assert!(
+                why.contains("ignored")
+                    && why.contains(&format!("MYRUNSTREAK_TOKEN_STORE={chosen}"))
+                    && why.contains(named),
+                "{why}"
+            );
+            let described: BTreeMap<_, _> = s.describe().into_iter().collect();
+            let shown = &described["SMASHRUN_ACCESS_TOKEN"];
+            assert!(
+                shown.contains("[set, redacted]") && shown.contains("ignored"),
+                "{shown}"
+            );
+            assert!(!format!("{described:?}").contains("tok-123"));
+            assert_eq!(described["MYRUNSTREAK_TOKEN_STORE"], chosen);
+        }
+        let env = store(&[
+            ("SMASHRUN_ACCESS_TOKEN", "tok"),
+            ("MYRUNSTREAK_TOKEN_STORE", "env"),
+        ]);
+        assert_eq!(env.token_store, TokenStoreKind::Env);
+        assert!(env.ignored_env_token().is_none());
+        // no token, a chosen store: nothing to say
+        assert!(
+            store(&[("MYRUNSTREAK_TOKEN_STORE", "aws")])
+                .ignored_env_token()
+                .is_none()
+        );
+        let e = Settings::from_vars(&vars(&[("MYRUNSTREAK_TOKEN_STORE", "vault")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("MYRUNSTREAK_TOKEN_STORE") && e.contains("file, env or aws"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn pkce_is_off_unless_asked_for() {
+        let pkce =
+            |value: &str| Settings::from_vars(&vars(&[("SMASHRUN_PKCE", value)])).map(|s| s.pkce);
+        assert!(!Settings::from_vars(&BTreeMap::new()).unwrap().pkce);
+        for on in ["true", "1", "yes", "TRUE", " Yes "] {
+            assert!(pkce(on).unwrap(), "{on}");
+        }
+        for off in ["false", "0", "no", "", "No"] {
+            assert!(!pkce(off).unwrap(), "{off}");
+        }
+        let e = pkce("maybe").unwrap_err().to_string();
+        assert!(
+            e.contains("SMASHRUN_PKCE") && e.contains("true or false"),
+            "{e}"
+        );
+        let described: BTreeMap<_, _> = Settings::from_vars(&vars(&[("SMASHRUN_PKCE", "1")]))
+            .unwrap()
+            .describe()
+            .into_iter()
+            .collect();
+        assert_eq!(described["SMASHRUN_PKCE"], "true");
     }
 
     #[test]

@@ -159,6 +159,7 @@ async fn a_token_due_for_refresh_is_refreshed_through_smashrun_and_written_back(
             client_id: credentials.client_id,
             client_secret: credentials.client_secret,
             redirect_uri: "http://127.0.0.1:9/cb".into(),
+            pkce: false,
         },
         reqwest::Client::new(),
     )

@@ -5,11 +5,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use jiff::{SignedDuration, Timestamp};
-use myrunstreak_app::Settings;
+use myrunstreak_app::{Settings, TokenStoreKind};
 use smashrun_client::{Secret, TokenSet};
 
 use crate::context;
-use crate::login::{LoginOptions, login};
+use crate::login::{LoginOptions, is_out_of_band, login};
 
 /// Token commands.
 #[derive(Subcommand, Debug)]
@@ -45,8 +45,10 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
             no_browser,
             timeout,
         } => {
+            refuse_env_store(settings, "a login")?;
             let oauth = context::oauth(settings, http.clone())?;
             let store = context::token_store(settings).await?;
+            let out_of_band = is_out_of_band(&settings.redirect_uri);
             let options = LoginOptions {
                 open_browser: !no_browser,
                 read_stdin: no_browser,
@@ -56,9 +58,11 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
                 println!(
                     "Open this address to let MyRunStreak read your SmashRun runs:\n\n  {url}\n"
                 );
-                if no_browser {
+                if out_of_band {
+                    println!("Then paste the code SmashRun shows you here.");
+                } else if no_browser {
                     println!(
-                        "Then paste the code, or the whole address you are sent back to, here."
+                        "Then paste the whole address you are sent back to (with its state=) here."
                     );
                 }
             })
@@ -84,6 +88,9 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
             Ok(())
         }
         AuthCommand::Status => {
+            if let Some(why) = settings.ignored_env_token() {
+                println!("Note: {why}.");
+            }
             let store = context::token_store(settings).await?;
             let Some(tokens) = store.load().await? else {
                 println!(
@@ -132,6 +139,7 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
             Ok(())
         }
         AuthCommand::Token { token } => {
+            refuse_env_store(settings, "a personal token")?;
             let token = match token {
                 Some(t) => t,
                 None => {
@@ -152,6 +160,7 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
                 client_id: "client".into(),
                 client_secret: Secret::new(""),
                 redirect_uri: settings.redirect_uri.clone(),
+                pkce: settings.pkce,
             };
             let oauth = smashrun_client::OAuthClient::new(oauth_config, http)?;
             let left = oauth.token_status(&token).await?;
@@ -176,6 +185,16 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Tokens from the environment cannot be saved: say so before the user goes through a login.
+fn refuse_env_store(settings: &Settings, what: &str) -> Result<()> {
+    if settings.token_store == TokenStoreKind::Env {
+        bail!(
+            "tokens come from SMASHRUN_ACCESS_TOKEN (the env store), where {what} cannot be saved; remove SMASHRUN_ACCESS_TOKEN, or set MYRUNSTREAK_TOKEN_STORE=file (or aws), and try again"
+        );
+    }
+    Ok(())
 }
 
 fn day(t: Timestamp) -> String {

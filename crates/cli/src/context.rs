@@ -60,6 +60,7 @@ pub fn oauth(settings: &Settings, http: reqwest::Client) -> Result<OAuthClient> 
         client_id: settings.client_id.clone(),
         client_secret: settings.client_secret.clone(),
         redirect_uri: settings.redirect_uri.clone(),
+        pkce: settings.pkce,
     };
     Ok(OAuthClient::new(config, http)?)
 }

@@ -1,6 +1,10 @@
-//! SmashRun's OAuth 2.0: the authorization URL with a fresh `state`, the code exchange, refresh
-//! and token status. Built on the `oauth2` crate, with client credentials in the request body
-//! (SmashRun never accepted HTTP Basic) and our own reqwest client underneath.
+//! SmashRun's OAuth 2.0: the authorization URL with a fresh `state` (and, when asked for, a PKCE
+//! S256 challenge), the code exchange, refresh and token status. Built on the `oauth2` crate,
+//! with client credentials in the request body (SmashRun never accepted HTTP Basic) and our own
+//! reqwest client underneath.
+//!
+//! PKCE is off unless [`OAuthConfig::pkce`] says otherwise: nobody knows whether SmashRun
+//! tolerates it, and a server that refused it would break every login.
 
 use std::time::Duration;
 
@@ -8,7 +12,8 @@ use jiff::{SignedDuration, Timestamp};
 use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, RedirectUrl, RefreshToken, RequestTokenError, TokenResponse, TokenUrl,
+    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
+    TokenResponse, TokenUrl,
 };
 use url::Url;
 
@@ -30,6 +35,8 @@ pub struct OAuthConfig {
     pub client_secret: Secret,
     /// Where SmashRun sends the user back.
     pub redirect_uri: String,
+    /// Send a PKCE (S256) challenge with the authorization and its verifier with the exchange.
+    pub pkce: bool,
 }
 
 /// A permission to ask for.
@@ -50,22 +57,54 @@ impl Scope {
     }
 }
 
-/// A login in progress: the URL to open and the `state` it must come back with.
+/// A login in progress: the URL to open, the `state` it must come back with and, with PKCE, the
+/// verifier that [`OAuthClient::exchange`] sends with its code.
 #[derive(Debug)]
 pub struct Authorization {
     /// Where to send the user.
     pub url: Url,
     state: Secret,
+    pkce_verifier: Option<Secret>,
 }
 
 impl Authorization {
-    /// Checks the `state` of the answer against the one sent.
+    /// Checks the `state` of the answer against the one sent, in constant time.
     pub fn verify_state(&self, returned: Option<&str>) -> Result<(), Error> {
         match returned {
-            Some(s) if s == self.state.expose() => Ok(()),
+            Some(s) if constant_time_eq(s.as_bytes(), self.state.expose().as_bytes()) => Ok(()),
             _ => Err(Error::StateMismatch),
         }
     }
+
+    /// Whether this authorization carries a PKCE challenge.
+    pub fn uses_pkce(&self) -> bool {
+        self.pkce_verifier.is_some()
+    }
+
+    /// The error for a redirect that came back with `error=` instead of a code. When this login
+    /// sent a PKCE challenge and the server called the request invalid, it says that PKCE is the
+    /// likely cause and how to turn it off.
+    pub fn refusal(&self, error: &str, description: Option<&str>) -> Error {
+        let said = format!("{error} {}", description.unwrap_or_default())
+            .trim()
+            .to_owned();
+        if self.uses_pkce() && error == "invalid_request" {
+            return Error::Denied(format!(
+                "{said}; this login sent a PKCE challenge (SMASHRUN_PKCE=true), which the server may not support: set SMASHRUN_PKCE=false and log in again"
+            ));
+        }
+        Error::Denied(said)
+    }
+}
+
+/// Compares without stopping at the first difference, so that the time taken does not tell an
+/// attacker how much of a guessed `state` was right. (The length is not secret.)
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
 }
 
 type Configured =
@@ -116,28 +155,59 @@ impl OAuthClient {
         &self.config
     }
 
-    /// The URL to send the user to, with a fresh random `state`.
+    /// The URL to send the user to, with a fresh random `state` and, if the settings ask for
+    /// PKCE, a fresh S256 challenge.
     pub fn authorize(&self, scopes: &[Scope]) -> Authorization {
         let mut request = self.client.authorize_url(CsrfToken::new_random);
         for scope in scopes {
             request = request.add_scope(oauth2::Scope::new(scope.as_str().to_owned()));
         }
+        let mut pkce_verifier = None;
+        if self.config.pkce {
+            let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+            request = request.set_pkce_challenge(challenge);
+            pkce_verifier = Some(Secret::new(verifier.secret().clone()));
+        }
         let (url, state) = request.url();
         Authorization {
             url,
             state: Secret::new(state.secret().clone()),
+            pkce_verifier,
         }
     }
 
-    /// Exchanges an authorization code for tokens issued at `now`.
-    pub async fn exchange(&self, code: &str, now: Timestamp) -> Result<TokenSet, Error> {
+    /// Exchanges a code that came back for `authorization` for tokens issued at `now`; sends
+    /// the PKCE verifier when the authorization carried a challenge.
+    pub async fn exchange(
+        &self,
+        authorization: &Authorization,
+        code: &str,
+        now: Timestamp,
+    ) -> Result<TokenSet, Error> {
         let send = |request| send(self.http.clone(), request);
-        let response = self
+        let mut request = self
             .client
-            .exchange_code(AuthorizationCode::new(code.trim().to_owned()))
-            .request_async(&send)
-            .await
-            .map_err(|e| self.map_error(e))?;
+            .exchange_code(AuthorizationCode::new(code.trim().to_owned()));
+        if let Some(verifier) = &authorization.pkce_verifier {
+            request =
+                request.set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_owned()));
+        }
+        let response = request.request_async(&send).await.map_err(|e| {
+            match self.map_error(e) {
+                // a server that insists on PKCE, asked without it: say which setting fixes it
+                Error::Reauthorize { description }
+                    if !authorization.uses_pkce() && mentions_pkce(&description) =>
+                {
+                    Error::Reauthorize {
+                        description: format!(
+                            "{}; the server seems to require PKCE: set SMASHRUN_PKCE=true",
+                            description.trim_end_matches('.')
+                        ),
+                    }
+                }
+                other => other,
+            }
+        })?;
         Ok(to_token_set(&response, now))
     }
 
@@ -245,6 +315,11 @@ impl OAuthClient {
     }
 }
 
+fn mentions_pkce(description: &str) -> bool {
+    let d = description.to_ascii_lowercase();
+    d.contains("pkce") || d.contains("code_verifier") || d.contains("code verifier")
+}
+
 fn to_token_set(response: &BasicTokenResponse, now: Timestamp) -> TokenSet {
     let lifetime = response
         .expires_in()
@@ -293,4 +368,81 @@ pub(crate) fn snippet(bytes: &[u8]) -> String {
         s.push('…');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn client(pkce: bool) -> OAuthClient {
+        let config = OAuthConfig {
+            oauth_url: "http://127.0.0.1:9/oauth2".into(),
+            api_url: "http://127.0.0.1:9/v1".into(),
+            client_id: "app".into(),
+            client_secret: Secret::new("s3cret"),
+            redirect_uri: "http://127.0.0.1:9/callback".into(),
+            pkce,
+        };
+        OAuthClient::new(config, reqwest::Client::new()).unwrap()
+    }
+
+    fn query(a: &Authorization) -> HashMap<String, String> {
+        a.url.query_pairs().into_owned().collect()
+    }
+
+    #[test]
+    fn pkce_only_when_asked_for() {
+        let off = client(false).authorize(&[Scope::ReadActivity]);
+        assert!(!off.uses_pkce());
+        assert!(!query(&off).contains_key("code_challenge"));
+        assert!(!query(&off).contains_key("code_challenge_method"));
+
+        let on = client(true).authorize(&[Scope::ReadActivity]);
+        let q = query(&on);
+        assert!(on.uses_pkce());
+        assert_eq!(q["code_challenge_method"], "S256");
+        // base64url of a SHA-256 digest, unpadded
+        assert_eq!(q["code_challenge"].len(), 43);
+        let verifier = on.pkce_verifier.as_ref().unwrap().expose();
+        assert!((43..=128).contains(&verifier.len()));
+        assert_ne!(q["code_challenge"], verifier, "S256, never plain");
+        let other = client(true).authorize(&[Scope::ReadActivity]);
+        assert_ne!(query(&other)["code_challenge"], q["code_challenge"]);
+    }
+
+    #[test]
+    fn state_is_compared_whole() {
+        let a = client(false).authorize(&[Scope::ReadActivity]);
+        let state = query(&a)["state"].clone();
+        assert!(a.verify_state(Some(&state)).is_ok());
+        assert!(a.verify_state(None).is_err());
+        assert!(a.verify_state(Some("")).is_err());
+        assert!(a.verify_state(Some(&state[..state.len() - 1])).is_err());
+        assert!(a.verify_state(Some(&format!("{state}x"))).is_err());
+        let mut flipped = state.clone().into_bytes();
+        flipped[0] ^= 1;
+        assert!(
+            a.verify_state(Some(&String::from_utf8(flipped).unwrap()))
+                .is_err()
+        );
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+    }
+
+    #[test]
+    fn a_refused_pkce_request_says_how_to_turn_pkce_off() {
+        let on = client(true).authorize(&[Scope::ReadActivity]);
+        let e = on
+            .refusal("invalid_request", Some("PKCE is not supported."))
+            .to_string();
+        assert!(e.contains("SMASHRUN_PKCE=false"), "{e}");
+        let off = client(false).authorize(&[Scope::ReadActivity]);
+        let e = off.refusal("invalid_request", None).to_string();
+        assert!(!e.contains("PKCE"), "{e}");
+        let denied = on.refusal("access_denied", Some("The user denied access."));
+        assert!(matches!(&denied, Error::Denied(d) if d.contains("access_denied")));
+        assert!(!denied.to_string().contains("PKCE"));
+    }
 }

@@ -31,12 +31,17 @@ fn sandbox_config(years: u32) -> SandboxConfig {
 }
 
 fn oauth(sb: &Sandbox) -> OAuthClient {
+    oauth_with_pkce(sb, false)
+}
+
+fn oauth_with_pkce(sb: &Sandbox, pkce: bool) -> OAuthClient {
     let config = OAuthConfig {
         oauth_url: sb.oauth_url(),
         api_url: sb.api_url(),
         client_id: "app".into(),
         client_secret: Secret::new("s3cret"),
         redirect_uri: REDIRECT.into(),
+        pkce,
     };
     OAuthClient::new(config, reqwest::Client::new()).unwrap()
 }
@@ -117,7 +122,7 @@ async fn the_whole_oauth_flow() {
         .unwrap();
 
     let now = Timestamp::now();
-    let tokens = oauth.exchange(&back["code"], now).await.unwrap();
+    let tokens = oauth.exchange(&login, &back["code"], now).await.unwrap();
     assert!(tokens.refresh_token.is_some());
     assert_eq!(tokens.expires_at.duration_since(now).as_secs(), 7_257_600);
     assert_eq!(
@@ -126,12 +131,16 @@ async fn the_whole_oauth_flow() {
     );
 
     // reused code: invalid_grant, which means "log in again"
-    let reused = oauth.exchange(&back["code"], now).await.unwrap_err();
+    let reused = oauth
+        .exchange(&login, &back["code"], now)
+        .await
+        .unwrap_err();
     assert!(matches!(reused, Error::Reauthorize { .. }), "{reused}");
     assert!(reused.to_string().contains("auth login"));
 
     // expired code
-    let late = approve(&oauth.authorize(&[Scope::ReadActivity]).url).await;
+    let late_login = oauth.authorize(&[Scope::ReadActivity]);
+    let late = approve(&late_login.url).await;
     control(
         &sb,
         reqwest::Method::POST,
@@ -139,7 +148,10 @@ async fn the_whole_oauth_flow() {
         json!({"advance_s": 601}),
     )
     .await;
-    let expired = oauth.exchange(&late["code"], now).await.unwrap_err();
+    let expired = oauth
+        .exchange(&late_login, &late["code"], now)
+        .await
+        .unwrap_err();
     assert!(matches!(expired, Error::Reauthorize { .. }), "{expired}");
 
     // refresh with a rotated refresh token
@@ -196,6 +208,7 @@ async fn a_missing_client_id_says_how_to_register() {
         client_id: " ".into(),
         client_secret: Secret::new(""),
         redirect_uri: REDIRECT.into(),
+        pkce: false,
     };
     let err = OAuthClient::new(config, reqwest::Client::new())
         .unwrap_err()
@@ -250,7 +263,10 @@ async fn an_access_token_expiring_mid_listing_is_refreshed_once() {
     let oauth = oauth(&sb);
     let login = oauth.authorize(&[Scope::ReadActivity]);
     let code = approve(&login.url).await["code"].clone();
-    let tokens = oauth.exchange(&code, Timestamp::now()).await.unwrap();
+    let tokens = oauth
+        .exchange(&login, &code, Timestamp::now())
+        .await
+        .unwrap();
     let provider = Arc::new(ExpiringProvider {
         oauth,
         tokens: Mutex::new(tokens),
@@ -549,5 +565,82 @@ async fn every_run_of_ten_years_and_every_odd_one_parses() {
         })
         .count();
     assert!(odd > 20, "{odd}");
+    sb.stop().await;
+}
+
+async fn set_pkce_mode(sb: &Sandbox, mode: &str) {
+    control(
+        sb,
+        reqwest::Method::PUT,
+        "/settings",
+        json!({ "pkce": mode }),
+    )
+    .await;
+}
+
+/// Logs in with the client (PKCE on or off) against the sandbox in `mode`; the tokens, or the
+/// error: a refusal at the authorization or a failed exchange.
+async fn login_with(sb: &Sandbox, pkce: bool, mode: &str) -> Result<TokenSet, Error> {
+    set_pkce_mode(sb, mode).await;
+    let oauth = oauth_with_pkce(sb, pkce);
+    let login = oauth.authorize(&[Scope::ReadActivity]);
+    assert_eq!(login.uses_pkce(), pkce);
+    let back = approve(&login.url).await;
+    login.verify_state(back.get("state").map(String::as_str))?;
+    if let Some(error) = back.get("error") {
+        return Err(login.refusal(error, back.get("error_description").map(String::as_str)));
+    }
+    oauth
+        .exchange(&login, &back["code"], Timestamp::now())
+        .await
+}
+
+async fn works(sb: &Sandbox, tokens: TokenSet) {
+    let api = client(sb, Arc::new(StaticToken(tokens.access_token)), true);
+    assert_eq!(api.user_info().await.unwrap().display_name(), "Sam");
+}
+
+#[tokio::test]
+async fn pkce_on_works_where_pkce_is_ignored_or_enforced_and_says_so_where_refused() {
+    let sb = Sandbox::start_on_free_port(sandbox_config(1))
+        .await
+        .unwrap();
+    for mode in ["ignore", "enforce"] {
+        let tokens = login_with(&sb, true, mode)
+            .await
+            .unwrap_or_else(|e| panic!("PKCE on against {mode}: {e}"));
+        works(&sb, tokens).await;
+    }
+    let refused = login_with(&sb, true, "reject").await.unwrap_err();
+    assert!(matches!(&refused, Error::Denied(_)), "{refused:?}");
+    let said = refused.to_string();
+    assert!(
+        said.contains("invalid_request") && said.contains("SMASHRUN_PKCE=false"),
+        "{said}"
+    );
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn pkce_off_works_everywhere_but_where_it_is_enforced() {
+    let sb = Sandbox::start_on_free_port(sandbox_config(1))
+        .await
+        .unwrap();
+    for mode in ["ignore", "reject"] {
+        let tokens = login_with(&sb, false, mode)
+            .await
+            .unwrap_or_else(|e| panic!("PKCE off against {mode}: {e}"));
+        works(&sb, tokens).await;
+    }
+    let refused = login_with(&sb, false, "enforce").await.unwrap_err();
+    // invalid_grant: SmashRun no longer accepts this authorization
+    let Error::Reauthorize { description } = &refused else {
+        panic!("expected invalid_grant, got {refused:?}");
+    };
+    assert!(description.contains("requires PKCE"), "{description}");
+    assert!(
+        refused.to_string().contains("SMASHRUN_PKCE=true"),
+        "{refused}"
+    );
     sb.stop().await;
 }
