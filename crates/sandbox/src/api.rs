@@ -284,7 +284,7 @@ fn search(shared: &Shared, style: Style, q: &HashMap<String, String>) -> Respons
     };
     let state = lock(shared);
     let reading = &state.config.listing;
-    let from = from.and_then(|s| reading.from_instant(s, &state.home_zone()));
+    let from = from.and_then(|s| reading.selects_from(s, &state.home_zone()));
     let list = state.listed(from);
     let selected: &[&Activity] = if page.is_none() && count.is_none() {
         let cap = reading.unpaged_cap.unwrap_or(usize::MAX);

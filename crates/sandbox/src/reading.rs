@@ -37,7 +37,7 @@ pub struct ListingReading {
 
 impl ListingReading {
     /// The instant a `fromDate` value selects from, under this reading.
-    pub(crate) fn from_instant(&self, seconds: i64, home: &TimeZone) -> Option<Timestamp> {
+    pub(crate) fn selects_from(&self, seconds: i64, home: &TimeZone) -> Option<Timestamp> {
         let given = Timestamp::from_second(seconds).ok()?;
         if !self.from_date_local {
             return Some(given);
@@ -88,10 +88,10 @@ mod tests {
         };
         let ny = TimeZone::get("America/New_York").unwrap();
         let noon: Timestamp = "2026-05-01T12:00:00Z".parse().unwrap();
-        let read = reading.from_instant(noon.as_second(), &ny).unwrap();
+        let read = reading.selects_from(noon.as_second(), &ny).unwrap();
         assert_eq!(read.to_string(), "2026-05-01T16:00:00Z");
         let utc = ListingReading::default();
-        assert_eq!(utc.from_instant(noon.as_second(), &ny), Some(noon));
+        assert_eq!(utc.selects_from(noon.as_second(), &ny), Some(noon));
     }
 
     #[test]
