@@ -3,7 +3,7 @@ use std::str::FromStr;
 
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
-use jiff::tz::{Offset, TimeZone};
+use jiff::tz::{AmbiguousOffset, Offset, TimeZone};
 use serde::{Deserialize, Serialize};
 
 use crate::{Distance, DomainError};
@@ -102,6 +102,53 @@ impl LocalStart {
             offset,
             offset_assumed: false,
         })
+    }
+
+    /// Parses like [`LocalStart::parse`], but keeps a start written without an offset
+    /// (`2026-05-01T07:00:00`): its wall time, and so its day, are as written, and the offset is
+    /// assumed (see [`LocalStart::offset_assumed`]): the offset of `home` at that wall time
+    /// (compatible disambiguation: in a DST gap or fold, the offset before the transition), else
+    /// UTC. A start with an offset is read exactly as [`LocalStart::parse`] reads it, and a text
+    /// that is not a date-time is refused either way.
+    pub fn parse_lenient(text: &str, home: Option<&TimeZone>) -> Result<Self, DomainError> {
+        let strict = match LocalStart::parse(text) {
+            Ok(start) => return Ok(start),
+            Err(e) => e,
+        };
+        // only `YYYY-MM-DDTHH:MM...` that writes no zone at all is read leniently: a malformed or
+        // out-of-range offset stays an error rather than being replaced by a guess, and so does
+        // a date without a time
+        let has_time = text
+            .get(10..11)
+            .is_some_and(|sep| matches!(sep, "T" | "t" | " "));
+        let writes_zone = text
+            .get(10..)
+            .is_none_or(|rest| rest.contains(['+', '-', 'Z', 'z', '[']));
+        if !has_time || writes_zone {
+            return Err(strict);
+        }
+        let Ok(wall) = text.parse::<DateTime>() else {
+            return Err(strict);
+        };
+        let offset = match home {
+            None => Offset::UTC,
+            Some(zone) => match zone.to_ambiguous_timestamp(wall).offset() {
+                AmbiguousOffset::Unambiguous { offset } => offset,
+                AmbiguousOffset::Gap { before, .. } | AmbiguousOffset::Fold { before, .. } => {
+                    before
+                }
+            },
+        };
+        Ok(LocalStart::with_assumed_offset(wall, offset))
+    }
+
+    /// Whether the offset is at an extreme of the world's clocks: −11:00 or further west, or
+    /// +13:00 or further east (Samoa, Tonga, Kiribati's +14:00). Real runs happen there, and
+    /// SmashRun has also written `+14:00` for runs far from the date line, so such a start is
+    /// kept on its written date but is worth a second look.
+    pub fn extreme_offset(&self) -> bool {
+        let seconds = self.offset.seconds();
+        seconds <= -11 * 3600 || seconds >= 13 * 3600
     }
 
     /// The start at `instant` where the clock read UTC`offset`.
@@ -211,10 +258,15 @@ pub struct Run {
 }
 
 impl Run {
-    /// Moving time in whole milliseconds; negative or non-finite durations count as 0.
+    /// Longest moving time one run is counted with: a billion seconds (31 years). Anything
+    /// longer is garbage, and capping it keeps sums over any history far from overflowing.
+    pub const MAX_MOVING_S: f64 = 1e9;
+
+    /// Moving time in whole milliseconds; negative or non-finite durations count as 0, absurd
+    /// ones as [`Run::MAX_MOVING_S`].
     pub fn moving_ms(&self) -> i64 {
         if self.duration_s.is_finite() && self.duration_s > 0.0 {
-            (self.duration_s * 1000.0).round() as i64
+            (self.duration_s.min(Self::MAX_MOVING_S) * 1000.0).round() as i64
         } else {
             0
         }
@@ -260,6 +312,100 @@ mod tests {
         let err = LocalStart::parse("2022-11-09T09:12:00").unwrap_err();
         assert!(err.to_string().contains("2022-11-09T09:12:00"), "{err}");
         assert!(LocalStart::parse("yesterday").is_err());
+    }
+
+    #[test]
+    fn lenient_parse_keeps_an_offset_less_start_on_its_written_date() {
+        let s = LocalStart::parse_lenient("2026-05-01T07:00:00", None).unwrap();
+        assert!(s.offset_assumed());
+        assert_eq!(s.date().to_string(), "2026-05-01");
+        assert_eq!(s.offset(), Offset::UTC, "no home zone: UTC is assumed");
+        assert_eq!(s.instant().to_string(), "2026-05-01T07:00:00Z");
+        // late in the evening west of Greenwich: the day stays the written one
+        let ny = TimeZone::get("America/New_York").unwrap();
+        let s = LocalStart::parse_lenient("2026-05-01T23:30:00", Some(&ny)).unwrap();
+        assert!(s.offset_assumed());
+        assert_eq!(s.date().to_string(), "2026-05-01");
+        assert_eq!(s.offset().seconds(), -4 * 3600, "EDT in May");
+        assert_eq!(s.instant().to_string(), "2026-05-02T03:30:00Z");
+        let winter = LocalStart::parse_lenient("2026-01-10T06:15:30.5", Some(&ny)).unwrap();
+        assert_eq!(winter.offset().seconds(), -5 * 3600, "EST in January");
+        assert_eq!(winter.date().to_string(), "2026-01-10");
+    }
+
+    #[test]
+    fn lenient_parse_disambiguates_like_jiff_compatible() {
+        let ny = TimeZone::get("America/New_York").unwrap();
+        // 02:30 does not exist on 2026-03-08 in New York: the offset before the gap (EST)
+        let gap = LocalStart::parse_lenient("2026-03-08T02:30:00", Some(&ny)).unwrap();
+        assert_eq!(gap.offset().seconds(), -5 * 3600);
+        assert_eq!(gap.date().to_string(), "2026-03-08");
+        assert_eq!(gap.wall().to_string(), "2026-03-08T02:30:00");
+        // 01:30 happens twice on 2026-11-01: the earlier one (EDT)
+        let fold = LocalStart::parse_lenient("2026-11-01T01:30:00", Some(&ny)).unwrap();
+        assert_eq!(fold.offset().seconds(), -4 * 3600);
+        let expected = "2026-11-01T01:30:00"
+            .parse::<DateTime>()
+            .unwrap()
+            .to_zoned_datetime(ny.clone())
+            .unwrap();
+        assert_eq!(fold.instant(), expected.timestamp());
+    }
+
+    #[test]
+    fn lenient_parse_reads_written_offsets_strictly_and_refuses_garbage() {
+        let s = LocalStart::parse_lenient("2026-05-02T23:30:00-07:00", None).unwrap();
+        assert!(!s.offset_assumed());
+        assert_eq!(s, LocalStart::parse("2026-05-02T23:30:00-07:00").unwrap());
+        let z = LocalStart::parse_lenient("2026-05-02T23:30:00Z", None).unwrap();
+        assert!(!z.offset_assumed());
+        for bad in [
+            "yesterday",
+            "",
+            "2026-05-01T07:00:00+99:00",
+            "2026-05-01T07:00:00-",
+            "2026-13-01T07:00:00",
+            "2026-05-01",
+            "ßßßßßßßßßßßßßßßß",
+        ] {
+            assert!(LocalStart::parse_lenient(bad, None).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn extreme_offsets_are_flagged_and_kept_on_their_written_date() {
+        for (text, extreme) in [
+            ("2026-05-01T07:00:00+14:00", true),
+            ("2026-05-01T07:00:00+13:00", true),
+            ("2026-05-01T07:00:00+12:45", false),
+            ("2026-05-01T07:00:00-12:00", true),
+            ("2026-05-01T07:00:00-11:00", true),
+            ("2026-05-01T07:00:00-10:30", false),
+            ("2026-05-01T07:00:00+00:00", false),
+        ] {
+            let s = LocalStart::parse(text).unwrap();
+            assert_eq!(s.extreme_offset(), extreme, "{text}");
+            assert_eq!(s.date().to_string(), "2026-05-01", "{text}");
+        }
+        let s = LocalStart::parse("2026-05-01T00:30:00+14:00").unwrap();
+        assert_eq!(s.instant().to_string(), "2026-04-30T10:30:00Z");
+        assert_eq!(s.date().to_string(), "2026-05-01");
+    }
+
+    #[test]
+    fn absurd_durations_are_capped() {
+        let run = |duration_s| Run {
+            id: ActivityId::new(1).unwrap(),
+            start: LocalStart::parse("2026-05-01T07:00:00Z").unwrap(),
+            distance: Distance::ZERO,
+            duration_s,
+            is_running: true,
+            is_treadmill: false,
+        };
+        assert_eq!(run(1800.5).moving_ms(), 1_800_500);
+        assert_eq!(run(1e308).moving_ms(), 1_000_000_000_000);
+        assert_eq!(run(f64::NAN).moving_ms(), 0);
+        assert_eq!(run(-5.0).moving_ms(), 0);
     }
 
     #[test]
