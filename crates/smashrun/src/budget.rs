@@ -52,8 +52,18 @@ impl RateBudget {
                 .take_while(|t| now.duration_since(**t) < window)
                 .count();
             if in_window >= max {
-                let oldest = sent[sent.len() - max];
-                wait = wait.max(window - now.duration_since(oldest));
+                // the max-th most recent request leaves the window first; a window of 0 requests
+                // waits the whole window
+                let frees_at = sent
+                    .len()
+                    .checked_sub(max)
+                    .and_then(|i| sent.get(i))
+                    .map_or(Duration::ZERO, |oldest| now.duration_since(*oldest));
+                wait = wait.max(
+                    window
+                        .saturating_sub(frees_at)
+                        .max(Duration::from_millis(1)),
+                );
             }
         }
         if wait > Duration::ZERO {
@@ -64,11 +74,13 @@ impl RateBudget {
     }
 
     /// Counts `count` requests as sent at `at`: what an earlier process spent, so that a new
-    /// process does not start with a full hourly budget.
+    /// process does not start with a full hourly budget. More than the largest window's maximum
+    /// changes nothing and is not stored (a corrupt count cannot exhaust memory).
     pub fn preload(&self, count: usize, at: Instant) {
+        let largest = self.windows.iter().map(|w| w.0).max().unwrap_or(0);
         let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
         let position = sent.partition_point(|t| *t <= at);
-        for _ in 0..count {
+        for _ in 0..count.min(largest) {
             sent.insert(position, at);
         }
     }

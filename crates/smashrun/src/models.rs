@@ -1,12 +1,15 @@
 //! SmashRun's payloads, read the way real histories demand: strict where a run would be
 //! meaningless without the field, lenient everywhere else, and never without the raw JSON.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use myrunstreak_domain::{ActivityId, Distance, LocalStart, Run};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
 /// One activity summary: every field of SmashRun's summary object, typed, plus the raw JSON.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -122,24 +125,52 @@ pub struct Rejected {
     pub raw: String,
 }
 
-/// Parses one activity summary; the error names the activity id and the field.
+/// Years a date from SmashRun is believed in. A start outside them is rejected (kept raw), an
+/// optional instant outside them is dropped: no absurd date reaches the store.
+pub const SANE_YEARS: std::ops::RangeInclusive<i16> = 1900..=2200;
+
+/// Most characters of a field's value quoted in a rejection reason.
+const SHOWN_CHARS: usize = 60;
+/// Most characters of a rejection reason (a value can be megabytes of garbage).
+const REASON_CHARS: usize = 300;
+
+/// Parses one activity summary; the error names the activity id and the field. A start written
+/// without an offset is kept with UTC assumed (see [`parse_activity_in`]).
 pub fn parse_activity(raw: &str) -> Result<Activity, Rejected> {
+    parse_activity_in(raw, None)
+}
+
+/// Parses one activity summary, reading a start written without an offset
+/// (`2026-05-01T07:00:00`) as a wall time in `home` (else UTC): its day is the written date and
+/// its offset is marked assumed ([`LocalStart::parse_lenient`]).
+///
+/// Only `activityId`, `startDateTimeLocal` and `distance` can make it fail; the [`Rejected`]
+/// keeps `raw` exactly. Every other field is read leniently (numbers as numbers or numeric
+/// strings, flags as 0/1, booleans or words) and is `None` when unreadable, whatever it holds:
+/// a number too large for a float, megabytes of non-ASCII garbage, an array. Never panics.
+pub fn parse_activity_in(raw: &str, home: Option<&TimeZone>) -> Result<Activity, Rejected> {
     let reject = |id: Option<i64>, reason: String| Rejected {
         activity_id: id,
-        reason,
+        reason: clip(&reason, REASON_CHARS),
         raw: raw.to_owned(),
     };
-    let object: Map<String, Value> = match serde_json::from_str(raw) {
-        Ok(Value::Object(o)) => o,
-        Ok(other) => {
-            return Err(reject(
-                None,
-                format!("expected a JSON object, got {}", kind(&other)),
-            ));
-        }
+    // each value is kept as its raw text and read on its own: one unreadable value (1e400, say)
+    // spoils that field only, not the whole activity
+    let top: &RawValue = match serde_json::from_str(raw) {
+        Ok(top) => top,
         Err(e) => return Err(reject(None, format!("not JSON: {e}"))),
     };
-    let id_value = object.get("activityId");
+    let fields: HashMap<String, &RawValue> = match serde_json::from_str(top.get()) {
+        Ok(fields) => fields,
+        Err(_) => {
+            return Err(reject(
+                None,
+                format!("expected a JSON object, got {}", kind(top)),
+            ));
+        }
+    };
+    let get = |k: &str| fields.get(k).copied();
+    let id_value = get("activityId");
     let id_number = id_value.and_then(as_integer);
     let Some(id) = id_number.and_then(|n| ActivityId::new(n).ok()) else {
         return Err(reject(
@@ -153,36 +184,48 @@ pub fn parse_activity(raw: &str) -> Result<Activity, Rejected> {
     let label = |field: &str, problem: String| {
         reject(Some(id.get()), format!("activity {id}: {field}: {problem}"))
     };
-    let start_local = match object.get("startDateTimeLocal") {
-        Some(Value::String(s)) => s.clone(),
-        other => {
-            return Err(label(
-                "startDateTimeLocal",
-                format!(
-                    "expected a local date-time with offset, got {}",
-                    shown(other)
-                ),
-            ));
-        }
+    let start_value = get("startDateTimeLocal");
+    let Some(start_local) = start_value.and_then(as_string) else {
+        return Err(label(
+            "startDateTimeLocal",
+            format!("expected a local date-time, got {}", shown(start_value)),
+        ));
     };
-    let start =
-        LocalStart::parse(&start_local).map_err(|e| label("startDateTimeLocal", e.to_string()))?;
-    let distance = match object.get("distance").and_then(as_number) {
+    let start = LocalStart::parse_lenient(&start_local, home)
+        .map_err(|e| label("startDateTimeLocal", e.to_string()))?;
+    if !SANE_YEARS.contains(&start.date().year()) {
+        return Err(label(
+            "startDateTimeLocal",
+            format!(
+                "the year {} is outside {}..={}",
+                start.date().year(),
+                SANE_YEARS.start(),
+                SANE_YEARS.end()
+            ),
+        ));
+    }
+    let distance_value = get("distance");
+    let distance = match distance_value.and_then(as_number) {
         Some(km) => Distance::from_km(km).map_err(|e| label("distance", e.to_string()))?,
         None => {
             return Err(label(
                 "distance",
                 format!(
                     "expected kilometres as a number, got {}",
-                    shown(object.get("distance"))
+                    shown(distance_value)
                 ),
             ));
         }
     };
-    let text = |k: &str| object.get(k).and_then(as_text);
-    let number = |k: &str| object.get(k).and_then(as_number);
-    let flag = |k: &str| object.get(k).and_then(as_flag);
-    let instant = |k: &str| object.get(k).and_then(Value::as_str).and_then(parse_utc);
+    let text = |k: &str| get(k).and_then(as_text);
+    let number = |k: &str| get(k).and_then(as_number);
+    let flag = |k: &str| get(k).and_then(as_flag);
+    let instant = |k: &str| {
+        get(k)
+            .and_then(as_string)
+            .and_then(|s| parse_utc(&s))
+            .filter(|t| SANE_YEARS.contains(&t.to_zoned_datetime(TimeZone::UTC).year()))
+    };
     Ok(Activity {
         id,
         start_local,
@@ -190,10 +233,7 @@ pub fn parse_activity(raw: &str) -> Result<Activity, Rejected> {
         distance,
         activity_type: text("activityType"),
         duration_s: number("duration").filter(|d| *d >= 0.0),
-        calories: object
-            .get("calories")
-            .and_then(as_number)
-            .map(|c| c.round() as i64),
+        calories: number("calories").and_then(|c| integral_i64(c.round())),
         notes: text("notes"),
         external_id: text("externalId"),
         source: text("source"),
@@ -240,68 +280,133 @@ pub fn parse_utc(text: &str) -> Option<Timestamp> {
         .map(|z| z.timestamp())
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn shown(v: Option<&Value>) -> String {
-    match v {
-        None => "nothing (the key is missing)".to_owned(),
-        Some(v) => {
-            let mut text = v.to_string();
-            if text.len() > 60 {
-                text.truncate(60);
-                text.push('…');
-            }
-            format!("{} {text}", kind(v))
+/// At most `max_chars` characters of `text`, with `…` appended when something was cut. Cuts on a
+/// character boundary, so any text (non-ASCII included) is safe.
+pub fn clip(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        None => text.to_owned(),
+        Some((cut, _)) => {
+            let mut clipped = String::with_capacity(cut + '…'.len_utf8());
+            clipped.push_str(&text[..cut]);
+            clipped.push('…');
+            clipped
         }
     }
 }
 
-fn as_integer(v: &Value) -> Option<i64> {
+/// `f` as an `i64` when it is a whole number that fits; `None` otherwise (no saturation: a huge
+/// float is not silently turned into `i64::MAX`).
+pub(crate) fn integral_i64(f: f64) -> Option<i64> {
+    // -2^63 and 2^63 are exact in f64; i64 covers [-2^63, 2^63)
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    (f.is_finite() && f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f)).then_some(f as i64)
+}
+
+fn kind(v: &RawValue) -> &'static str {
+    match v.get().as_bytes().first() {
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'"') => "a string",
+        Some(b'[') => "an array",
+        Some(b'{') => "an object",
+        _ => "a number",
+    }
+}
+
+fn shown(v: Option<&RawValue>) -> String {
     match v {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
-        Value::String(s) => s.trim().parse().ok(),
+        None => "nothing (the key is missing)".to_owned(),
+        Some(v) => format!("{} {}", kind(v), clip(v.get(), SHOWN_CHARS)),
+    }
+}
+
+/// A JSON string's content; `None` for anything else.
+fn as_string(v: &RawValue) -> Option<String> {
+    v.get()
+        .starts_with('"')
+        .then(|| serde_json::from_str::<String>(v.get()).ok())
+        .flatten()
+}
+
+/// The text a number is read from: a string's content, or the JSON text of anything else.
+fn number_text(v: &RawValue) -> Option<Cow<'_, str>> {
+    if v.get().starts_with('"') {
+        as_string(v).map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(v.get()))
+    }
+}
+
+pub(crate) fn as_integer(v: &RawValue) -> Option<i64> {
+    let text = number_text(v)?;
+    let text = text.trim();
+    text.parse::<i64>()
+        .ok()
+        .or_else(|| text.parse::<f64>().ok().and_then(integral_i64))
+}
+
+/// A finite number, from a JSON number or a numeric string. A number too large for a float
+/// (`1e400`), `NaN`, `inf`, words and garbage are `None`.
+pub(crate) fn as_number(v: &RawValue) -> Option<f64> {
+    number_text(v)?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+}
+
+fn as_text(v: &RawValue) -> Option<String> {
+    match v.get().as_bytes().first()? {
+        b'"' => as_string(v),
+        // numbers and booleans as written
+        b'-' | b'0'..=b'9' | b't' | b'f' => Some(v.get().to_owned()),
         _ => None,
     }
 }
 
-fn as_number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok().filter(|f: &f64| f.is_finite()),
-        _ => None,
-    }
-}
-
-fn as_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-fn as_flag(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => n.as_f64().map(|f| f != 0.0),
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+fn as_flag(v: &RawValue) -> Option<bool> {
+    match v.get() {
+        "true" => Some(true),
+        "false" => Some(false),
+        text if text.starts_with('"') => match as_string(v)?.trim().to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" => Some(true),
             "0" | "false" | "no" => Some(false),
             _ => None,
         },
-        _ => None,
+        text => text
+            .parse::<f64>()
+            .ok()
+            .filter(|f| !f.is_nan())
+            .map(|f| f != 0.0),
+    }
+}
+
+/// Lenient `deserialize_with` readers for SmashRun's smaller payloads: a field that cannot be
+/// read is `None` (or 0 where the field is required) instead of failing the whole answer.
+mod lenient {
+    use serde::{Deserialize, Deserializer};
+    use serde_json::value::RawValue;
+
+    pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        let raw = Option::<Box<RawValue>>::deserialize(d)?;
+        Ok(raw.as_deref().and_then(super::as_number))
+    }
+
+    pub fn f64_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(opt_f64(d)?.unwrap_or(0.0))
+    }
+
+    pub fn opt_i32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+        let raw = Option::<Box<RawValue>>::deserialize(d)?;
+        Ok(raw
+            .as_deref()
+            .and_then(super::as_integer)
+            .and_then(|n| i32::try_from(n).ok()))
+    }
+
+    pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        let raw = Option::<Box<RawValue>>::deserialize(d)?;
+        Ok(raw.as_deref().and_then(super::as_text))
     }
 }
 
@@ -311,22 +416,34 @@ pub struct UserInfo {
     /// SmashRun's user id.
     pub id: i64,
     /// `userName`.
-    #[serde(rename = "userName", default)]
+    #[serde(rename = "userName", default, deserialize_with = "lenient::opt_text")]
     pub user_name: Option<String>,
     /// `firstName`.
-    #[serde(rename = "firstName", default)]
+    #[serde(rename = "firstName", default, deserialize_with = "lenient::opt_text")]
     pub first_name: Option<String>,
     /// `lastName`.
-    #[serde(rename = "lastName", default)]
+    #[serde(rename = "lastName", default, deserialize_with = "lenient::opt_text")]
     pub last_name: Option<String>,
     /// `registrationDateUTC`.
-    #[serde(rename = "registrationDateUTC", default)]
+    #[serde(
+        rename = "registrationDateUTC",
+        default,
+        deserialize_with = "lenient::opt_text"
+    )]
     pub registration_date_utc: Option<String>,
     /// `unitDistance`.
-    #[serde(rename = "unitDistance", default)]
+    #[serde(
+        rename = "unitDistance",
+        default,
+        deserialize_with = "lenient::opt_text"
+    )]
     pub unit_distance: Option<String>,
-    /// `timeZoneOffsetMinutes`.
-    #[serde(rename = "timeZoneOffsetMinutes", default)]
+    /// `timeZoneOffsetMinutes`; `None` when it is not a whole number of minutes that fits.
+    #[serde(
+        rename = "timeZoneOffsetMinutes",
+        default,
+        deserialize_with = "lenient::opt_i32"
+    )]
     pub time_zone_offset_minutes: Option<i32>,
 }
 
@@ -360,24 +477,36 @@ impl SplitUnit {
     }
 }
 
-/// One split: cumulative distance (in the split unit) and seconds.
+/// One split: cumulative distance (in the split unit) and seconds. Read leniently: a value that
+/// is not a finite number is 0 (distance, seconds) or `None` (the rest), so one odd split never
+/// fails a run's details.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Split {
     /// Cumulative distance in the unit.
+    #[serde(default, deserialize_with = "lenient::f64_or_zero")]
     pub distance: f64,
     /// Cumulative seconds.
+    #[serde(default, deserialize_with = "lenient::f64_or_zero")]
     pub seconds: f64,
     /// Speed.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_f64")]
     pub speed: Option<f64>,
     /// Average heart rate.
-    #[serde(rename = "heartRate", default)]
+    #[serde(rename = "heartRate", default, deserialize_with = "lenient::opt_f64")]
     pub heart_rate: Option<f64>,
     /// Elevation gained.
-    #[serde(rename = "elevationGain", default)]
+    #[serde(
+        rename = "elevationGain",
+        default,
+        deserialize_with = "lenient::opt_f64"
+    )]
     pub elevation_gain: Option<f64>,
     /// Elevation lost.
-    #[serde(rename = "elevationLoss", default)]
+    #[serde(
+        rename = "elevationLoss",
+        default,
+        deserialize_with = "lenient::opt_f64"
+    )]
     pub elevation_loss: Option<f64>,
 }
 
@@ -422,7 +551,7 @@ mod tests {
             r.reason
         );
         let r = parse_activity(
-            r#"{"activityId":78,"distance":3,"startDateTimeLocal":"2024-01-01T06:00:00"}"#,
+            r#"{"activityId":78,"distance":3,"startDateTimeLocal":"2024-13-01T06:00:00"}"#,
         )
         .unwrap_err();
         assert!(r.reason.contains("startDateTimeLocal"), "{}", r.reason);
@@ -433,5 +562,110 @@ mod tests {
             r.reason
         );
         assert_eq!(r.raw, r#"{"distance":3}"#);
+    }
+
+    #[test]
+    fn garbage_in_optional_fields_spoils_only_those_fields() {
+        let garbage = "ß".repeat(10_000);
+        let raw = format!(
+            r#"{{"activityId":9,"distance":5.5,"startDateTimeLocal":"2026-05-01T07:00:00-04:00","heartRateAverage":"{garbage}","cadenceMax":1e400,"humidity":[1,2],"calories":1e300,"dateUpdatedUTC":"{garbage}","isRace":"{garbage}","notes":"{garbage}"}}"#
+        );
+        let a = parse_activity(&raw).unwrap();
+        assert_eq!(a.heart_rate_average, None);
+        assert_eq!(a.cadence_max, None);
+        assert_eq!(a.humidity, None);
+        assert_eq!(a.calories, None, "no saturation to i64::MAX");
+        assert_eq!(a.updated_at, None);
+        assert_eq!(a.is_race, None);
+        assert_eq!(a.notes.as_deref(), Some(garbage.as_str()));
+        assert_eq!(a.raw, raw);
+    }
+
+    #[test]
+    fn garbage_in_a_required_field_is_rejected_with_a_short_reason_and_the_raw_text() {
+        let garbage = "ß".repeat(10_000);
+        for field in ["distance", "startDateTimeLocal", "activityId"] {
+            let mut object = serde_json::json!({
+                "activityId": 10,
+                "distance": 5.5,
+                "startDateTimeLocal": "2026-05-01T07:00:00-04:00",
+            });
+            object[field] = serde_json::json!(garbage);
+            let raw = object.to_string();
+            let r = parse_activity(&raw).unwrap_err();
+            assert_eq!(r.raw, raw, "{field}");
+            assert!(r.reason.contains(field), "{field}: {}", r.reason);
+            assert!(
+                r.reason.chars().count() <= 301,
+                "{field}: the reason is clipped"
+            );
+        }
+    }
+
+    #[test]
+    fn an_offset_less_start_is_kept_on_its_written_date() {
+        let raw = r#"{"activityId":11,"distance":5,"startDateTimeLocal":"2026-05-01T23:30:00"}"#;
+        let a = parse_activity(raw).unwrap();
+        assert!(a.start.offset_assumed());
+        assert_eq!(a.start.date().to_string(), "2026-05-01");
+        assert_eq!(a.start.offset(), jiff::tz::Offset::UTC);
+        let ny = TimeZone::get("America/New_York").unwrap();
+        let a = parse_activity_in(raw, Some(&ny)).unwrap();
+        assert_eq!(a.start.date().to_string(), "2026-05-01");
+        assert_eq!(a.start.instant().to_string(), "2026-05-02T03:30:00Z");
+        assert_eq!(a.to_run().start.date().to_string(), "2026-05-01");
+    }
+
+    #[test]
+    fn huge_or_fractional_ids_are_not_saturated() {
+        for id in ["1e300", "18446744073709551615", "12.5", "-3", "0"] {
+            let raw = format!(
+                r#"{{"activityId":{id},"distance":5,"startDateTimeLocal":"2026-05-01T07:00:00Z"}}"#
+            );
+            let r = parse_activity(&raw).unwrap_err();
+            assert!(r.reason.contains("activityId"), "{id}: {}", r.reason);
+        }
+        let a = parse_activity(
+            r#"{"activityId":"42","distance":"5.00001","startDateTimeLocal":"2026-05-01T07:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!((a.id.get(), a.distance.cm()), (42, 500_001));
+    }
+
+    #[test]
+    fn absurd_years_are_rejected() {
+        let r = parse_activity(
+            r#"{"activityId":12,"distance":5,"startDateTimeLocal":"0001-05-01T07:00:00+00:00"}"#,
+        )
+        .unwrap_err();
+        assert!(r.reason.contains("year"), "{}", r.reason);
+    }
+
+    #[test]
+    fn clip_cuts_on_character_boundaries() {
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("abcd", 3), "abc…");
+        assert_eq!(clip("ßßßß", 2), "ßß…");
+        assert_eq!(clip("", 0), "");
+        assert_eq!(clip("a", 0), "…");
+    }
+
+    #[test]
+    fn splits_and_userinfo_are_read_leniently() {
+        let splits: Vec<Split> = serde_json::from_str(
+            r#"[{"distance":"1","seconds":1e400,"speed":"fast","heartRate":null},{"distance":2,"seconds":600.5}]"#,
+        )
+        .unwrap();
+        assert_eq!(splits[0].distance, 1.0);
+        assert_eq!(splits[0].seconds, 0.0);
+        assert_eq!(splits[0].speed, None);
+        assert_eq!(splits[1].seconds, 600.5);
+        let user: UserInfo = serde_json::from_str(
+            r#"{"id":5,"firstName":7,"timeZoneOffsetMinutes":1e12,"unitDistance":["m"]}"#,
+        )
+        .unwrap();
+        assert_eq!(user.first_name.as_deref(), Some("7"));
+        assert_eq!(user.time_zone_offset_minutes, None);
+        assert_eq!(user.unit_distance, None);
     }
 }

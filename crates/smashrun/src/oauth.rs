@@ -8,19 +8,20 @@
 
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
-use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use jiff::Timestamp;
+use oauth2::basic::{
+    BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+    BasicTokenIntrospectionResponse,
+};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
     EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
-    TokenResponse, TokenUrl,
+    StandardRevocableToken, TokenUrl,
 };
 use url::Url;
 
+use crate::tokens::{TokenAnswer, TokenStatus};
 use crate::{Error, Secret, TokenSet};
-
-/// Lifetime assumed when SmashRun does not say: 12 weeks.
-const DEFAULT_LIFETIME: SignedDuration = SignedDuration::from_secs(7_257_600);
 
 /// What the OAuth client needs to know.
 #[derive(Clone, Debug)]
@@ -107,8 +108,28 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-type Configured =
-    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+/// The `oauth2` client with our lenient token answer ([`TokenAnswer`]) in place of its own.
+type Unconfigured = oauth2::Client<
+    BasicErrorResponse,
+    TokenAnswer,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+>;
+
+/// [`Unconfigured`] with its authorization and token URLs set.
+type Configured = oauth2::Client<
+    BasicErrorResponse,
+    TokenAnswer,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
 
 /// SmashRun's OAuth endpoints.
 #[derive(Clone, Debug)]
@@ -129,7 +150,7 @@ impl OAuthClient {
         let base = config.oauth_url.trim_end_matches('/');
         let bad =
             |what: &str, e: url::ParseError| Error::Config(format!("{what} is not a URL: {e}"));
-        let client = BasicClient::new(ClientId::new(config.client_id.clone()))
+        let client = Unconfigured::new(ClientId::new(config.client_id.clone()))
             .set_client_secret(ClientSecret::new(config.client_secret.expose().to_owned()))
             .set_auth_uri(
                 AuthUrl::new(format!("{base}/authenticate"))
@@ -208,7 +229,7 @@ impl OAuthClient {
                 other => other,
             }
         })?;
-        Ok(to_token_set(&response, now))
+        Ok(response.to_token_set(now))
     }
 
     /// Refreshes `tokens`; a response without a refresh token keeps the old one.
@@ -225,7 +246,7 @@ impl OAuthClient {
             .request_async(&send)
             .await
             .map_err(|e| self.map_error(e))?;
-        Ok(tokens.merged_with_refresh(to_token_set(&response, now)))
+        Ok(tokens.merged_with_refresh(response.to_token_set(now)))
     }
 
     /// Seconds the access token still lives, by SmashRun's `/auth/{token}` (0 = expired).
@@ -264,17 +285,13 @@ impl OAuthClient {
                 body: snippet(&bytes),
             });
         }
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
-                method: "GET",
-                path: path.clone(),
-                detail: e.to_string(),
-                snippet: snippet(&bytes),
-            })?;
-        Ok(value
-            .get("expires_in")
-            .and_then(serde_json::Value::as_i64)
-            .unwrap_or(0))
+        let answer: TokenStatus = serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
+            method: "GET",
+            path: path.clone(),
+            detail: e.to_string(),
+            snippet: snippet(&bytes),
+        })?;
+        Ok(answer.seconds_left())
     }
 
     fn map_error(
@@ -318,26 +335,6 @@ impl OAuthClient {
 fn mentions_pkce(description: &str) -> bool {
     let d = description.to_ascii_lowercase();
     d.contains("pkce") || d.contains("code_verifier") || d.contains("code verifier")
-}
-
-fn to_token_set(response: &BasicTokenResponse, now: Timestamp) -> TokenSet {
-    let lifetime = response
-        .expires_in()
-        .and_then(|d| SignedDuration::try_from(d).ok())
-        .filter(|d| !d.is_zero())
-        .unwrap_or(DEFAULT_LIFETIME);
-    let mut set = TokenSet::issued(
-        Secret::new(response.access_token().secret().clone()),
-        response
-            .refresh_token()
-            .map(|r| Secret::new(r.secret().clone())),
-        now,
-        lifetime,
-    );
-    set.scope = response
-        .scopes()
-        .map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" "));
-    set
 }
 
 /// Sends an oauth2 request with reqwest.
