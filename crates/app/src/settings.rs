@@ -225,6 +225,14 @@ impl Settings {
         })
     }
 
+    /// The home zone (`MYRUNSTREAK_TIMEZONE`), when one is set and known. The SmashRun client
+    /// reads starts written without an offset as wall times there.
+    pub fn home_zone(&self) -> Option<jiff::tz::TimeZone> {
+        self.timezone
+            .as_deref()
+            .and_then(|z| jiff::tz::TimeZone::get(z).ok())
+    }
+
     /// When `SMASHRUN_ACCESS_TOKEN` is set but another store was chosen, says so and why
     /// (never the token itself).
     pub fn ignored_env_token(&self) -> Option<String> {

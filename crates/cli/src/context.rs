@@ -82,7 +82,8 @@ pub fn smashrun(
     http: reqwest::Client,
     tokens: Arc<StoredTokens>,
 ) -> SmashRunClient {
-    SmashRunClient::new(http, ClientConfig::new(settings.api_url.clone()), tokens)
+    let config = ClientConfig::new(settings.api_url.clone()).with_home_zone(settings.home_zone());
+    SmashRunClient::new(http, config, tokens)
 }
 
 /// The database for reading.

@@ -334,3 +334,43 @@ fn fingerprints_ignore_when_runs_were_seen() {
     b.mark_missing_deleted(&[], now()).unwrap();
     assert_ne!(a.fingerprint().unwrap(), b.fingerprint().unwrap());
 }
+
+#[test]
+fn an_assumed_offset_is_stored_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("runs.duckdb"), now()).unwrap();
+    let home = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let mut assumed = row(7, "2026-05-01T23:30:00Z", 5.0, "");
+    assumed.start_local = "2026-05-01T23:30:00".into();
+    assumed.start = LocalStart::parse_lenient("2026-05-01T23:30:00", Some(&home)).unwrap();
+    let mut extreme = row(8, "2026-05-02T06:00:00+14:00", 5.0, "");
+    extreme.start = LocalStart::parse("2026-05-02T06:00:00+14:00").unwrap();
+    store.apply(&[assumed, extreme], &[], now()).unwrap();
+
+    let runs = store.domain_runs().unwrap();
+    let by_id = |id: i64| runs.iter().find(|r| r.id.get() == id).unwrap();
+    let read = by_id(7).start;
+    assert!(read.offset_assumed(), "the flag survives the round trip");
+    assert_eq!(read.date().to_string(), "2026-05-01", "the written date");
+    assert_eq!(read.instant().to_string(), "2026-05-02T03:30:00Z");
+    let far = by_id(8).start;
+    assert!(!far.offset_assumed());
+    assert!(far.extreme_offset());
+    assert_eq!(far.date().to_string(), "2026-05-02");
+
+    let stored = store.runs(&RunFilter::default()).unwrap();
+    let flag = |id: i64| {
+        let r = stored.iter().find(|r| r.activity_id == id).unwrap();
+        (r.offset_assumed, r.date.to_string())
+    };
+    assert_eq!(flag(7), (true, "2026-05-01".to_owned()));
+    assert_eq!(flag(8), (false, "2026-05-02".to_owned()));
+
+    // SmashRun later writes the offset: the flag clears
+    let mut fixed = row(7, "2026-05-01T23:30:00-04:00", 5.0, r#","fixed":1"#);
+    fixed.start = LocalStart::parse("2026-05-01T23:30:00-04:00").unwrap();
+    store.apply(&[fixed], &[], now()).unwrap();
+    let runs = store.domain_runs().unwrap();
+    let again = runs.iter().find(|r| r.id.get() == 7).unwrap();
+    assert!(!again.start.offset_assumed());
+}
