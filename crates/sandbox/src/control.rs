@@ -285,6 +285,19 @@ struct Settings {
     refresh_token_lifetime_s: Option<i64>,
     code_lifetime_s: Option<i64>,
     max_count: Option<usize>,
+    /// Odd data ([`crate::Quirks`]): shares from 0 to 1.
+    offsetless_share: Option<f64>,
+    extreme_offset_share: Option<f64>,
+    garbage_share: Option<f64>,
+    garbage_distance_runs: Option<usize>,
+    /// Any JSON to claim as `expires_in`; `null` claims the real lifetime again.
+    #[serde(deserialize_with = "present")]
+    token_expires_in: Option<Value>,
+}
+
+/// A key that is present, `null` included (`Some(Value::Null)`); absent keys are `None`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 async fn put_settings(State(shared): State<Shared>, Json(s): Json<Settings>) -> Response {
@@ -310,6 +323,22 @@ async fn put_settings(State(shared): State<Shared>, Json(s): Json<Settings>) -> 
     }
     if let Some(v) = s.max_count {
         c.max_count = v;
+    }
+    let share = |v: f64| v.clamp(0.0, 1.0);
+    if let Some(v) = s.offsetless_share {
+        c.quirks.offsetless_share = share(v);
+    }
+    if let Some(v) = s.extreme_offset_share {
+        c.quirks.extreme_offset_share = share(v);
+    }
+    if let Some(v) = s.garbage_share {
+        c.quirks.garbage_share = share(v);
+    }
+    if let Some(v) = s.garbage_distance_runs {
+        c.quirks.garbage_distance_runs = v;
+    }
+    if let Some(v) = s.token_expires_in {
+        c.quirks.token_expires_in = (!v.is_null()).then_some(v);
     }
     StatusCode::NO_CONTENT.into_response()
 }

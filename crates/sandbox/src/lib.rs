@@ -21,6 +21,7 @@ mod faults;
 pub mod generate;
 mod oauth;
 mod pkce;
+pub mod quirks;
 mod state;
 
 use std::net::SocketAddr;
@@ -40,6 +41,7 @@ use tokio::task::JoinHandle;
 pub use faults::Faults;
 pub use generate::{GeneratorConfig, HOME_ZONE};
 pub use pkce::PkceMode;
+pub use quirks::Quirks;
 pub use state::{Client, Counters, RateLimits};
 
 /// The client registered by default, which the demo and tests use.
@@ -87,6 +89,9 @@ pub struct SandboxConfig {
     pub max_count: usize,
     /// Page size when `page` is given without `count`.
     pub default_count: usize,
+    /// Odd data to serve (offset-less or extreme starts, garbage fields, absurd token
+    /// lifetimes): all off by default.
+    pub quirks: Quirks,
 }
 
 impl Default for SandboxConfig {
@@ -116,6 +121,7 @@ impl Default for SandboxConfig {
             faults: Faults::default(),
             max_count: 100,
             default_count: 10,
+            quirks: Quirks::default(),
         }
     }
 }

@@ -66,6 +66,21 @@ struct Args {
     /// Redirect URIs of the registered app (repeatable).
     #[arg(long = "redirect-uri", default_values_t = ["http://localhost:8000/callback".to_owned(), "urn:ietf:wg:oauth:2.0:oob".to_owned()])]
     redirect_uris: Vec<String>,
+    /// Share of runs served with a start without its UTC offset, 0 to 1.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
+    offsetless: f64,
+    /// Share of runs served with +14:00 (a quarter of them -12:00) as their offset, 0 to 1.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
+    extreme_offsets: f64,
+    /// Share of runs served with non-ASCII garbage in their numeric fields, 0 to 1.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
+    garbage: f64,
+    /// How many of the runs with garbage also get garbage in `distance` (unreadable).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    garbage_distance_runs: usize,
+    /// JSON the token endpoint claims as `expires_in` (e.g. 1e30 or 9223372036854775807).
+    #[arg(long, value_name = "JSON")]
+    token_expires_in: Option<String>,
 }
 
 #[tokio::main]
@@ -109,6 +124,19 @@ async fn main() -> Result<()> {
             ..Faults::all(args.seed, args.faults)
         },
         ..SandboxConfig::default()
+    };
+    config.quirks = smashrun_sandbox::Quirks {
+        offsetless_share: args.offsetless.clamp(0.0, 1.0),
+        extreme_offset_share: args.extreme_offsets.clamp(0.0, 1.0),
+        garbage_share: args.garbage.clamp(0.0, 1.0),
+        garbage_distance_runs: args.garbage_distance_runs,
+        token_expires_in: match &args.token_expires_in {
+            Some(text) => Some(
+                serde_json::from_str(text)
+                    .with_context(|| format!("--token-expires-in {text:?} is not JSON"))?,
+            ),
+            None => None,
+        },
     };
     config.limits.enabled = !args.no_rate_limits;
     config.limits.per_hour = args.per_hour;

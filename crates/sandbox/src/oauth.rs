@@ -473,6 +473,10 @@ async fn token(State(shared): State<Shared>, headers: HeaderMap, body: String) -
         );
         body["refresh_token"] = json!(refresh);
     }
+    // a quirk: claim an absurd lifetime (the token still lives its real one)
+    if let Some(claimed) = &state.config.quirks.token_expires_in {
+        body["expires_in"] = claimed.clone();
+    }
     Json(body).into_response()
 }
 
@@ -484,5 +488,9 @@ async fn token_status(State(shared): State<Shared>, Path(token): Path<String>) -
         .get(&token)
         .filter(|t| !t.revoked)
         .map_or(0, |t| t.expires.duration_since(now).as_secs().max(0));
-    Json(json!({ "expires_in": left })).into_response()
+    match &state.config.quirks.token_expires_in {
+        // a quirk: claim an absurd lifetime for a live token (a dead one stays 0)
+        Some(claimed) if left > 0 => Json(json!({ "expires_in": claimed })).into_response(),
+        _ => Json(json!({ "expires_in": left })).into_response(),
+    }
 }
