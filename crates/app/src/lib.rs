@@ -5,11 +5,15 @@
 //! It owns the ports the shells plug adapters into: [`TokenStore`] (file, environment, AWS
 //! Secrets Manager in `myrunstreak-aws`).
 
+pub mod doctor;
 pub mod queries;
 pub mod settings;
 pub mod sync;
 pub mod tokens;
 
 pub use settings::{Settings, SettingsError, TokenStoreKind};
-pub use sync::{SyncError, SyncEvent, SyncMode, SyncReport, SyncRequest, preload_budget, sync};
+pub use sync::{
+    DeletionGuard, ListingCheck, ListingHints, SyncError, SyncEvent, SyncMode, SyncReport,
+    SyncRequest, pending_notice, preload_budget, sync,
+};
 pub use tokens::{EnvTokenStore, FileTokenStore, StoredTokens, TokenStore, TokenStoreError};

@@ -120,6 +120,9 @@ pub struct Settings {
     pub environment: String,
     /// `LOG_LEVEL`.
     pub log_level: String,
+    /// `MYRUNSTREAK_DELETE_GUARD_RUNS` and `MYRUNSTREAK_DELETE_GUARD_PERCENT`: how many runs one
+    /// sync may mark deleted on its own (the larger of the two).
+    pub deletion_guard: crate::sync::DeletionGuard,
 }
 
 impl Settings {
@@ -222,6 +225,31 @@ impl Settings {
             s3_key: or("MYRUNSTREAK_S3_KEY", "runs.duckdb"),
             environment: or("ENVIRONMENT", "dev"),
             log_level: or("LOG_LEVEL", "info"),
+            deletion_guard: crate::sync::DeletionGuard {
+                min_runs: parse(
+                    "MYRUNSTREAK_DELETE_GUARD_RUNS",
+                    get("MYRUNSTREAK_DELETE_GUARD_RUNS"),
+                    20,
+                    "a whole number of runs, such as 20",
+                )?,
+                share: {
+                    let percent: f64 = parse(
+                        "MYRUNSTREAK_DELETE_GUARD_PERCENT",
+                        get("MYRUNSTREAK_DELETE_GUARD_PERCENT"),
+                        5.0,
+                        "a percentage from 0 to 100, such as 5",
+                    )?;
+                    if !(0.0..=100.0).contains(&percent) {
+                        return Err(SettingsError {
+                            name: "MYRUNSTREAK_DELETE_GUARD_PERCENT",
+                            value: percent.to_string(),
+                            expected: "a percentage from 0 to 100, such as 5".into(),
+                        });
+                    }
+                    percent / 100.0
+                },
+                ..crate::sync::DeletionGuard::default()
+            },
         })
     }
 
@@ -316,6 +344,14 @@ impl Settings {
             ("MYRUNSTREAK_S3_KEY", self.s3_key.clone()),
             ("ENVIRONMENT", self.environment.clone()),
             ("LOG_LEVEL", self.log_level.clone()),
+            (
+                "MYRUNSTREAK_DELETE_GUARD_RUNS",
+                self.deletion_guard.min_runs.to_string(),
+            ),
+            (
+                "MYRUNSTREAK_DELETE_GUARD_PERCENT",
+                (self.deletion_guard.share * 100.0).to_string(),
+            ),
         ]
     }
 }

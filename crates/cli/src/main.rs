@@ -7,6 +7,7 @@ mod analytics;
 mod auth;
 mod context;
 mod demo;
+mod doctor;
 mod login;
 mod runs;
 mod serve;
@@ -52,6 +53,8 @@ enum Command {
     Calendar(analytics::CalendarArgs),
     /// Write your runs to CSV, Parquet or JSON with DuckDB's own writers.
     Export(analytics::ExportArgs),
+    /// Probe how SmashRun behaves where the sync depends on it (a handful of requests).
+    Doctor(doctor::DoctorArgs),
     /// Serve the HTTP API and the dashboard.
     Serve(serve::ServeArgs),
     /// Print the effective settings, secrets redacted.
@@ -102,6 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Records(args) => analytics::records(args, &settings),
         Command::Calendar(args) => analytics::calendar(args, &settings),
         Command::Export(args) => analytics::export(args, &settings),
+        Command::Doctor(args) => doctor::run(args, &settings).await,
         Command::Serve(args) => serve::run(args, &settings).await,
         Command::Config { json } => {
             let described = settings.describe();

@@ -77,6 +77,9 @@ pub fn run(args: StreakArgs, settings: &Settings) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&response)?);
     } else {
         print(&response, settings.units);
+        if let Some(notice) = myrunstreak_app::pending_notice(&store.pending_deletions()?) {
+            println!("Note: {notice}");
+        }
     }
     Ok(())
 }

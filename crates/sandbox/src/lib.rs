@@ -22,6 +22,7 @@ pub mod generate;
 mod oauth;
 mod pkce;
 pub mod quirks;
+mod reading;
 mod state;
 
 use std::net::SocketAddr;
@@ -42,6 +43,7 @@ pub use faults::Faults;
 pub use generate::{GeneratorConfig, HOME_ZONE};
 pub use pkce::PkceMode;
 pub use quirks::Quirks;
+pub use reading::ListingReading;
 pub use state::{Client, Counters, RateLimits};
 
 /// The client registered by default, which the demo and tests use.
@@ -89,6 +91,8 @@ pub struct SandboxConfig {
     pub max_count: usize,
     /// Page size when `page` is given without `count`.
     pub default_count: usize,
+    /// The contested readings of the listing parameters.
+    pub listing: ListingReading,
     /// Odd data to serve (offset-less or extreme starts, garbage fields, absurd token
     /// lifetimes): all off by default.
     pub quirks: Quirks,
@@ -121,6 +125,7 @@ impl Default for SandboxConfig {
             faults: Faults::default(),
             max_count: 100,
             default_count: 10,
+            listing: ListingReading::default(),
             quirks: Quirks::default(),
         }
     }
@@ -172,6 +177,7 @@ pub fn router(config: SandboxConfig) -> Router {
         .merge(oauth::routes())
         .merge(api::routes(shared.clone()))
         .merge(control::routes())
+        .merge(reading::routes())
         .layer(middleware::from_fn_with_state(
             shared.clone(),
             count_requests,

@@ -66,6 +66,15 @@ struct Args {
     /// Redirect URIs of the registered app (repeatable).
     #[arg(long = "redirect-uri", default_values_t = ["http://localhost:8000/callback".to_owned(), "urn:ietf:wg:oauth:2.0:oob".to_owned()])]
     redirect_uris: Vec<String>,
+    /// The capped reading: unpaged listings return only this many.
+    #[arg(long, value_name = "N")]
+    unpaged_cap: Option<usize>,
+    /// Largest page size honoured (SmashRun's is believed to be 100).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    page_cap: usize,
+    /// Read `fromDate`/`fromDateUTC` as local time in the runner's zone, not UTC.
+    #[arg(long)]
+    from_date_local: bool,
     /// Share of runs served with a start without its UTC offset, 0 to 1.
     #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
     offsetless: f64,
@@ -138,6 +147,9 @@ async fn main() -> Result<()> {
             None => None,
         },
     };
+    config.listing.unpaged_cap = args.unpaged_cap;
+    config.listing.from_date_local = args.from_date_local;
+    config.max_count = args.page_cap;
     config.limits.enabled = !args.no_rate_limits;
     config.limits.per_hour = args.per_hour;
     config.limits.per_10s = args.per_10s;

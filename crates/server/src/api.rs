@@ -13,7 +13,7 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use myrunstreak_app::queries::{self, RunDetail, StreakQuery};
 use myrunstreak_domain::Rule;
-use myrunstreak_store::{StoredRun, SyncRecord};
+use myrunstreak_store::{PendingDeletion, StoredRun, SyncRecord};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -365,6 +365,10 @@ pub(crate) struct SyncStatusResponse {
     last_success: Option<SyncRecord>,
     stale: bool,
     runs: usize,
+    /// Runs missing from SmashRun's listing but held back from deletion: they still count.
+    pending_deletions: Vec<PendingDeletion>,
+    /// What that means, in words (absent when nothing is pending).
+    pending_notice: Option<String>,
 }
 
 pub(crate) fn is_stale(last_success: Option<&SyncRecord>, now: Timestamp) -> bool {
@@ -380,6 +384,8 @@ async fn sync_status(State(state): State<Shared>) -> Result<Json<SyncStatusRespo
         last_success: s.last_success.clone(),
         stale: is_stale(s.last_success.as_ref(), Timestamp::now()),
         runs: s.runs.len(),
+        pending_deletions: s.pending.clone(),
+        pending_notice: myrunstreak_app::pending_notice(&s.pending),
     }))
 }
 

@@ -85,6 +85,9 @@ pub fn page(
                         }
                     }
                 }
+                @if let Some(notice) = myrunstreak_app::pending_notice(&s.pending) {
+                    section.warn id="pending-deletions" { p { (notice) } }
+                }
                 section {
                     h1 { "Current streak" }
                     div.streak id="current-streak" { (c.days) }

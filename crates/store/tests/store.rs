@@ -59,7 +59,10 @@ fn batches_add_update_and_leave_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/runs.duckdb");
     let mut store = Store::open(&path, now()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        myrunstreak_store::SCHEMA_VERSION
+    );
     let first = vec![
         row(1, "2026-05-01T07:00:00-04:00", 5.0, ""),
         row(2, "2026-05-02T23:30:00-07:00", 1.60934, ""),
