@@ -29,7 +29,7 @@ use myrunstreak_store::{
 };
 use serde::Serialize;
 use smashrun_client::{
-    Activity, Error as ClientError, Listing, Rejected, SmashRunClient, SplitUnit,
+    Activity, Error as ClientError, Listing, Paged, Rejected, SmashRunClient, SplitUnit,
 };
 use thiserror::Error;
 
@@ -568,28 +568,33 @@ fn compare_with_count(listed: usize, check: &ListingCheck, notes: &mut Vec<Strin
     }
 }
 
-/// Every run: unpaged and verified against `runCount`, else paged to an empty page.
-async fn full_listing(
+/// A listing read the way SmashRun's contested behaviour demands: `unpaged` once, believed only
+/// when [`judge_unpaged`] accepts its size against `runCount`; otherwise `paged` to an empty page,
+/// checked against the same count.
+async fn verified<T>(
     client: &SmashRunClient,
     hints: &ListingHints,
     notes: &mut Vec<String>,
-) -> Result<(Listing, ListingCheck), SyncError> {
+    unpaged: impl AsyncFnOnce() -> Result<T, ClientError>,
+    paged: impl AsyncFnOnce(usize) -> Result<Paged<T>, ClientError>,
+    len: impl Fn(&T) -> usize,
+) -> Result<(T, ListingCheck), SyncError> {
     let mut count = None;
     if hints.try_unpaged(client) {
-        match client.unpaged_listing(None).await {
-            Ok(listing) => {
+        match unpaged().await {
+            Ok(items) => {
                 count = run_count(client, notes).await?;
-                match judge_unpaged(listing.len(), count) {
+                match judge_unpaged(len(&items), count) {
                     Ok(()) => {
                         let check = ListingCheck {
                             method: "unpaged",
-                            listed: listing.len() as u64,
+                            listed: len(&items) as u64,
                             pages: 0,
                             run_count: count,
                             complete: true,
                             verified: true,
                         };
-                        return Ok((listing, check));
+                        return Ok((items, check));
                     }
                     Err(doubt) => notes.push(format!("{doubt}; paged instead")),
                 }
@@ -601,12 +606,12 @@ async fn full_listing(
             "paged from the start: `myrunstreak doctor` saw the unpaged listing capped".into(),
         );
     }
-    let paged = client.paged_listing(None, hints.page_size(client)).await?;
+    let paged = paged(hints.page_size(client)).await?;
     if count.is_none() {
         count = run_count(client, notes).await?;
     }
     notes.extend(paged.problem.clone());
-    let listed = paged.items.len();
+    let listed = len(&paged.items);
     let check = ListingCheck {
         method: "paged",
         listed: listed as u64,
@@ -617,6 +622,17 @@ async fn full_listing(
     };
     compare_with_count(listed, &check, notes);
     Ok((paged.items, check))
+}
+
+/// Every run: unpaged and verified against `runCount`, else paged to an empty page.
+async fn full_listing(
+    client: &SmashRunClient,
+    hints: &ListingHints,
+    notes: &mut Vec<String>,
+) -> Result<(Listing, ListingCheck), SyncError> {
+    let unpaged = async || client.unpaged_listing(None).await;
+    let paged = async |size| client.paged_listing(None, size).await;
+    verified(client, hints, notes, unpaged, paged, Listing::len).await
 }
 
 /// Runs created or updated since `since`: unpaged unless the answer looks like one capped page.
@@ -652,45 +668,10 @@ async fn verified_ids(
     hints: &ListingHints,
     notes: &mut Vec<String>,
 ) -> Result<(BTreeSet<i64>, ListingCheck), SyncError> {
-    let mut count = None;
-    if hints.try_unpaged(client) {
-        match client.unpaged_ids().await {
-            Ok(ids) => {
-                count = run_count(client, notes).await?;
-                match judge_unpaged(ids.len(), count) {
-                    Ok(()) => {
-                        let check = ListingCheck {
-                            method: "unpaged",
-                            listed: ids.len() as u64,
-                            pages: 0,
-                            run_count: count,
-                            complete: true,
-                            verified: true,
-                        };
-                        return Ok((ids.into_iter().collect(), check));
-                    }
-                    Err(doubt) => notes.push(format!("{doubt}; paged instead")),
-                }
-            }
-            Err(e) => unpaged_failed(e, notes)?,
-        }
-    }
-    let paged = client.paged_ids(hints.page_size(client)).await?;
-    if count.is_none() {
-        count = run_count(client, notes).await?;
-    }
-    notes.extend(paged.problem.clone());
-    let listed = paged.items.len();
-    let check = ListingCheck {
-        method: "paged",
-        listed: listed as u64,
-        pages: paged.pages as u64,
-        run_count: count,
-        complete: paged.complete,
-        verified: paged.complete && count == Some(listed as u64),
-    };
-    compare_with_count(listed, &check, notes);
-    Ok((paged.items.into_iter().collect(), check))
+    let unpaged = async || client.unpaged_ids().await;
+    let paged = async |size| client.paged_ids(size).await;
+    let (ids, check) = verified(client, hints, notes, unpaged, paged, Vec::len).await?;
+    Ok((ids.into_iter().collect(), check))
 }
 
 /// What to tell the runner about runs held as pending deletion, if any: they still count, and
