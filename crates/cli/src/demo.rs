@@ -35,6 +35,9 @@ pub struct DemoArgs {
     /// Stop after the summary instead of serving the dashboard.
     #[arg(long)]
     pub no_serve: bool,
+    /// Where to serve the dashboard (another free port when this one is taken).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
 }
 
 /// `demo`.
@@ -176,6 +179,29 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "\nTry it on your own runs: put your SmashRun app's SMASHRUN_CLIENT_ID and SMASHRUN_CLIENT_SECRET in .env, then `myrunstreak auth login` and `myrunstreak sync`."
     );
     drop(store);
+    let served = if args.no_serve {
+        Ok(())
+    } else {
+        serve_dashboard(args.bind, &settings).await
+    };
+    // the sandbox stays up while the dashboard is served: its "Sync now" talks to it
     sandbox.stop().await;
-    Ok(())
+    served
+}
+
+/// Serves the demo runner's dashboard until Ctrl-C, on `bind` or, when that is taken, on a free
+/// loopback port, and says where.
+async fn serve_dashboard(bind: std::net::SocketAddr, settings: &Settings) -> Result<()> {
+    let listener = match tokio::net::TcpListener::bind(bind).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("{bind} is not free ({e}); serving on another port.");
+            tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .context("finding a free loopback port for the dashboard")?
+        }
+    };
+    let addr = listener.local_addr()?;
+    println!("\nThe demo runner's dashboard: http://{addr}/  (API under /api/v1; Ctrl-C to stop)");
+    crate::serve::serve_until_ctrl_c(listener, crate::serve::config(settings)?).await
 }
