@@ -548,13 +548,11 @@ async fn run_count(
 
 /// An unpaged attempt that failed: page instead when paging may do better.
 fn unpaged_failed(e: ClientError, notes: &mut Vec<String>) -> Result<(), SyncError> {
-    match e {
-        ClientError::Transport { .. } | ClientError::Decode { .. } | ClientError::Status { .. } => {
-            notes.push(format!("unpaged listing failed ({e}); paged instead"));
-            Ok(())
-        }
-        e => Err(e.into()),
+    if !e.worth_paging() {
+        return Err(e.into());
     }
+    notes.push(format!("unpaged listing failed ({e}); paged instead"));
+    Ok(())
 }
 
 /// Says what a complete paged listing and SmashRun's count disagree on: the listing stands.

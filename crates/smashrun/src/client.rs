@@ -556,15 +556,13 @@ impl SmashRunClient {
 
     /// Which failures of an unpaged request are worth paging for; the others are returned.
     fn fall_back(&self, e: Error) -> Result<(), Error> {
-        match e {
-            Error::Transport { .. } | Error::Decode { .. } | Error::Status { .. } => {
-                self.emit(Event::FallingBackToPaging {
-                    cause: e.to_string(),
-                });
-                Ok(())
-            }
-            e => Err(e),
+        if !e.worth_paging() {
+            return Err(e);
         }
+        self.emit(Event::FallingBackToPaging {
+            cause: e.to_string(),
+        });
+        Ok(())
     }
 
     /// Everything at `path`, page by page. It ends on an empty page only: a short page is no

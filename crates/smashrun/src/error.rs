@@ -105,4 +105,14 @@ impl Error {
     pub fn needs_login(&self) -> bool {
         matches!(self, Error::Unauthorized { .. } | Error::Reauthorize { .. })
     }
+
+    /// Whether an unpaged listing that failed this way is worth replacing by pages: a broken,
+    /// slow or refused whole answer may come through page by page; a dead token or a rate limit
+    /// will not.
+    pub fn worth_paging(&self) -> bool {
+        matches!(
+            self,
+            Error::Transport { .. } | Error::Decode { .. } | Error::Status { .. }
+        )
+    }
 }
