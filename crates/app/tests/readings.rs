@@ -31,6 +31,20 @@ async fn world(years: u32) -> World {
         ..SandboxConfig::default()
     };
     config.limits.enabled = false;
+    let (sandbox, client) = connect(config).await;
+    let client = client.with_budget(Arc::new(RateBudget::unlimited()));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("runs.duckdb"), Timestamp::now()).unwrap();
+    World {
+        sandbox,
+        client,
+        store,
+        _dir: dir,
+    }
+}
+
+/// A sandbox serving `config`, and a client holding a token it issued.
+async fn connect(config: SandboxConfig) -> (Sandbox, SmashRunClient) {
     let sandbox = Sandbox::start_on_free_port(config).await.unwrap();
     let token: Value = http()
         .post(format!("{}/tokens", sandbox.control_url()))
@@ -46,16 +60,8 @@ async fn world(years: u32) -> World {
         Arc::new(StaticToken(Secret::new(
             token["access_token"].as_str().unwrap(),
         ))),
-    )
-    .with_budget(Arc::new(RateBudget::unlimited()));
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("runs.duckdb"), Timestamp::now()).unwrap();
-    World {
-        sandbox,
-        client,
-        store,
-        _dir: dir,
-    }
+    );
+    (sandbox, client)
 }
 
 fn http() -> reqwest::Client {
@@ -482,22 +488,7 @@ async fn a_listing_with_no_readable_activity_still_keeps_its_rejections() {
         load: Some(raw.as_array().unwrap().clone()),
         ..SandboxConfig::default()
     };
-    let sandbox = Sandbox::start_on_free_port(config).await.unwrap();
-    let token: Value = http()
-        .post(format!("{}/tokens", sandbox.control_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let client = SmashRunClient::new(
-        http(),
-        ClientConfig::new(sandbox.api_url()),
-        Arc::new(StaticToken(Secret::new(
-            token["access_token"].as_str().unwrap(),
-        ))),
-    );
+    let (sandbox, client) = connect(config).await;
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path().join("runs.duckdb"), Timestamp::now()).unwrap();
     let request = SyncRequest {
