@@ -517,7 +517,10 @@ impl SmashRunClient {
             page_size,
             self.listing_parser(),
             Listing::len,
-            Listing::extend,
+            |all, chunk| {
+                all.extend(chunk);
+                false
+            },
         )
         .await
     }
@@ -542,7 +545,10 @@ impl SmashRunClient {
             page_size,
             parse_ids,
             Vec::len,
-            |all: &mut Vec<i64>, chunk| all.extend(chunk),
+            |all: &mut Vec<i64>, chunk| {
+                all.extend(chunk);
+                false
+            },
         )
         .await
     }
@@ -568,7 +574,9 @@ impl SmashRunClient {
     /// Everything at `path`, page by page. It ends on an empty page only: a short page is no
     /// proof of the end, since a server may cap pages below `page_size`. A server that answers
     /// two pages alike ignores `page`: paging stops there with the listing marked incomplete
-    /// instead of looping. At most [`MAX_PAGES`] pages.
+    /// instead of looping. At most [`MAX_PAGES`] pages. `take` adds a page to what is kept and
+    /// says whether the caller has all it wants (a window's start passed): that ends the listing
+    /// complete too.
     async fn paged<T: Default>(
         &self,
         path: &str,
@@ -576,7 +584,7 @@ impl SmashRunClient {
         page_size: usize,
         parse: impl Fn(&[u8]) -> Result<T, String> + Copy,
         len: impl Fn(&T) -> usize,
-        extend: impl Fn(&mut T, T),
+        mut take: impl FnMut(&mut T, T) -> bool,
     ) -> Result<Paged<T>, Error> {
         let size = page_size.max(1);
         let mut all = T::default();
@@ -614,7 +622,14 @@ impl SmashRunClient {
                 });
             }
             previous = Some(digest);
-            extend(&mut all, chunk);
+            if take(&mut all, chunk) {
+                return Ok(Paged {
+                    items: all,
+                    pages: page + 1,
+                    complete: true,
+                    problem: None,
+                });
+            }
         }
         Ok(Paged {
             items: all,
@@ -644,38 +659,8 @@ impl SmashRunClient {
         since: Option<Date>,
         until: Option<Date>,
     ) -> Result<Paged<Listing>, Error> {
-        let size = self.config.page_size.max(1);
-        let mut kept = Listing::default();
-        let mut previous: Option<u64> = None;
         let in_window = |d: Date| since.is_none_or(|s| d >= s) && until.is_none_or(|u| d <= u);
-        for page in 0..MAX_PAGES {
-            let query = [("page", page.to_string()), ("count", size.to_string())];
-            let (chunk, digest) = self
-                .fetch(
-                    "/my/activities/search",
-                    &query,
-                    self.config.request_timeout,
-                    self.config.retry.max_attempts,
-                    |bytes| self.listing_parser()(bytes).map(|t| (t, digest(bytes))),
-                )
-                .await?;
-            let done = |complete: bool, problem: Option<String>, kept: Listing| Paged {
-                items: kept,
-                pages: page + 1,
-                complete,
-                problem,
-            };
-            if chunk.is_empty() {
-                return Ok(done(true, None, kept));
-            }
-            if previous == Some(digest) {
-                let problem = format!(
-                    "SmashRun answered page {page} like page {}: it seems to ignore `page`, so the window may be incomplete",
-                    page - 1
-                );
-                return Ok(done(false, Some(problem), kept));
-            }
-            previous = Some(digest);
+        let take = |kept: &mut Listing, chunk: Listing| {
             // pages are ordered by instant; local dates may disagree by a day across zones
             let past_window = since.is_some_and(|s| {
                 chunk
@@ -690,18 +675,17 @@ impl SmashRunClient {
                     .filter(|a| in_window(a.start.date())),
             );
             kept.rejected.extend(chunk.rejected);
-            if past_window {
-                return Ok(done(true, None, kept));
-            }
-        }
-        let problem =
-            format!("stopped after {MAX_PAGES} pages without reaching the window's start");
-        Ok(Paged {
-            items: kept,
-            pages: MAX_PAGES,
-            complete: false,
-            problem: Some(problem),
-        })
+            past_window
+        };
+        self.paged(
+            "/my/activities/search",
+            &[],
+            self.config.page_size,
+            self.listing_parser(),
+            Listing::len,
+            take,
+        )
+        .await
     }
 
     /// The ids of every listed activity: one unpaged request where possible, else page by page.
