@@ -508,3 +508,58 @@ async fn a_listing_with_no_readable_activity_still_keeps_its_rejections() {
     assert_eq!(kept, BTreeSet::from([Some(501), Some(502)]));
     sandbox.stop().await;
 }
+
+#[tokio::test]
+async fn pages_offset_by_the_asked_size_skip_runs_which_the_count_exposes_and_the_doctor_fixes() {
+    let mut w = world(2).await;
+    w.sync(SyncMode::Full).await;
+    let served = w.served().await;
+    // a server that caps pages at 40 but starts page n at n * 100: 60 of every 100 runs unlisted
+    w.reading(ListingReading {
+        unpaged_cap: Some(100),
+        offset_by_asked_count: true,
+        ..ListingReading::default()
+    })
+    .await;
+    w.page_cap(40).await;
+    let skipping = w.sync(SyncMode::Incremental).await;
+    let check = skipping.listing.clone().unwrap();
+    assert!(check.complete && !check.verified, "{check:?}");
+    assert!(
+        notes(&skipping).contains(&format!("SmashRun counts {}", served.len())),
+        "{}",
+        notes(&skipping)
+    );
+    assert_eq!(
+        skipping.counts.deleted, 0,
+        "more than the guard allows: held"
+    );
+    assert_eq!(w.stored(), served, "nothing lost");
+    let later = w
+        .sync_at(
+            SyncRequest::default(),
+            Timestamp::now() + SignedDuration::from_hours(48),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        later.counts.deleted, 0,
+        "never confirmed while runCount disagrees"
+    );
+
+    // the doctor sees the page cap; paging at 40 then lists everything again
+    let report = diagnose(&w.client, Some(&w.store)).await.unwrap();
+    assert_eq!(report.page_cap, Some(40), "{:?}", report.findings);
+    let fixed = w
+        .sync_at(
+            SyncRequest::default(),
+            Timestamp::now() + SignedDuration::from_hours(49),
+        )
+        .await
+        .unwrap();
+    let check = fixed.listing.unwrap();
+    assert!(check.verified, "{check:?}");
+    assert_eq!(fixed.pending_deletions, 0, "released");
+    assert_eq!(w.stored(), served);
+    w.sandbox.stop().await;
+}

@@ -290,15 +290,19 @@ fn search(shared: &Shared, style: Style, q: &HashMap<String, String>) -> Respons
         let cap = reading.unpaged_cap.unwrap_or(usize::MAX);
         &list[..cap.min(list.len())]
     } else {
-        let count = count
-            .unwrap_or(state.config.default_count)
-            .min(state.config.max_count);
+        let asked = count.unwrap_or(state.config.default_count);
+        let count = asked.min(state.config.max_count);
+        let stride = if reading.offset_by_asked_count {
+            asked
+        } else {
+            count
+        };
         let page = if reading.ignore_page {
             0
         } else {
             page.unwrap_or(0)
         };
-        let start = page.saturating_mul(count).min(list.len());
+        let start = page.saturating_mul(stride).min(list.len());
         &list[start..start.saturating_add(count).min(list.len())]
     };
     // what is served may differ from what is stored ([`crate::quirks`])

@@ -27,6 +27,9 @@ pub struct ListingReading {
     pub from_date_local: bool,
     /// The server ignores `page` and answers the first page every time.
     pub ignore_page: bool,
+    /// The server starts page `n` at `n` times the *asked* `count` even when it returns fewer
+    /// (its page cap is lower): the runs in between are never listed.
+    pub offset_by_asked_count: bool,
     /// A glitch: listings show only this share of the runs (the newest), though none was
     /// deleted. `None`: every run.
     pub keep_share: Option<f64>,
