@@ -12,10 +12,10 @@ resource "aws_lambda_function" "sync" {
   function_name    = "${local.name}-sync"
   role             = aws_iam_role.sync.arn
   runtime          = "provided.al2023"
-  architectures    = ["arm64"]
+  architectures    = [var.lambda_architecture]
   handler          = "bootstrap"
-  filename         = var.sync_zip
-  source_code_hash = filebase64sha256(var.sync_zip)
+  filename         = pathexpand(var.sync_zip)
+  source_code_hash = filebase64sha256(pathexpand(var.sync_zip))
   memory_size      = 512
   timeout          = 300
   # one sync at a time; the ETag condition guards against the rest
@@ -40,10 +40,10 @@ resource "aws_lambda_function" "api" {
   function_name    = "${local.name}-api"
   role             = aws_iam_role.api.arn
   runtime          = "provided.al2023"
-  architectures    = ["arm64"]
+  architectures    = [var.lambda_architecture]
   handler          = "bootstrap"
-  filename         = var.api_zip
-  source_code_hash = filebase64sha256(var.api_zip)
+  filename         = pathexpand(var.api_zip)
+  source_code_hash = filebase64sha256(pathexpand(var.api_zip))
   memory_size      = 256
   timeout          = 10
 

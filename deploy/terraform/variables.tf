@@ -39,16 +39,27 @@ variable "sync_schedule" {
   default     = "cron(0 11 * * ? *)"
 }
 
-variable "sync_zip" {
-  description = "Path of the sync function's zip (bootstrap inside), built with `cargo lambda build --release --arm64 --output-format zip`."
+variable "lambda_architecture" {
+  description = "Instruction set of both functions: x86_64 by default, because scripts/build-lambda builds x86_64 zips (our build machines only have the x86_64 Rust standard library, so they cannot build arm64); arm64 (Graviton) for zips built elsewhere with `cargo lambda build --arm64`."
   type        = string
-  default     = "../../target/lambda/myrunstreak-sync/bootstrap.zip"
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be \"x86_64\" or \"arm64\"."
+  }
+}
+
+variable "sync_zip" {
+  description = "Path of the sync function's zip (bootstrap inside), built for var.lambda_architecture by scripts/build-lambda, which prints it (`~` is expanded; under $CARGO_TARGET_DIR/lambda when that is set)."
+  type        = string
+  default     = "~/.cache/myrunstreak/lambda-target/lambda/myrunstreak-sync/bootstrap.zip"
 }
 
 variable "api_zip" {
-  description = "Path of the API function's zip (bootstrap inside)."
+  description = "Path of the API function's zip (bootstrap inside), built like sync_zip by scripts/build-lambda."
   type        = string
-  default     = "../../target/lambda/myrunstreak-api/bootstrap.zip"
+  default     = "~/.cache/myrunstreak/lambda-target/lambda/myrunstreak-api/bootstrap.zip"
 }
 
 variable "log_retention_days" {
