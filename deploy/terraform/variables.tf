@@ -62,6 +62,18 @@ variable "api_zip" {
   default     = "~/.cache/myrunstreak/lambda-target/lambda/myrunstreak-api/bootstrap.zip"
 }
 
+variable "api_concurrency" {
+  description = "Most API function instances running at once (reserved concurrency): the read endpoints are public, so this bounds what a flood of requests can cost."
+  type        = number
+  default     = 10
+}
+
+variable "db_version_days" {
+  description = "Days a replaced version of the DuckDB file is kept (each sync's upload replaces the last) before it is deleted: how far back a bad upload can be rolled back."
+  type        = number
+  default     = 90
+}
+
 variable "log_retention_days" {
   description = "Days to keep the functions' logs."
   type        = number
