@@ -10,9 +10,15 @@
 //! - a day qualifies under a [`Rule`] (`usrsa`, `continuous`, `any`, or a custom minimum);
 //! - distances are compared at SmashRun's precision, 5 decimals of a kilometre ([`Distance`]);
 //! - a day's audit ([`audit_day`]) explains one day with the same logic, never a second copy.
+//!
+//! It also declares, once, the attributes of a run that are kept but never computed with
+//! ([`RunAttributes`]: weather, heart rate, flags...), with SmashRun's key for each as data, so
+//! that the client's parser, the store's columns and the mapping between them all derive from
+//! one list. Reading JSON and writing SQL stay with those adapters.
 #![warn(missing_docs)]
 
 mod analytics;
+mod attributes;
 mod audit;
 mod calendar;
 mod day;
@@ -27,6 +33,7 @@ pub use analytics::{
     Analytics, BreakRecord, PaceRecord, PeriodTotals, Records, RunRecord, Totals, WeekdayTotals,
     analyze,
 };
+pub use attributes::{AttrField, AttrKind, AttrSource, AttrValue, RunAttributes};
 pub use audit::{
     Amount, AuditFlag, AuditedRun, DayAudit, Measure, NearMiss, NotCounted, Threshold, Verdict,
     audit_day,
