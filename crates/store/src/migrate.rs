@@ -1,0 +1,59 @@
+//! The schema's versions: numbered migrations, applied in order on open, each in its own
+//! transaction. A released migration is never edited; a change is a new one.
+
+use duckdb::params;
+use jiff::Timestamp;
+
+use crate::time::micros;
+use crate::{Store, StoreError};
+
+/// The newest schema version this build knows.
+pub const SCHEMA_VERSION: i64 = 3;
+
+const MIGRATIONS: [(i64, &str); 3] = [
+    (1, include_str!("migrations/001_initial.sql")),
+    (2, include_str!("migrations/002_offset_assumed.sql")),
+    (3, include_str!("migrations/003_pending_deletions.sql")),
+];
+
+impl Store {
+    /// The schema version of the file (0 for an empty file).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        let exists: i64 = self.conn.query_row(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )?;
+        if exists == 0 {
+            return Ok(0);
+        }
+        Ok(self.conn.query_row(
+            "SELECT coalesce(max(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    pub(crate) fn migrate(&mut self) -> Result<(), StoreError> {
+        let current = self.schema_version()?;
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: self.path.clone(),
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL, applied_utc TIMESTAMP NOT NULL)")?;
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_version VALUES (?, make_timestamp(?))",
+                params![version, micros(Timestamp::now())],
+            )?;
+            tx.commit()?;
+            tracing::debug!(version, path = %self.path.display(), "database schema migrated");
+        }
+        Ok(())
+    }
+}
