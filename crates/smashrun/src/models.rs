@@ -7,11 +7,13 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
-use myrunstreak_domain::{ActivityId, Distance, LocalStart, Run};
+use myrunstreak_domain::{ActivityId, AttrSource, Distance, LocalStart, Run, RunAttributes};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// One activity summary: every field of SmashRun's summary object, typed, plus the raw JSON.
+/// The fields the streak engine reads are its own; the rest are the domain's declared
+/// [`RunAttributes`].
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Activity {
     /// `activityId`.
@@ -22,66 +24,12 @@ pub struct Activity {
     pub start: LocalStart,
     /// `distance` at SmashRun's precision.
     pub distance: Distance,
-    /// `activityType` (`running` in every real sample).
-    pub activity_type: Option<String>,
     /// `duration`: seconds of moving time, possibly fractional, possibly 0.
     pub duration_s: Option<f64>,
-    /// `calories`.
-    pub calories: Option<i64>,
-    /// `notes`: the runner's text, untrusted.
-    pub notes: Option<String>,
-    /// `externalId`.
-    pub external_id: Option<String>,
-    /// `source`.
-    pub source: Option<String>,
-    /// `appVersion`.
-    pub app_version: Option<String>,
-    /// `deviceType`.
-    pub device_type: Option<String>,
-    /// `hasDetails`.
-    pub has_details: Option<bool>,
-    /// `hasDetailsGPS`.
-    pub has_details_gps: Option<bool>,
-    /// `startLatitude`.
-    pub start_latitude: Option<f64>,
-    /// `startLongitude`.
-    pub start_longitude: Option<f64>,
-    /// `heartRateMin`.
-    pub heart_rate_min: Option<f64>,
-    /// `heartRateMax`.
-    pub heart_rate_max: Option<f64>,
-    /// `heartRateAverage`.
-    pub heart_rate_average: Option<f64>,
-    /// `cadenceMin` (steps per minute).
-    pub cadence_min: Option<f64>,
-    /// `cadenceMax`.
-    pub cadence_max: Option<f64>,
-    /// `cadenceAverage`.
-    pub cadence_average: Option<f64>,
-    /// `weatherType`, kept whatever it says.
-    pub weather_type: Option<String>,
-    /// `temperature` (°C).
-    pub temperature: Option<f64>,
-    /// `temperatureApparent`.
-    pub temperature_apparent: Option<f64>,
-    /// `temperatureWindChill`.
-    pub temperature_wind_chill: Option<f64>,
-    /// `humidity` (percent).
-    pub humidity: Option<f64>,
-    /// `windSpeed` (km/h).
-    pub wind_speed: Option<f64>,
-    /// `howFelt`, kept whatever it says.
-    pub how_felt: Option<String>,
-    /// `terrain`, kept whatever it says.
-    pub terrain: Option<String>,
-    /// `isRace`.
-    pub is_race: Option<bool>,
-    /// `isTreadmill`.
-    pub is_treadmill: Option<bool>,
-    /// `isBadHR`.
-    pub is_bad_hr: Option<bool>,
-    /// `isBadElevation`.
-    pub is_bad_elevation: Option<bool>,
+    /// Every other field of the summary the mirror keeps (heart rate, weather, flags...), read
+    /// by walking the keys the domain declares; serialized inline, as if declared here.
+    #[serde(flatten)]
+    pub attributes: RunAttributes,
     /// `syncDateTimeUTC`.
     pub synced_at: Option<Timestamp>,
     /// `dateCreatedUTC`.
@@ -101,14 +49,15 @@ impl Activity {
             distance: self.distance,
             duration_s: self.duration_s.unwrap_or(0.0),
             is_running: self.is_running(),
-            is_treadmill: self.is_treadmill.unwrap_or(false)
-                || self.terrain.as_deref() == Some("treadmill"),
+            is_treadmill: self.attributes.is_treadmill.unwrap_or(false)
+                || self.attributes.terrain.as_deref() == Some("treadmill"),
         }
     }
 
     /// Whether SmashRun calls it a run. A missing type is read as running (the only type seen).
     pub fn is_running(&self) -> bool {
-        self.activity_type
+        self.attributes
+            .activity_type
             .as_deref()
             .is_none_or(|t| t.eq_ignore_ascii_case("running"))
     }
@@ -160,8 +109,8 @@ pub fn parse_activity_in(raw: &str, home: Option<&TimeZone>) -> Result<Activity,
         Ok(top) => top,
         Err(e) => return Err(reject(None, format!("not JSON: {e}"))),
     };
-    let fields: HashMap<String, &RawValue> = match serde_json::from_str(top.get()) {
-        Ok(fields) => fields,
+    let fields = match serde_json::from_str(top.get()) {
+        Ok(fields) => Fields(fields),
         Err(_) => {
             return Err(reject(
                 None,
@@ -169,7 +118,7 @@ pub fn parse_activity_in(raw: &str, home: Option<&TimeZone>) -> Result<Activity,
             ));
         }
     };
-    let get = |k: &str| fields.get(k).copied();
+    let get = |k: &str| fields.get(k);
     let id_value = get("activityId");
     let id_number = id_value.and_then(as_integer);
     let Some(id) = id_number.and_then(|n| ActivityId::new(n).ok()) else {
@@ -217,9 +166,6 @@ pub fn parse_activity_in(raw: &str, home: Option<&TimeZone>) -> Result<Activity,
             ));
         }
     };
-    let text = |k: &str| get(k).and_then(as_text);
-    let number = |k: &str| get(k).and_then(as_number);
-    let flag = |k: &str| get(k).and_then(as_flag);
     let instant = |k: &str| {
         get(k)
             .and_then(as_string)
@@ -231,41 +177,43 @@ pub fn parse_activity_in(raw: &str, home: Option<&TimeZone>) -> Result<Activity,
         start_local,
         start,
         distance,
-        activity_type: text("activityType"),
-        duration_s: number("duration").filter(|d| *d >= 0.0),
-        calories: number("calories").and_then(|c| integral_i64(c.round())),
-        notes: text("notes"),
-        external_id: text("externalId"),
-        source: text("source"),
-        app_version: text("appVersion"),
-        device_type: text("deviceType"),
-        has_details: flag("hasDetails"),
-        has_details_gps: flag("hasDetailsGPS"),
-        start_latitude: number("startLatitude"),
-        start_longitude: number("startLongitude"),
-        heart_rate_min: number("heartRateMin"),
-        heart_rate_max: number("heartRateMax"),
-        heart_rate_average: number("heartRateAverage"),
-        cadence_min: number("cadenceMin"),
-        cadence_max: number("cadenceMax"),
-        cadence_average: number("cadenceAverage"),
-        weather_type: text("weatherType"),
-        temperature: number("temperature"),
-        temperature_apparent: number("temperatureApparent"),
-        temperature_wind_chill: number("temperatureWindChill"),
-        humidity: number("humidity"),
-        wind_speed: number("windSpeed"),
-        how_felt: text("howFelt"),
-        terrain: text("terrain"),
-        is_race: flag("isRace"),
-        is_treadmill: flag("isTreadmill"),
-        is_bad_hr: flag("isBadHR"),
-        is_bad_elevation: flag("isBadElevation"),
+        duration_s: get("duration").and_then(as_number).filter(|d| *d >= 0.0),
+        attributes: RunAttributes::read(&fields),
         synced_at: instant("syncDateTimeUTC"),
         created_at: instant("dateCreatedUTC"),
         updated_at: instant("dateUpdatedUTC"),
         raw: raw.to_owned(),
     })
+}
+
+/// An activity's values by key, each still raw: the attributes are read from it leniently, by
+/// the kind the domain declares for each.
+struct Fields<'raw>(HashMap<String, &'raw RawValue>);
+
+impl<'raw> Fields<'raw> {
+    fn get(&self, key: &str) -> Option<&'raw RawValue> {
+        self.0.get(key).copied()
+    }
+}
+
+impl AttrSource for Fields<'_> {
+    fn text(&self, key: &str) -> Option<String> {
+        self.get(key).and_then(as_text)
+    }
+
+    /// A number rounded to a whole one (calories come as `412.0` too); one that does not fit is
+    /// `None`, never saturated.
+    fn integer(&self, key: &str) -> Option<i64> {
+        self.real(key).and_then(|n| integral_i64(n.round()))
+    }
+
+    fn real(&self, key: &str) -> Option<f64> {
+        self.get(key).and_then(as_number)
+    }
+
+    fn flag(&self, key: &str) -> Option<bool> {
+        self.get(key).and_then(as_flag)
+    }
 }
 
 /// SmashRun's zone-less UTC (`2022-11-09T15:01:40.307`) or an RFC 3339 instant.
@@ -521,9 +469,9 @@ mod tests {
         let a = parse_activity(REAL).unwrap();
         assert_eq!(a.id.get(), 123);
         assert_eq!(a.distance.cm(), 974_928);
-        assert_eq!(a.weather_type.as_deref(), Some("volcanicash"));
-        assert_eq!(a.calories, None);
-        assert_eq!(a.is_treadmill, Some(true));
+        assert_eq!(a.attributes.weather_type.as_deref(), Some("volcanicash"));
+        assert_eq!(a.attributes.calories, None);
+        assert_eq!(a.attributes.is_treadmill, Some(true));
         assert_eq!(
             a.created_at.unwrap().to_string(),
             "2022-11-09T15:01:40.307Z"
@@ -534,10 +482,38 @@ mod tests {
     }
 
     #[test]
+    fn attributes_serialize_inline_under_their_field_names() {
+        let json = serde_json::to_value(parse_activity(REAL).unwrap()).unwrap();
+        let keys: std::collections::BTreeSet<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected: std::collections::BTreeSet<&str> = [
+            "id",
+            "start_local",
+            "start",
+            "distance",
+            "duration_s",
+            "synced_at",
+            "created_at",
+            "updated_at",
+            "raw",
+        ]
+        .into();
+        expected.extend(RunAttributes::FIELDS.iter().map(|f| f.name));
+        assert_eq!(keys, expected);
+        assert_eq!(json["weather_type"], "volcanicash");
+        assert_eq!(json["is_treadmill"], true);
+        assert_eq!(json["calories"], serde_json::Value::Null);
+    }
+
+    #[test]
     fn duration_zero_and_missing_keys_are_fine() {
         let a = parse_activity(r#"{"activityId":5,"distance":3,"startDateTimeLocal":"2024-01-01T06:00:00+01:00","duration":0}"#).unwrap();
         assert_eq!(a.duration_s, Some(0.0));
-        assert_eq!(a.heart_rate_average, None);
+        assert_eq!(a.attributes.heart_rate_average, None);
         assert!(a.is_running());
     }
 
@@ -571,13 +547,13 @@ mod tests {
             r#"{{"activityId":9,"distance":5.5,"startDateTimeLocal":"2026-05-01T07:00:00-04:00","heartRateAverage":"{garbage}","cadenceMax":1e400,"humidity":[1,2],"calories":1e300,"dateUpdatedUTC":"{garbage}","isRace":"{garbage}","notes":"{garbage}"}}"#
         );
         let a = parse_activity(&raw).unwrap();
-        assert_eq!(a.heart_rate_average, None);
-        assert_eq!(a.cadence_max, None);
-        assert_eq!(a.humidity, None);
-        assert_eq!(a.calories, None, "no saturation to i64::MAX");
+        assert_eq!(a.attributes.heart_rate_average, None);
+        assert_eq!(a.attributes.cadence_max, None);
+        assert_eq!(a.attributes.humidity, None);
+        assert_eq!(a.attributes.calories, None, "no saturation to i64::MAX");
         assert_eq!(a.updated_at, None);
-        assert_eq!(a.is_race, None);
-        assert_eq!(a.notes.as_deref(), Some(garbage.as_str()));
+        assert_eq!(a.attributes.is_race, None);
+        assert_eq!(a.attributes.notes.as_deref(), Some(garbage.as_str()));
         assert_eq!(a.raw, raw);
     }
 

@@ -227,7 +227,7 @@ proptest! {
         prop_assert_eq!(a.to_run().start.date(), date);
         prop_assert_eq!(a.distance.cm(), cm);
         prop_assert_eq!(&a.raw, &text);
-        for v in [a.heart_rate_average, a.cadence_max, a.temperature, a.duration_s].into_iter().flatten() {
+        for v in [a.attributes.heart_rate_average, a.attributes.cadence_max, a.attributes.temperature, a.duration_s].into_iter().flatten() {
             prop_assert!(v.is_finite());
         }
     }

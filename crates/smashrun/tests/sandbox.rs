@@ -519,7 +519,10 @@ async fn windows_by_run_date_and_updates_since_an_instant() {
         .await
         .unwrap();
     assert_eq!(ids(&updated), BTreeSet::from([old]));
-    assert_eq!(updated.activities[0].notes.as_deref(), Some("edited"));
+    assert_eq!(
+        updated.activities[0].attributes.notes.as_deref(),
+        Some("edited")
+    );
 
     let latest = api.latest_activity().await.unwrap().unwrap();
     assert_eq!(latest.id, all.activities[0].id);
@@ -560,8 +563,8 @@ async fn every_run_of_ten_years_and_every_odd_one_parses() {
         .iter()
         .filter(|a| {
             a.duration_s == Some(0.0)
-                || a.weather_type.as_deref() == Some("volcanicash")
-                || a.calories.is_none()
+                || a.attributes.weather_type.as_deref() == Some("volcanicash")
+                || a.attributes.calories.is_none()
         })
         .count();
     assert!(odd > 20, "{odd}");

@@ -10,11 +10,17 @@
 //! file as it was before the batch. DuckDB's file lock makes the store single-writer: a second
 //! writer gets [`StoreError::Locked`] at once instead of waiting.
 //!
+//! The columns a batch writes are declared once: the store's own (start, distance, instants,
+//! raw JSON) in `columns.rs`, and one per run attribute from the domain's
+//! [`RunAttributes`](myrunstreak_domain::RunAttributes); the staging table, the merge and the
+//! appender row are built from that list, and a test checks it against the migrated `runs`.
+//!
 //! This crate knows DuckDB and the domain, nothing of SmashRun's wire format or of HTTP.
 //!
 //! Each concern is one module adding to [`Store`]: opening and migrating, writing batches,
 //! deletions, the sync log, reading runs back, details, export, and small stored values.
 
+mod columns;
 mod deletions;
 mod details;
 mod error;

@@ -1,6 +1,6 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
-use myrunstreak_domain::{Distance, LocalStart};
+use myrunstreak_domain::{Distance, LocalStart, RunAttributes};
 use serde::Serialize;
 
 /// One run to store: every typed column, and the raw JSON as received.
@@ -17,64 +17,8 @@ pub struct RunRow {
     pub distance: Distance,
     /// Moving time in seconds.
     pub duration_s: Option<f64>,
-    #[allow(missing_docs)]
-    pub activity_type: Option<String>,
-    #[allow(missing_docs)]
-    pub calories: Option<i64>,
-    #[allow(missing_docs)]
-    pub notes: Option<String>,
-    #[allow(missing_docs)]
-    pub external_id: Option<String>,
-    #[allow(missing_docs)]
-    pub source: Option<String>,
-    #[allow(missing_docs)]
-    pub app_version: Option<String>,
-    #[allow(missing_docs)]
-    pub device_type: Option<String>,
-    #[allow(missing_docs)]
-    pub has_details: Option<bool>,
-    #[allow(missing_docs)]
-    pub has_details_gps: Option<bool>,
-    #[allow(missing_docs)]
-    pub start_latitude: Option<f64>,
-    #[allow(missing_docs)]
-    pub start_longitude: Option<f64>,
-    #[allow(missing_docs)]
-    pub heart_rate_min: Option<f64>,
-    #[allow(missing_docs)]
-    pub heart_rate_max: Option<f64>,
-    #[allow(missing_docs)]
-    pub heart_rate_average: Option<f64>,
-    #[allow(missing_docs)]
-    pub cadence_min: Option<f64>,
-    #[allow(missing_docs)]
-    pub cadence_max: Option<f64>,
-    #[allow(missing_docs)]
-    pub cadence_average: Option<f64>,
-    #[allow(missing_docs)]
-    pub weather_type: Option<String>,
-    #[allow(missing_docs)]
-    pub temperature: Option<f64>,
-    #[allow(missing_docs)]
-    pub temperature_apparent: Option<f64>,
-    #[allow(missing_docs)]
-    pub temperature_wind_chill: Option<f64>,
-    #[allow(missing_docs)]
-    pub humidity: Option<f64>,
-    #[allow(missing_docs)]
-    pub wind_speed: Option<f64>,
-    #[allow(missing_docs)]
-    pub how_felt: Option<String>,
-    #[allow(missing_docs)]
-    pub terrain: Option<String>,
-    #[allow(missing_docs)]
-    pub is_race: Option<bool>,
-    #[allow(missing_docs)]
-    pub is_treadmill: Option<bool>,
-    #[allow(missing_docs)]
-    pub is_bad_hr: Option<bool>,
-    #[allow(missing_docs)]
-    pub is_bad_elevation: Option<bool>,
+    /// Everything else SmashRun said of the run: one column of `runs` each, named after the field.
+    pub attributes: RunAttributes,
     /// `syncDateTimeUTC`.
     pub synced_at: Option<Timestamp>,
     /// `dateCreatedUTC`.
