@@ -15,22 +15,28 @@
 mod budget;
 mod client;
 mod error;
+mod events;
+mod listing;
 mod models;
 mod oauth;
+mod paging;
+mod provider;
+mod retry;
 mod secret;
 mod tokens;
 
 pub use budget::RateBudget;
-pub use client::{
-    ClientConfig, Event, Listing, ListingStyle, MAX_PAGES, Observer, Paged, RetryPolicy,
-    SmashRunClient, StaticToken, TokenFuture, TokenProvider, WaitReason, parse_listing,
-    parse_retry_after,
-};
+pub use client::{ClientConfig, SmashRunClient};
 pub use error::Error;
+pub use events::{Event, Observer, WaitReason};
+pub use listing::{Listing, ListingStyle, parse_listing};
 pub use models::{
     Activity, Rejected, SANE_YEARS, Split, SplitUnit, UserInfo, clip, parse_activity,
     parse_activity_in, parse_utc,
 };
 pub use oauth::{Authorization, OAuthClient, OAuthConfig, Scope};
+pub use paging::{MAX_PAGES, Paged};
+pub use provider::{StaticToken, TokenFuture, TokenProvider};
+pub use retry::{RetryPolicy, parse_retry_after};
 pub use secret::Secret;
 pub use tokens::{TokenSet, token_lifetime};
