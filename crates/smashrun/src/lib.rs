@@ -3,13 +3,20 @@
 //! SmashRun's limits, and bounded retries of 5xx, 429, dropped connections and truncated bodies.
 //!
 //! It does **not** store anything: tokens come from a [`TokenProvider`] and go back to the
-//! caller, activities are returned with their raw JSON for the caller to keep.
+//! caller, activities are returned with their raw JSON for the caller to keep. It knows nothing
+//! of databases, never reads the environment or a settings file (a [`ClientConfig`] is passed
+//! in), and computes no streaks: what a run is, and which of SmashRun's fields are kept
+//! ([`RunAttributes`](myrunstreak_domain::RunAttributes)), is the domain's to say.
 //!
 //! Activities are parsed the way real histories demand: `activityId`, `startDateTimeLocal` and
 //! `distance` strictly (a start without an offset is kept on its written date, its offset marked
 //! assumed); everything else leniently (unknown enum strings kept, ints or floats, missing keys,
 //! garbage read as missing). One bad activity is returned as a [`Rejected`] with its raw JSON and
 //! the reason; it never hides the others. Nothing the server sends can make the client panic.
+//!
+//! One module per concern: the request loop and single resources (`client`), listings
+//! (`listing`), the paging loop (`paging`), retries (`retry`), progress events (`events`), the
+//! token port (`provider`), OAuth (`oauth`), tokens (`tokens`), the rate budget (`budget`).
 #![warn(missing_docs)]
 
 mod budget;

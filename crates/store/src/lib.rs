@@ -15,7 +15,8 @@
 //! [`RunAttributes`](myrunstreak_domain::RunAttributes); the staging table, the merge and the
 //! appender row are built from that list, and a test checks it against the migrated `runs`.
 //!
-//! This crate knows DuckDB and the domain, nothing of SmashRun's wire format or of HTTP.
+//! This crate knows DuckDB and the domain, nothing of SmashRun's wire format (keys, JSON
+//! parsing) or of HTTP; it never reads the environment, and takes "now" as an argument.
 //!
 //! Each concern is one module adding to [`Store`]: opening and migrating, writing batches,
 //! deletions, the sync log, reading runs back, details, export, and small stored values.

@@ -38,7 +38,8 @@ impl Store {
         )?)
     }
 
-    pub(crate) fn migrate(&mut self) -> Result<(), StoreError> {
+    /// Applies the migrations the file lacks, recording each as applied at `now`.
+    pub(crate) fn migrate(&mut self, now: Timestamp) -> Result<(), StoreError> {
         let current = self.schema_version()?;
         if current > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema {
@@ -53,7 +54,7 @@ impl Store {
             tx.execute_batch(sql)?;
             tx.execute(
                 "INSERT INTO schema_version VALUES (?, make_timestamp(?))",
-                params![version, micros(Timestamp::now())],
+                params![version, micros(now)],
             )?;
             tx.commit()?;
             tracing::debug!(version, path = %self.path.display(), "database schema migrated");

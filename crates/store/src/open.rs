@@ -28,7 +28,7 @@ impl Store {
             path,
             read_only: false,
         };
-        store.migrate()?;
+        store.migrate(now)?;
         store.conn.execute(
             "UPDATE sync_log SET status = 'interrupted', finished_utc = make_timestamp(?), error = 'the process stopped before the sync finished' WHERE status = 'running'",
             params![micros(now)],
