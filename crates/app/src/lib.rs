@@ -1,19 +1,43 @@
-//! The application layer every MyRunStreak shell shares (CLI, HTTP server, Lambda): settings,
-//! token stores, the sync service, and the streak and analytics queries with their response
-//! types. Shells read the clock and the environment; this crate takes both as arguments.
+//! The application layer: the one seam every MyRunStreak shell (CLI, HTTP server, Lambda) talks
+//! to. It holds the settings, the token stores, the wiring of settings → tokens → SmashRun client →
+//! store ([`Wiring`]), the sync service and its rules, the streak and analytics queries, and the
+//! answer types every shell serializes ([`views`], [`queries`]).
 //!
-//! It owns the ports the shells plug adapters into: [`TokenStore`] (file, environment, AWS
-//! Secrets Manager in `myrunstreak-aws`).
+//! It owns the ports adapters plug into: [`RunSource`] (SmashRun) and [`RunMirror`] (the DuckDB
+//! store), implemented here for the real client and store, and [`TokenStore`] (file, environment,
+//! AWS Secrets Manager in `myrunstreak-aws`).
+//!
+//! What it may not do: read the clock or the environment on its own (shells pass both in, except
+//! for [`Wiring`]'s defaults, which take `Timestamp::now`), print, or know HTTP routes. Shells
+//! never reach the store or the SmashRun client crates except through this crate.
 
 pub mod doctor;
+pub mod mirror;
+pub mod ports;
 pub mod queries;
 pub mod settings;
 pub mod sync;
 pub mod tokens;
+pub mod views;
+pub mod wiring;
 
+pub use mirror::{ExportFormat, Mirror, RunQuery, STALE_AFTER, Snapshot, is_stale};
+pub use myrunstreak_store::StoreError;
+pub use ports::{ListingStyle, RunMirror, RunSource};
 pub use settings::{Settings, SettingsError, TokenStoreKind};
 pub use sync::{
-    DeletionGuard, ListingCheck, ListingHints, SyncError, SyncEvent, SyncMode, SyncReport,
-    SyncRequest, pending_notice, preload_budget, sync,
+    DeletionGuard, FULL_EVERY, ListingCheck, ListingHints, SyncError, SyncEvent, SyncMode,
+    SyncReport, SyncRequest, pending_notice, preload_budget, scheduled_mode, sync,
 };
 pub use tokens::{EnvTokenStore, FileTokenStore, StoredTokens, TokenStore, TokenStoreError};
+pub use views::{ChangeCounts, HeldRun, RejectedActivity, RunItem, SyncEntry, SyncState};
+pub use wiring::{Wiring, WiringError, http_client, local_token_store};
+
+/// The SmashRun client's value types that shells handle: the OAuth flow's parts for a login, the
+/// tokens, and the client's progress events. Requests themselves go through [`Wiring`].
+pub mod smashrun {
+    pub use smashrun_client::{
+        Authorization, Error, Event, OAuthClient, OAuthConfig, Observer, Scope, Secret, TokenSet,
+        UserInfo, WaitReason,
+    };
+}

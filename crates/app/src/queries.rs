@@ -12,6 +12,14 @@ use serde::Serialize;
 
 use crate::Settings;
 
+/// A zone name that the IANA database does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("{name:?} is not an IANA time zone such as America/New_York")]
+pub struct UnknownZone {
+    /// The name given.
+    pub name: String,
+}
+
 /// How to count a streak: the rule, the day policy, and "today".
 #[derive(Clone, Debug)]
 pub struct StreakQuery {
@@ -41,6 +49,26 @@ impl StreakQuery {
             exclude_treadmill: settings.exclude_treadmill,
             as_of: None,
         })
+    }
+
+    /// The query with a shell's overrides (flags, query parameters) on top: a rule, a zone
+    /// name (empty means none given), and the day to judge at.
+    pub fn with_overrides(
+        mut self,
+        rule: Option<Rule>,
+        zone: Option<&str>,
+        as_of: Option<Date>,
+    ) -> Result<Self, UnknownZone> {
+        if let Some(rule) = rule {
+            self.rule = rule;
+        }
+        if let Some(name) = zone.filter(|z| !z.is_empty()) {
+            self.timezone = Some(TimeZone::get(name).map_err(|_| UnknownZone {
+                name: name.to_owned(),
+            })?);
+        }
+        self.as_of = as_of;
+        Ok(self)
     }
 
     fn rules(&self) -> StreakRules {
@@ -231,13 +259,13 @@ pub fn status_line(s: &StreakResponse, units: Units) -> String {
 pub struct RunDetail {
     /// The stored columns.
     #[serde(flatten)]
-    pub run: myrunstreak_store::StoredRun,
+    pub run: crate::views::RunItem,
     /// The activity exactly as SmashRun sent it.
     pub raw: serde_json::Value,
 }
 
-impl From<myrunstreak_store::StoredRun> for RunDetail {
-    fn from(run: myrunstreak_store::StoredRun) -> Self {
+impl From<crate::views::RunItem> for RunDetail {
+    fn from(run: crate::views::RunItem) -> Self {
         let raw = serde_json::from_str(&run.raw_json).unwrap_or(serde_json::Value::Null);
         RunDetail { run, raw }
     }
@@ -428,7 +456,7 @@ pub struct DayAuditResponse {
 /// run's type and notes (any superset of the day's runs will do; missing ones show none).
 pub fn day_audit(
     runs: &[Run],
-    stored: &[myrunstreak_store::StoredRun],
+    stored: &[crate::views::RunItem],
     query: &StreakQuery,
     date: Date,
     now: Timestamp,

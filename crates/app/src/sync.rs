@@ -25,12 +25,13 @@ use std::time::Duration;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use myrunstreak_store::{
-    PendingDeletion, RejectedRow, RunRow, Store, StoreError, SyncCounts, SyncOutcome, SyncStatus,
+    RejectedRow, RunRow, StoreError, SyncCounts, SyncOutcome, SyncRecord, SyncStatus,
 };
 use serde::Serialize;
-use smashrun_client::{
-    Activity, Error as ClientError, Listing, Paged, Rejected, SmashRunClient, SplitUnit,
-};
+use smashrun_client::{Activity, Error as ClientError, Listing, Paged, Rejected, SplitUnit};
+
+use crate::ports::{RunMirror, RunSource};
+use crate::views::{ChangeCounts, HeldRun, RejectedActivity};
 use thiserror::Error;
 
 /// Runs written per transaction.
@@ -95,12 +96,29 @@ pub enum SyncMode {
 }
 
 impl SyncMode {
-    fn name(self) -> &'static str {
+    /// The name the sync log keeps.
+    pub fn name(self) -> &'static str {
         match self {
             SyncMode::Incremental => "incremental",
             SyncMode::Full => "full",
             SyncMode::Window { .. } => "window",
         }
+    }
+}
+
+/// A scheduled sync reconciles deletions with a full listing at least this often.
+pub const FULL_EVERY: SignedDuration = SignedDuration::from_hours(24 * 7);
+
+/// The mode of a scheduled sync, from the sync log: full when no full sync succeeded within
+/// [`FULL_EVERY`] of `now` (or ever), else incremental.
+pub fn scheduled_mode(log: &[SyncRecord], now: Timestamp) -> SyncMode {
+    let last_full = log
+        .iter()
+        .find(|r| r.mode == SyncMode::Full.name() && r.status == SyncStatus::Ok)
+        .map(|r| r.started);
+    match last_full {
+        Some(t) if now.duration_since(t) < FULL_EVERY => SyncMode::Incremental,
+        _ => SyncMode::Full,
     }
 }
 
@@ -155,13 +173,13 @@ pub struct SyncReport {
     /// The mode, as run (an incremental sync with no history runs as full).
     pub mode: SyncMode,
     /// What changed.
-    pub counts: SyncCounts,
+    pub counts: ChangeCounts,
     /// Requests sent to SmashRun.
     pub requests: u64,
     /// Runs in the database afterwards.
     pub total_runs: u64,
     /// Activities that could not be read, kept raw.
-    pub rejected: Vec<RejectedRow>,
+    pub rejected: Vec<RejectedActivity>,
     /// Runs updated since this instant were asked for.
     pub since: Option<Timestamp>,
     /// Whether nothing was written.
@@ -226,8 +244,8 @@ pub enum SyncError {
 /// Mirrors SmashRun into `store` as `request` says. `now` is read at the start (it becomes the
 /// watermark) and for record times.
 pub async fn sync(
-    store: &mut Store,
-    client: &SmashRunClient,
+    store: &mut impl RunMirror,
+    client: &impl RunSource,
     request: &SyncRequest,
     now: &(dyn Fn() -> Timestamp + Send + Sync),
     progress: &(dyn Fn(SyncEvent) + Send + Sync),
@@ -296,10 +314,10 @@ pub async fn sync(
     let mut report = SyncReport {
         sync_id,
         mode,
-        counts: done.counts,
+        counts: done.counts.into(),
         requests,
         total_runs: store.count()?,
-        rejected: done.rejected,
+        rejected: done.rejected.iter().map(RejectedActivity::from).collect(),
         since: done.since,
         dry_run: request.dry_run,
         details_backlog: 0,
@@ -336,8 +354,8 @@ struct Fetched {
 }
 
 async fn run(
-    store: &mut Store,
-    client: &SmashRunClient,
+    store: &mut impl RunMirror,
+    client: &impl RunSource,
     request: &SyncRequest,
     mode: SyncMode,
     watermark: Option<Timestamp>,
@@ -487,7 +505,7 @@ impl ListingHints {
     pub const META_KEY: &'static str = "doctor.hints";
 
     /// The stored hints; none when there are none or they cannot be read (they are only hints).
-    pub fn load(store: &Store) -> ListingHints {
+    pub fn load(store: &impl RunMirror) -> ListingHints {
         store
             .meta(Self::META_KEY)
             .ok()
@@ -496,14 +514,14 @@ impl ListingHints {
             .unwrap_or_default()
     }
 
-    fn page_size(&self, client: &SmashRunClient) -> usize {
-        let asked = client.config().page_size;
+    fn page_size(&self, client: &impl RunSource) -> usize {
+        let asked = client.style().page_size;
         self.page_cap
             .map_or(asked, |cap| cap.clamp(1, asked.max(1)))
     }
 
-    fn try_unpaged(&self, client: &SmashRunClient) -> bool {
-        client.config().unpaged && !self.unpaged_capped
+    fn try_unpaged(&self, client: &impl RunSource) -> bool {
+        client.style().unpaged && !self.unpaged_capped
     }
 }
 
@@ -527,7 +545,7 @@ pub fn judge_unpaged(n: usize, run_count: Option<u64>) -> Result<(), String> {
 
 /// SmashRun's count, or a note saying why it is missing.
 async fn run_count(
-    client: &SmashRunClient,
+    client: &impl RunSource,
     notes: &mut Vec<String>,
 ) -> Result<Option<u64>, SyncError> {
     match client.run_count().await {
@@ -570,7 +588,7 @@ fn compare_with_count(listed: usize, check: &ListingCheck, notes: &mut Vec<Strin
 /// when [`judge_unpaged`] accepts its size against `runCount`; otherwise `paged` to an empty page,
 /// checked against the same count.
 async fn verified<T>(
-    client: &SmashRunClient,
+    client: &impl RunSource,
     hints: &ListingHints,
     notes: &mut Vec<String>,
     unpaged: impl AsyncFnOnce() -> Result<T, ClientError>,
@@ -624,7 +642,7 @@ async fn verified<T>(
 
 /// Every run: unpaged and verified against `runCount`, else paged to an empty page.
 async fn full_listing(
-    client: &SmashRunClient,
+    client: &impl RunSource,
     hints: &ListingHints,
     notes: &mut Vec<String>,
 ) -> Result<(Listing, ListingCheck), SyncError> {
@@ -635,7 +653,7 @@ async fn full_listing(
 
 /// Runs created or updated since `since`: unpaged unless the answer looks like one capped page.
 async fn updated_listing(
-    client: &SmashRunClient,
+    client: &impl RunSource,
     since: Timestamp,
     hints: &ListingHints,
     notes: &mut Vec<String>,
@@ -662,7 +680,7 @@ async fn updated_listing(
 
 /// Every id, unpaged and verified against `runCount`, else paged to an empty page.
 async fn verified_ids(
-    client: &SmashRunClient,
+    client: &impl RunSource,
     hints: &ListingHints,
     notes: &mut Vec<String>,
 ) -> Result<(BTreeSet<i64>, ListingCheck), SyncError> {
@@ -674,7 +692,7 @@ async fn verified_ids(
 
 /// What to tell the runner about runs held as pending deletion, if any: they still count, and
 /// what confirms or releases them.
-pub fn pending_notice(pending: &[PendingDeletion]) -> Option<String> {
+pub fn pending_notice(pending: &[HeldRun]) -> Option<String> {
     let since = pending.iter().map(|p| p.missing_since).min()?;
     let days: BTreeSet<Date> = pending.iter().map(|p| p.run_date).collect();
     let (first, last) = (days.first()?, days.last()?);
@@ -697,11 +715,10 @@ pub fn pending_notice(pending: &[PendingDeletion]) -> Option<String> {
 /// Counts the requests of syncs that ended within the last hour against the client's budget: a
 /// new process must not start with SmashRun's whole hourly allowance when an earlier one spent it.
 pub fn preload_budget(
-    store: &Store,
-    client: &SmashRunClient,
+    store: &impl RunMirror,
+    client: &impl RunSource,
     now: Timestamp,
 ) -> Result<(), SyncError> {
-    let instant_now = tokio::time::Instant::now();
     for record in store.sync_log(50)? {
         let Some(ended) = record.finished else {
             continue;
@@ -710,10 +727,7 @@ pub fn preload_budget(
         if age.is_negative() || age >= SignedDuration::from_hours(1) || record.requests == 0 {
             continue;
         }
-        let at = instant_now
-            .checked_sub(age.unsigned_abs())
-            .unwrap_or(instant_now);
-        client.budget().preload(record.requests as usize, at);
+        client.preload_budget(record.requests as usize, age.unsigned_abs());
     }
     Ok(())
 }
@@ -745,7 +759,7 @@ fn ids_of(listing: &Listing) -> BTreeSet<i64> {
 ///   or at once when the runner allows a mass deletion;
 /// - a held run that is listed again is released.
 fn reconcile(
-    store: &mut Store,
+    store: &mut impl RunMirror,
     listed: &BTreeSet<i64>,
     check: &ListingCheck,
     window: Option<(Option<Date>, Option<Date>)>,
@@ -813,8 +827,8 @@ fn reconcile(
 }
 
 async fn fetch_details(
-    store: &mut Store,
-    client: &SmashRunClient,
+    store: &mut impl RunMirror,
+    client: &impl RunSource,
     limit: usize,
     now: &(dyn Fn() -> Timestamp + Send + Sync),
     progress: &(dyn Fn(SyncEvent) + Send + Sync),

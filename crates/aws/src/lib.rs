@@ -3,6 +3,9 @@
 //!
 //! Both speak to AWS through the real `aws-sdk-*` clients; tests point them at a local emulator
 //! with an endpoint override. Nothing here logs a token.
+//!
+//! What it may not do: know the store or the SmashRun client (it implements the application's
+//! `TokenStore` port and moves files), or hold any rule of the product.
 
 mod s3;
 mod secrets;

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use jiff::Timestamp;
+use myrunstreak_app::smashrun::{Secret, TokenSet};
 use myrunstreak_app::{TokenStore, TokenStoreError};
 use serde_json::{Map, Value, json};
-use smashrun_client::{Secret, TokenSet};
 
 /// The token keys this store owns inside the secret.
 const TOKEN_KEYS: [&str; 5] = [

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use jiff::Timestamp;
+use myrunstreak_app::ExportFormat;
 use myrunstreak_app::Settings;
 use myrunstreak_app::queries::{self, StreakQuery};
 use myrunstreak_domain::{
     DayKind, Distance, PeriodTotals, Totals, Units, format_duration, format_pace_per_km,
 };
-use myrunstreak_store::ExportFormat;
 
 use crate::context;
 use crate::streak::{StreakArgs, plural, query};

@@ -5,8 +5,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use jiff::{SignedDuration, Timestamp};
+use myrunstreak_app::smashrun::{OAuthClient, OAuthConfig, Secret, TokenSet};
 use myrunstreak_app::{Settings, TokenStoreKind};
-use smashrun_client::{Secret, TokenSet};
 
 use crate::context;
 use crate::login::{LoginOptions, is_out_of_band, login};
@@ -39,15 +39,15 @@ pub enum AuthCommand {
 
 /// Runs an auth command.
 pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
-    let http = context::http()?;
+    let wiring = context::wiring(settings).await?;
     match command {
         AuthCommand::Login {
             no_browser,
             timeout,
         } => {
             refuse_env_store(settings, "a login")?;
-            let oauth = context::oauth(settings, http.clone())?;
-            let store = context::token_store(settings).await?;
+            let oauth = wiring.oauth()?;
+            let store = wiring.token_store();
             let out_of_band = is_out_of_band(&settings.redirect_uri);
             let options = LoginOptions {
                 open_browser: !no_browser,
@@ -71,10 +71,7 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
                 .save(&tokens)
                 .await
                 .with_context(|| format!("saving the tokens in {}", store.describe()))?;
-            let provider = context::provider(settings, http.clone()).await?;
-            let user = context::smashrun(settings, http, provider)
-                .user_info()
-                .await?;
+            let user = wiring.whoami().await?;
             println!(
                 "Hello, {}! You are signed in to SmashRun.",
                 user.display_name()
@@ -91,7 +88,7 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
             if let Some(why) = settings.ignored_env_token() {
                 println!("Note: {why}.");
             }
-            let store = context::token_store(settings).await?;
+            let store = wiring.token_store();
             let Some(tokens) = store.load().await? else {
                 println!(
                     "Not signed in (no tokens in {}). Run `myrunstreak auth login`.",
@@ -99,11 +96,7 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
                 );
                 return Ok(());
             };
-            let provider = context::provider(settings, http.clone()).await?;
-            match context::smashrun(settings, http, provider)
-                .user_info()
-                .await
-            {
+            match wiring.whoami().await {
                 Ok(user) => println!(
                     "Signed in as {} (SmashRun user {}).",
                     user.display_name(),
@@ -124,13 +117,12 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
             Ok(())
         }
         AuthCommand::Refresh => {
-            let provider = context::provider(settings, http).await?;
-            let fresh = provider.refresh_now().await?;
+            let fresh = wiring.provider().refresh_now().await?;
             println!("Tokens refreshed; they expire {}.", day(fresh.expires_at));
             Ok(())
         }
         AuthCommand::Logout => {
-            let store = context::token_store(settings).await?;
+            let store = wiring.token_store();
             store.clear().await?;
             println!("Removed the local tokens from {}.", store.describe());
             println!(
@@ -154,7 +146,7 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
             if token.is_empty() {
                 bail!("no token given: pass it as an argument or on standard input");
             }
-            let oauth_config = smashrun_client::OAuthConfig {
+            let oauth_config = OAuthConfig {
                 oauth_url: settings.oauth_url.clone(),
                 api_url: settings.api_url.clone(),
                 client_id: "client".into(),
@@ -162,7 +154,7 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
                 redirect_uri: settings.redirect_uri.clone(),
                 pkce: settings.pkce,
             };
-            let oauth = smashrun_client::OAuthClient::new(oauth_config, http)?;
+            let oauth = OAuthClient::new(oauth_config, myrunstreak_app::http_client()?)?;
             let left = oauth.token_status(&token).await?;
             if left <= 0 {
                 bail!(
@@ -175,7 +167,7 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
                 Timestamp::now(),
                 SignedDuration::from_secs(left),
             );
-            let store = context::token_store(settings).await?;
+            let store = wiring.token_store();
             store.save(&tokens).await?;
             println!(
                 "Personal token stored in {}; it expires {} and cannot be refreshed.",

@@ -9,11 +9,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 use jiff::Timestamp;
 use myrunstreak_app::queries::{StreakQuery, streak};
-use myrunstreak_app::{Settings, SyncMode, SyncRequest};
+use myrunstreak_app::{RunQuery, Settings, SyncMode, SyncRequest};
 use myrunstreak_domain::{
     DayPolicy, Distance, analyze, format_duration, format_pace, format_pace_per_km,
 };
-use myrunstreak_store::{RunFilter, Store};
 use smashrun_sandbox::{Client, Sandbox, SandboxConfig};
 
 use crate::login::{LoginOptions, login};
@@ -101,7 +100,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let settings = Settings::from_vars(&vars)?;
 
     // the real authorization code flow; the sandbox approves, and a client plays the browser
-    let oauth = context::oauth(&settings, context::http()?)?;
+    let wiring = context::wiring(&settings).await?;
+    let oauth = wiring.oauth()?;
     let options = LoginOptions {
         open_browser: false,
         read_stdin: false,
@@ -112,19 +112,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         tokio::spawn(async move { reqwest::get(url).await });
     })
     .await?;
-    context::token_store(&settings).await?.save(&tokens).await?;
-    let http = context::http()?;
-    let provider = context::provider(&settings, http.clone()).await?;
-    let user = context::smashrun(&settings, http, provider)
-        .user_info()
-        .await?;
+    wiring.token_store().save(&tokens).await?;
+    let user = wiring.whoami().await?;
     println!(
         "Signed in as {} through SmashRun's OAuth flow (tokens in {}).",
         user.display_name(),
         settings.token_file.display()
     );
 
-    let mut store = Store::open(&settings.duckdb_path, Timestamp::now())?;
     let progress = Progress::new(false);
     let request = SyncRequest {
         mode: SyncMode::Full,
@@ -133,11 +128,12 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         guard: settings.deletion_guard,
         ..SyncRequest::default()
     };
-    let report = sync_into(&mut store, &settings, &request, &progress).await;
+    let report = sync_into(&settings, &request, &progress).await;
     progress.finish();
     print_report(&report?);
     println!();
 
+    let store = wiring.read()?;
     let runs = store.domain_runs()?;
     let response = streak(
         &runs,
@@ -161,9 +157,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         );
     }
     println!("\nMost recent runs:");
-    for r in store.runs(&RunFilter {
+    for r in store.runs(&RunQuery {
         limit: Some(5),
-        ..RunFilter::default()
+        ..RunQuery::default()
     })? {
         let d = Distance::from_km(r.distance_km).unwrap_or_default();
         let s = r.duration_s.unwrap_or(0.0);

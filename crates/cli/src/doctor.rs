@@ -1,14 +1,9 @@
 //! `doctor`: probe how SmashRun behaves where the sync depends on it, print what was found, and
 //! keep it as a hint for later syncs.
 
-use std::sync::Arc;
-
 use anyhow::{Context, Result};
 use clap::Args;
-use jiff::Timestamp;
 use myrunstreak_app::Settings;
-use myrunstreak_app::doctor::diagnose;
-use myrunstreak_store::Store;
 
 use crate::context;
 
@@ -25,23 +20,21 @@ pub struct DoctorArgs {
 
 /// `doctor`.
 pub async fn run(args: DoctorArgs, settings: &Settings) -> Result<()> {
-    let http = context::http()?;
-    let tokens = context::provider(settings, http.clone()).await?;
-    let client = context::smashrun(settings, http, tokens);
-    let store = if args.no_save {
-        None
-    } else {
-        Some(
-            Store::open(&settings.duckdb_path, Timestamp::now()).with_context(|| {
+    let save = !args.no_save;
+    let report = context::wiring(settings)
+        .await?
+        .doctor(save)
+        .await
+        .with_context(|| {
+            if save {
                 format!(
-                    "opening {} to keep the findings (or pass --no-save)",
+                    "probing SmashRun and keeping the findings in {} (or pass --no-save)",
                     settings.duckdb_path.display()
                 )
-            })?,
-        )
-    };
-    let client = Arc::new(client);
-    let report = diagnose(&client, store.as_ref()).await?;
+            } else {
+                "probing SmashRun".to_owned()
+            }
+        })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
@@ -54,7 +47,7 @@ pub async fn run(args: DoctorArgs, settings: &Settings) -> Result<()> {
     for finding in &report.findings {
         println!("  - {finding}");
     }
-    if store.is_some() {
+    if save {
         println!("Kept as hints for later syncs, which still check every listing.");
     }
     Ok(())

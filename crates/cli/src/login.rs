@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::get;
 use jiff::Timestamp;
-use smashrun_client::{Authorization, OAuthClient, Scope, TokenSet};
+use myrunstreak_app::smashrun::{Authorization, OAuthClient, Scope, TokenSet};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 use url::Url;
@@ -338,7 +338,7 @@ pub async fn login(
 
 #[cfg(test)]
 mod tests {
-    use smashrun_client::{OAuthConfig, Secret};
+    use myrunstreak_app::smashrun::{OAuthConfig, Secret};
 
     use super::*;
 

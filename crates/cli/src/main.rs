@@ -2,6 +2,10 @@
 //!
 //! A thin shell: each subcommand reads the clock and the settings, calls the application layer
 //! and prints. Exit codes: 0 ok, 1 failure, 2 usage.
+//!
+//! What it may not do: reach the store or the SmashRun client except through `myrunstreak-app`
+//! (its `Wiring`, `Mirror` and answer types), or decide anything a rule decides: `--json` prints
+//! the application's answer types, the same the HTTP API serves.
 
 mod analytics;
 mod auth;

@@ -3,10 +3,10 @@
 use anyhow::{Result, bail};
 use clap::Args;
 use jiff::civil::Date;
+use myrunstreak_app::RunQuery;
 use myrunstreak_app::Settings;
 use myrunstreak_app::queries::RunDetail;
 use myrunstreak_domain::{Distance, format_duration, format_pace};
-use myrunstreak_store::RunFilter;
 
 use crate::context;
 
@@ -40,11 +40,11 @@ pub struct RunArgs {
 /// `runs`.
 pub fn list(args: RunsArgs, settings: &Settings) -> Result<()> {
     let store = context::read_store(settings)?;
-    let runs = store.runs(&RunFilter {
+    let runs = store.runs(&RunQuery {
         since: args.since,
         until: args.until,
         limit: Some(args.limit),
-        ..RunFilter::default()
+        ..RunQuery::default()
     })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&runs)?);
@@ -79,10 +79,10 @@ pub fn list(args: RunsArgs, settings: &Settings) -> Result<()> {
 /// `run ID`.
 pub fn show(args: RunArgs, settings: &Settings) -> Result<()> {
     let store = context::read_store(settings)?;
-    let found = store.runs(&RunFilter {
+    let found = store.runs(&RunQuery {
         activity_id: Some(args.id),
         include_deleted: true,
-        ..RunFilter::default()
+        ..RunQuery::default()
     })?;
     let Some(run) = found.into_iter().next() else {
         bail!(

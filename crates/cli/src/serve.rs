@@ -6,11 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use jiff::Timestamp;
 use myrunstreak_app::queries::StreakQuery;
 use myrunstreak_app::{Settings, SyncMode, SyncRequest};
 use myrunstreak_server::{ServerConfig, SyncRunner};
-use myrunstreak_store::Store;
 
 use crate::sync::{Progress, sync_into};
 
@@ -28,8 +26,6 @@ pub fn config(settings: &Settings) -> Result<ServerConfig> {
     let runner: SyncRunner = Arc::new(move || {
         let settings = for_sync.clone();
         Box::pin(async move {
-            let mut store =
-                Store::open(&settings.duckdb_path, Timestamp::now()).map_err(|e| e.to_string())?;
             let request = SyncRequest {
                 mode: SyncMode::Incremental,
                 dry_run: false,
@@ -37,7 +33,7 @@ pub fn config(settings: &Settings) -> Result<ServerConfig> {
                 guard: settings.deletion_guard,
                 ..SyncRequest::default()
             };
-            sync_into(&mut store, &settings, &request, &Progress::new(true))
+            sync_into(&settings, &request, &Progress::new(true))
                 .await
                 .map_err(|e| format!("{e:#}"))
         })

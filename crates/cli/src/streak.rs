@@ -1,6 +1,6 @@
 //! `streak` (the default command): the current and longest streak.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -54,17 +54,9 @@ pub struct StreakArgs {
 
 /// The query from the settings and flags (flags win).
 pub fn query(args: &StreakArgs, settings: &Settings) -> Result<StreakQuery> {
-    let mut query = StreakQuery::from_settings(settings)?;
-    if let Some(rule) = args.rule {
-        query.rule = rule;
-    }
-    if let Some(zone) = &args.tz {
-        query.timezone = Some(jiff::tz::TimeZone::get(zone).with_context(|| {
-            format!("--tz {zone} is not an IANA time zone such as America/New_York")
-        })?);
-    }
-    query.as_of = args.as_of;
-    Ok(query)
+    StreakQuery::from_settings(settings)?
+        .with_overrides(args.rule, args.tz.as_deref(), args.as_of)
+        .map_err(|e| anyhow::anyhow!("--tz {e}"))
 }
 
 /// `streak`.
@@ -77,7 +69,7 @@ pub fn run(args: StreakArgs, settings: &Settings) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&response)?);
     } else {
         print(&response, settings.units);
-        if let Some(notice) = myrunstreak_app::pending_notice(&store.pending_deletions()?) {
+        if let Some(notice) = myrunstreak_app::pending_notice(&store.pending()?) {
             println!("Note: {notice}");
         }
     }

@@ -7,11 +7,9 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use jiff::Timestamp;
 use jiff::civil::{Date, date};
+use myrunstreak_app::smashrun::{Event, WaitReason};
 use myrunstreak_app::{Settings, SyncEvent, SyncMode, SyncReport, SyncRequest};
-use myrunstreak_store::Store;
-use smashrun_client::{Event, WaitReason};
 
 use crate::context;
 
@@ -152,24 +150,18 @@ fn human(d: Duration) -> String {
     }
 }
 
-/// Opens the database for writing, syncs, and reports.
+/// Opens the database for writing, syncs, and reports progress on the way.
 pub async fn sync_into(
-    store: &mut Store,
     settings: &Settings,
     request: &SyncRequest,
     progress: &Progress,
 ) -> Result<SyncReport> {
-    let http = context::http()?;
-    let tokens = context::provider(settings, http.clone()).await?;
     let events = progress.clone();
-    let client = context::smashrun(settings, http, tokens)
+    let wiring = context::wiring(settings)
+        .await?
         .with_observer(Arc::new(move |e| events.client_event(e)));
     let events = progress.clone();
-    let report = myrunstreak_app::sync(store, &client, request, &Timestamp::now, &move |e| {
-        events.sync_event(e)
-    })
-    .await?;
-    Ok(report)
+    Ok(wiring.sync(request, &move |e| events.sync_event(e)).await?)
 }
 
 /// `sync`.
@@ -181,9 +173,8 @@ pub async fn run(args: SyncArgs, settings: &Settings) -> Result<()> {
         allow_mass_delete: args.allow_mass_delete,
         guard: settings.deletion_guard,
     };
-    let mut store = Store::open(&settings.duckdb_path, Timestamp::now())?;
     let progress = Progress::new(args.json);
-    let result = sync_into(&mut store, settings, &request, &progress).await;
+    let result = sync_into(settings, &request, &progress).await;
     progress.finish();
     let report = result?;
     if args.json {

@@ -4,10 +4,10 @@ use anyhow::Result;
 use clap::Args;
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
+use myrunstreak_app::RunQuery;
 use myrunstreak_app::Settings;
 use myrunstreak_app::queries::{DayAuditResponse, day_audit};
 use myrunstreak_domain::{Rule, Units, format_duration};
-use myrunstreak_store::RunFilter;
 
 use crate::context;
 use crate::streak::{StreakArgs, plural, query};
@@ -65,10 +65,10 @@ pub fn run(args: WhyArgs, settings: &Settings) -> Result<()> {
     let runs = store.domain_runs()?;
     // type and notes of the runs written near the day: a home zone moves a run by a day at most
     let near = |days: i64| args.date.checked_add(Span::new().days(days)).ok();
-    let stored = store.runs(&RunFilter {
+    let stored = store.runs(&RunQuery {
         since: near(-2),
         until: near(2),
-        ..RunFilter::default()
+        ..RunQuery::default()
     })?;
     let audit = day_audit(
         &runs,

@@ -141,7 +141,7 @@ impl World {
     async fn fingerprint(&self, db: &Path) -> String {
         let db = db.to_owned();
         tokio::task::spawn_blocking(move || {
-            myrunstreak_store::Store::open_read_only(&db)
+            myrunstreak_app::Mirror::open(&db)
                 .unwrap()
                 .fingerprint()
                 .unwrap()

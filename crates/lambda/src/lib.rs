@@ -6,6 +6,9 @@
 //! overlapping invocations, the second to finish fails cleanly instead of overwriting the first.
 //! Every failure is returned as an error, so Lambda reports it, EventBridge retries and alarms
 //! fire; it is never a success with an error inside.
+//!
+//! What it may not do: reach the store or the SmashRun client except through `myrunstreak-app`,
+//! or decide policy (when a sync is full is `myrunstreak_app::scheduled_mode`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,20 +19,14 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use jiff::{SignedDuration, Timestamp};
 use myrunstreak_app::queries::StreakQuery;
-use myrunstreak_app::{Settings, StoredTokens, SyncMode, SyncRequest, TokenStore};
+use myrunstreak_app::{Settings, TokenStore, Wiring};
 use myrunstreak_aws::{
     AwsOptions, DatabaseObject, SecretsManagerTokenStore, load_client_credentials, s3_client,
     sdk_config, secrets_client,
 };
 use myrunstreak_server::ServerConfig;
-use myrunstreak_store::{Store, SyncStatus};
 use serde_json::{Value, json};
-use smashrun_client::{ClientConfig, OAuthClient, OAuthConfig, SmashRunClient};
-
-/// A full reconciliation (deletions) at least this often.
-pub const FULL_EVERY: SignedDuration = SignedDuration::from_hours(24 * 7);
 
 /// What both functions need.
 #[derive(Clone, Debug)]
@@ -105,51 +102,13 @@ pub async fn scheduled_sync(deps: &Deps, request_id: &str) -> Result<Value> {
         secrets,
         deps.settings.tokens_secret_id.clone(),
     ));
-    let http = reqwest::Client::builder()
-        .user_agent("myrunstreak-lambda")
-        .build()?;
-    let oauth = OAuthClient::new(
-        OAuthConfig {
-            oauth_url: deps.settings.oauth_url.clone(),
-            api_url: deps.settings.api_url.clone(),
-            client_id: credentials.client_id,
-            client_secret: credentials.client_secret,
-            redirect_uri: deps.settings.redirect_uri.clone(),
-            pkce: deps.settings.pkce,
-        },
-        http.clone(),
-    )?;
-    let tokens = Arc::new(StoredTokens::new(
-        store,
-        Some(oauth),
-        Arc::new(Timestamp::now),
-    ));
-    let client = SmashRunClient::new(
-        http,
-        ClientConfig::new(deps.settings.api_url.clone()).with_home_zone(deps.settings.home_zone()),
-        tokens,
-    );
-
-    let mut db = Store::open(&local, Timestamp::now())?;
-    let last_full = db
-        .sync_log(200)?
-        .into_iter()
-        .find(|r| r.mode == "full" && r.status == SyncStatus::Ok)
-        .map(|r| r.started);
-    let mode = match last_full {
-        Some(t) if Timestamp::now().duration_since(t) < FULL_EVERY => SyncMode::Incremental,
-        _ => SyncMode::Full,
-    };
-    let request = SyncRequest {
-        mode,
-        dry_run: false,
-        details: None,
-        guard: deps.settings.deletion_guard,
-        ..SyncRequest::default()
-    };
-    let report =
-        myrunstreak_app::sync(&mut db, &client, &request, &Timestamp::now, &|_| {}).await?;
-    drop(db);
+    let mut settings = deps.settings.clone();
+    settings.duckdb_path = local.clone();
+    // incremental, or full when the last full sync is a week old: the application's policy
+    let report = Wiring::new(settings, store)?
+        .with_client_credentials(credentials.client_id, credentials.client_secret)
+        .scheduled_sync()
+        .await?;
     let new_etag = object.upload(&local, etag.as_deref()).await?;
     let summary = json!({
         "mode": report.mode,

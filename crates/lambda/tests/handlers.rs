@@ -148,10 +148,11 @@ async fn the_scheduled_sync_mirrors_into_s3_and_writes_refreshed_tokens_back() {
     let etag = c.object().await.download(&copy).await.unwrap().unwrap();
     assert_eq!(etag, summary["etag"].as_str().unwrap());
     assert_eq!(
-        myrunstreak_store::Store::open_read_only(&copy)
+        myrunstreak_app::Mirror::open(&copy)
             .unwrap()
-            .count()
-            .unwrap(),
+            .domain_runs()
+            .unwrap()
+            .len() as u64,
         runs
     );
 

@@ -9,11 +9,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
+use jiff::Timestamp;
 use jiff::civil::Date;
-use jiff::{SignedDuration, Timestamp};
 use myrunstreak_app::queries::{self, RunDetail, StreakQuery};
+use myrunstreak_app::{HeldRun, RunItem, StoreError, SyncEntry, is_stale};
 use myrunstreak_domain::Rule;
-use myrunstreak_store::{PendingDeletion, StoredRun, SyncRecord};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -23,13 +23,11 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::snapshot::LoadError;
 use crate::{ApiError, AppState, Snapshot, dashboard};
 
 type Shared = Arc<AppState>;
 type Params = Query<HashMap<String, String>>;
-
-/// Data older than this is flagged stale.
-pub(crate) const STALE_AFTER: SignedDuration = SignedDuration::from_hours(36);
 
 #[derive(OpenApi)]
 #[openapi(info(
@@ -84,56 +82,66 @@ pub(crate) fn router(state: Shared) -> Router {
 
 /// The snapshot to answer from. While this server syncs, the file is being written: serve the
 /// snapshot already loaded rather than open it.
-pub(crate) fn snapshot(state: &AppState) -> Result<Arc<Snapshot>, ApiError> {
+pub(crate) async fn snapshot(state: &AppState) -> Result<Arc<Snapshot>, ApiError> {
     let syncing = state.syncing.try_lock().is_err();
     let result = if syncing {
-        state.snapshot.cached()
+        Ok(state.snapshot.cached())
     } else {
-        state.snapshot.get().map(Some)
+        state.snapshot.get().await.map(Some)
     };
     match result {
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(ApiError::unavailable(
             "the database is being written; try again in a moment",
         )),
-        Err(myrunstreak_store::StoreError::Locked { .. }) => Err(ApiError::unavailable(
+        Err(LoadError::Store(StoreError::Locked { .. })) => Err(ApiError::unavailable(
             "the database is in use by a sync; try again in a moment",
         )),
-        Err(e) => Err(ApiError::internal(e)),
+        Err(LoadError::Store(e)) => Err(ApiError::internal(e)),
+        Err(LoadError::Task(e)) => Err(ApiError::internal(e)),
     }
 }
 
-/// Serves `compute`'s JSON (or other body) through the per-second response cache.
-/// Serves the body `compute` makes through the per-second response cache.
-fn cached_body(
+/// Serves the body `compute` makes through the per-second response cache. The computation runs
+/// on a blocking thread, never on the runtime's.
+async fn cached_body(
     state: &AppState,
     uri: &Uri,
     snapshot: &Arc<Snapshot>,
-    compute: impl FnOnce() -> Result<(&'static str, Vec<u8>), ApiError>,
+    compute: impl FnOnce(&Snapshot) -> Result<(&'static str, Vec<u8>), ApiError> + Send + 'static,
 ) -> Result<Response, ApiError> {
     let key = uri
         .path_and_query()
         .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
-    let (content_type, body) =
-        state
-            .responses
-            .get_or_compute(&key, snapshot, Timestamp::now().as_second(), compute)?;
+    let second = Timestamp::now().as_second();
+    if let Some(hit) = state.responses.get(&key, snapshot, second) {
+        return Ok(([(header::CONTENT_TYPE, hit.content_type)], hit.body).into_response());
+    }
+    let of = snapshot.clone();
+    let (content_type, body) = tokio::task::spawn_blocking(move || compute(&of))
+        .await
+        .map_err(ApiError::internal)??;
+    let body = axum::body::Bytes::from(body);
+    state
+        .responses
+        .put(&key, snapshot, second, content_type, body.clone());
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
 /// Serves `compute`'s value as JSON through the per-second response cache.
-fn cached<T: Serialize>(
+async fn cached<T: Serialize>(
     state: &AppState,
     uri: &Uri,
     snapshot: &Arc<Snapshot>,
-    compute: impl FnOnce() -> Result<T, ApiError>,
+    compute: impl FnOnce(&Snapshot) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<Response, ApiError> {
-    cached_body(state, uri, snapshot, || {
-        let value = compute()?;
+    cached_body(state, uri, snapshot, |s| {
+        let value = compute(s)?;
         serde_json::to_vec(&value)
             .map(|b| ("application/json", b))
             .map_err(ApiError::internal)
     })
+    .await
 }
 
 fn date_param(p: &HashMap<String, String>, name: &str) -> Result<Option<Date>, ApiError> {
@@ -164,21 +172,21 @@ pub(crate) fn streak_query(
     state: &AppState,
     p: &HashMap<String, String>,
 ) -> Result<StreakQuery, ApiError> {
-    let mut q = state.config.query.clone();
-    if let Some(rule) = p.get("rule") {
-        q.rule = rule
-            .parse::<Rule>()
-            .map_err(|e| ApiError::bad_request(format!("rule: {e}")))?;
-    }
-    if let Some(tz) = p.get("tz").filter(|t| !t.is_empty()) {
-        q.timezone = Some(jiff::tz::TimeZone::get(tz).map_err(|_| {
-            ApiError::bad_request(format!(
-                "tz={tz:?} is not an IANA time zone such as America/New_York"
-            ))
-        })?);
-    }
-    q.as_of = date_param(p, "as_of")?;
-    Ok(q)
+    let rule = p
+        .get("rule")
+        .map(|r| r.parse::<Rule>())
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("rule: {e}")))?;
+    state
+        .config
+        .query
+        .clone()
+        .with_overrides(
+            rule,
+            p.get("tz").map(String::as_str),
+            date_param(p, "as_of")?,
+        )
+        .map_err(|e| ApiError::bad_request(format!("tz={e}")))
 }
 
 #[utoipa::path(get, path = "/api/v1/streak", tag = "streaks",
@@ -192,11 +200,12 @@ async fn streak(
     Query(p): Params,
 ) -> Result<Response, ApiError> {
     let q = streak_query(&state, &p)?;
-    let s = snapshot(&state)?;
-    cached(&state, &uri, &s, || {
+    let s = snapshot(&state).await?;
+    cached(&state, &uri, &s, move |s| {
         queries::streak(&s.runs, &q, Timestamp::now())
             .map_err(|e| ApiError::bad_request(e.to_string()))
     })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/streaks", tag = "streaks",
@@ -211,11 +220,12 @@ async fn streaks(
 ) -> Result<Response, ApiError> {
     let q = streak_query(&state, &p)?;
     let min_days = number_param(&p, "min_days", "a whole number of days")?.unwrap_or(2);
-    let s = snapshot(&state)?;
-    cached(&state, &uri, &s, || {
+    let s = snapshot(&state).await?;
+    cached(&state, &uri, &s, move |s| {
         queries::streak_history(&s.runs, &q, Timestamp::now(), min_days)
             .map_err(|e| ApiError::bad_request(e.to_string()))
     })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/runs", tag = "runs",
@@ -227,7 +237,7 @@ async fn streaks(
 async fn runs(
     State(state): State<Shared>,
     Query(p): Params,
-) -> Result<Json<Vec<StoredRun>>, ApiError> {
+) -> Result<Json<Vec<RunItem>>, ApiError> {
     let since = date_param(&p, "since")?;
     let until = date_param(&p, "until")?;
     let limit: usize = number_param(&p, "limit", "a whole number")?.unwrap_or(50);
@@ -238,7 +248,7 @@ async fn runs(
     }
     let offset: usize = number_param(&p, "offset", "a whole number")?.unwrap_or(0);
     let deleted: bool = number_param(&p, "include_deleted", "true or false")?.unwrap_or(false);
-    let s = snapshot(&state)?;
+    let s = snapshot(&state).await?;
     let list = s
         .stored
         .iter()
@@ -260,7 +270,7 @@ async fn run(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_request(format!("run id {id:?} is not a number")))?;
-    let s = snapshot(&state)?;
+    let s = snapshot(&state).await?;
     let run = s
         .stored
         .iter()
@@ -286,10 +296,11 @@ async fn stats(
             "month must be from 1 to 12 and comes with a year",
         ));
     }
-    let s = snapshot(&state)?;
-    cached(&state, &uri, &s, || {
+    let s = snapshot(&state).await?;
+    cached(&state, &uri, &s, move |s| {
         Ok(queries::stats(&s.runs, &q, year, month))
     })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/records", tag = "analytics", responses((status = 200, description = "Personal records")))]
@@ -299,8 +310,8 @@ async fn records(
     Query(p): Params,
 ) -> Result<Response, ApiError> {
     let q = streak_query(&state, &p)?;
-    let s = snapshot(&state)?;
-    cached(&state, &uri, &s, || Ok(queries::records(&s.runs, &q)))
+    let s = snapshot(&state).await?;
+    cached(&state, &uri, &s, move |s| Ok(queries::records(&s.runs, &q))).await
 }
 
 #[utoipa::path(get, path = "/api/v1/calendar", tag = "analytics",
@@ -313,11 +324,12 @@ async fn calendar(
 ) -> Result<Response, ApiError> {
     let q = streak_query(&state, &p)?;
     let year: Option<i16> = number_param(&p, "year", "a year")?;
-    let s = snapshot(&state)?;
-    cached(&state, &uri, &s, || {
+    let s = snapshot(&state).await?;
+    cached(&state, &uri, &s, move |s| {
         queries::calendar(&s.runs, &q, Timestamp::now(), year)
             .map_err(|e| ApiError::bad_request(e.to_string()))
     })
+    .await
 }
 
 /// The `{date}` of a day's path, or a 400 that says what a date looks like.
@@ -343,41 +355,32 @@ async fn day(
 ) -> Result<Response, ApiError> {
     let date = path_date(&date)?;
     let q = streak_query(&state, &p)?;
-    let s = snapshot(&state)?;
-    cached(&state, &uri, &s, || {
-        queries::day_audit(
-            &s.runs,
-            &s.stored,
-            &q,
-            date,
-            Timestamp::now(),
-            state.config.units,
-        )
-        .map_err(|e| ApiError::bad_request(e.to_string()))
+    let s = snapshot(&state).await?;
+    let units = state.config.units;
+    cached(&state, &uri, &s, move |s| {
+        queries::day_audit(&s.runs, &s.stored, &q, date, Timestamp::now(), units)
+            .map_err(|e| ApiError::bad_request(e.to_string()))
     })
+    .await
 }
 
 /// `sync/status`.
 #[derive(Serialize)]
 pub(crate) struct SyncStatusResponse {
     running: bool,
-    last_attempt: Option<SyncRecord>,
-    last_success: Option<SyncRecord>,
+    last_attempt: Option<SyncEntry>,
+    last_success: Option<SyncEntry>,
     stale: bool,
     runs: usize,
     /// Runs missing from SmashRun's listing but held back from deletion: they still count.
-    pending_deletions: Vec<PendingDeletion>,
+    pending_deletions: Vec<HeldRun>,
     /// What that means, in words (absent when nothing is pending).
     pending_notice: Option<String>,
 }
 
-pub(crate) fn is_stale(last_success: Option<&SyncRecord>, now: Timestamp) -> bool {
-    last_success.is_none_or(|s| now.duration_since(s.finished.unwrap_or(s.started)) > STALE_AFTER)
-}
-
 #[utoipa::path(get, path = "/api/v1/sync/status", tag = "sync", responses((status = 200, description = "Last attempt, last success, counts, error, and whether the data is stale (no success in 36 h)")))]
 async fn sync_status(State(state): State<Shared>) -> Result<Json<SyncStatusResponse>, ApiError> {
-    let s = snapshot(&state)?;
+    let s = snapshot(&state).await?;
     Ok(Json(SyncStatusResponse {
         running: state.syncing.try_lock().is_err(),
         last_attempt: s.syncs.first().cloned(),
@@ -463,12 +466,14 @@ async fn dashboard_page(
     Query(p): Params,
 ) -> Result<Response, ApiError> {
     let year: Option<i16> = number_param(&p, "year", "a year")?;
-    let s = snapshot(&state)?;
-    cached_body(&state, &uri, &s, || {
-        let html = dashboard::page(&s, &state.config, year, Timestamp::now())
+    let s = snapshot(&state).await?;
+    let shared = state.clone();
+    cached_body(&state, &uri, &s, move |s| {
+        let html = dashboard::page(s, &shared.config, year, Timestamp::now())
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         Ok(("text/html; charset=utf-8", html.into_bytes()))
     })
+    .await
 }
 
 #[utoipa::path(get, path = "/days/{date}", tag = "dashboard", params(("date" = String, Path, description = "the run day to explain (YYYY-MM-DD)")),
@@ -479,17 +484,19 @@ async fn day_page(
     Path(date): Path<String>,
 ) -> Result<Response, ApiError> {
     let date = path_date(&date)?;
-    let s = snapshot(&state)?;
-    cached_body(&state, &uri, &s, || {
-        let html = dashboard::day_page(&s, &state.config, date, Timestamp::now())
+    let s = snapshot(&state).await?;
+    let shared = state.clone();
+    cached_body(&state, &uri, &s, move |s| {
+        let html = dashboard::day_page(s, &shared.config, date, Timestamp::now())
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         Ok(("text/html; charset=utf-8", html.into_bytes()))
     })
+    .await
 }
 
 #[utoipa::path(get, path = "/badge.svg", tag = "dashboard", responses((status = 200, description = "An embeddable streak badge (SVG)")))]
 async fn badge(State(state): State<Shared>) -> Result<Response, ApiError> {
-    let s = snapshot(&state)?;
+    let s = snapshot(&state).await?;
     let response = queries::streak(&s.runs, &state.config.query, Timestamp::now())
         .map_err(ApiError::internal)?;
     Ok((

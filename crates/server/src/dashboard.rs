@@ -10,8 +10,8 @@ use myrunstreak_domain::{
     format_pace_per_km,
 };
 
-use crate::api::is_stale;
 use crate::{ServerConfig, Snapshot};
+use myrunstreak_app::is_stale;
 
 const STYLE: &str = r#"
 body{font-family:system-ui,-apple-system,sans-serif;margin:0;background:#f6f7f9;color:#1d232b}

@@ -8,6 +8,10 @@
 //! Read endpoints are open (bind to loopback); the one that changes state, `POST /api/v1/sync`,
 //! needs `Authorization: Bearer <MYRUNSTREAK_API_TOKEN>` and is disabled when no token is set.
 //! No token or secret is ever part of a response.
+//!
+//! What it may not do: reach the store or the SmashRun client except through `myrunstreak-app`,
+//! block the async runtime (snapshots load and answers compute on blocking threads), or hold a
+//! lock across a request (the snapshot swaps in atomically; the response cache is sharded).
 
 mod api;
 mod cache;
@@ -24,12 +28,12 @@ use std::time::Duration;
 use axum::Router;
 use myrunstreak_app::SyncReport;
 use myrunstreak_app::queries::StreakQuery;
+use myrunstreak_app::smashrun::Secret;
 use myrunstreak_domain::Units;
-use smashrun_client::Secret;
 use tokio::net::TcpListener;
 
 pub use error::ApiError;
-pub use snapshot::Snapshot;
+pub use myrunstreak_app::Snapshot;
 
 /// Runs one incremental sync into the database; the shell builds it from its settings.
 pub type SyncRunner =

@@ -1,67 +1,42 @@
-//! What the server reads, loaded from the database file in one go and reloaded when the file
-//! changes. Requests never wait on DuckDB, and the file is open only while loading.
+//! The snapshot the server answers from: loaded from the database file in one go on a blocking
+//! thread, swapped in atomically, and reloaded when the file changes. Requests read the current
+//! snapshot without taking a lock; at most one of them at a time checks the file (the others keep
+//! answering from the snapshot they have), and the file is open only while loading.
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use myrunstreak_domain::Run;
-use myrunstreak_store::{PendingDeletion, RunFilter, Store, StoreError, StoredRun, SyncRecord};
+use arc_swap::ArcSwapOption;
+use myrunstreak_app::{Snapshot, StoreError};
 
-/// The database as of one load.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    /// Runs for the engine.
-    pub runs: Vec<Run>,
-    /// Stored runs, newest first (deleted ones included, flagged).
-    pub stored: Vec<StoredRun>,
-    /// The sync log, newest first.
-    pub syncs: Vec<SyncRecord>,
-    /// The last successful sync.
-    pub last_success: Option<SyncRecord>,
-    /// Runs missing from SmashRun's listing, held back from deletion (they still count).
-    pub pending: Vec<PendingDeletion>,
-    /// Whether the database file exists at all.
-    pub exists: bool,
+/// Why no snapshot could be served.
+#[derive(Debug)]
+pub(crate) enum LoadError {
+    /// The store refused (locked by a sync, unreadable).
+    Store(StoreError),
+    /// The blocking load did not finish (it panicked or was cancelled).
+    Task(String),
 }
 
 pub(crate) struct Cache {
     path: PathBuf,
     every: Duration,
-    inner: RwLock<Option<Loaded>>,
+    current: ArcSwapOption<Loaded>,
+    /// Held by the one request that checks the file; never by a request that only reads.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 struct Loaded {
     snapshot: Arc<Snapshot>,
     modified: Option<SystemTime>,
-    checked: Instant,
+    checked: Option<Instant>,
 }
 
-fn modified(path: &PathBuf) -> Option<SystemTime> {
-    // the write-ahead log changes before the file does
-    let wal = PathBuf::from(format!("{}.wal", path.display()));
-    [path, &wal]
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
-        .max()
-}
-
-fn load(path: &PathBuf) -> Result<Snapshot, StoreError> {
-    if !path.exists() {
-        return Ok(Snapshot::default());
+impl Loaded {
+    fn fresh(&self, every: Duration) -> bool {
+        self.checked.is_some_and(|c| c.elapsed() < every)
     }
-    let store = Store::open_read_only(path)?;
-    Ok(Snapshot {
-        runs: store.domain_runs()?,
-        stored: store.runs(&RunFilter {
-            include_deleted: true,
-            ..RunFilter::default()
-        })?,
-        syncs: store.sync_log(20)?,
-        last_success: store.last_success()?,
-        pending: store.pending_deletions()?,
-        exists: true,
-    })
 }
 
 impl Cache {
@@ -69,58 +44,78 @@ impl Cache {
         Cache {
             path,
             every,
-            inner: RwLock::new(None),
+            current: ArcSwapOption::empty(),
+            reloading: tokio::sync::Mutex::new(()),
         }
     }
 
     /// The current snapshot, reloading it first when the file changed. When the file cannot be
     /// read (a sync holds it), the previous snapshot is served.
-    pub fn get(&self) -> Result<Arc<Snapshot>, StoreError> {
-        {
-            let guard = self.inner.read().unwrap_or_else(|p| p.into_inner());
-            if let Some(l) = guard.as_ref().filter(|l| l.checked.elapsed() < self.every) {
-                return Ok(l.snapshot.clone());
+    pub async fn get(&self) -> Result<Arc<Snapshot>, LoadError> {
+        if let Some(loaded) = self.current.load_full() {
+            if loaded.fresh(self.every) {
+                return Ok(loaded.snapshot.clone());
             }
+            // another request is checking the file: answer from what we have
+            let Ok(_reloading) = self.reloading.try_lock() else {
+                return Ok(loaded.snapshot.clone());
+            };
+            return self.reload(Some(loaded)).await;
         }
-        let mut guard = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        let now_modified = modified(&self.path);
-        if let Some(l) = guard.as_mut().filter(|l| l.modified == now_modified) {
-            l.checked = Instant::now();
-            return Ok(l.snapshot.clone());
+        // nothing loaded yet: wait for the first load
+        let _reloading = self.reloading.lock().await;
+        if let Some(loaded) = self.current.load_full() {
+            return Ok(loaded.snapshot.clone());
         }
-        match load(&self.path) {
-            Ok(s) => {
-                let snapshot = Arc::new(s);
-                *guard = Some(Loaded {
-                    snapshot: snapshot.clone(),
-                    modified: now_modified,
-                    checked: Instant::now(),
-                });
-                Ok(snapshot)
+        self.reload(None).await
+    }
+
+    async fn reload(&self, previous: Option<Arc<Loaded>>) -> Result<Arc<Snapshot>, LoadError> {
+        let path = self.path.clone();
+        let known = previous.as_ref().map(|l| l.modified);
+        let loaded = tokio::task::spawn_blocking(move || {
+            let modified = Snapshot::modified(&path);
+            if known == Some(modified) {
+                return Ok((None, modified));
             }
-            Err(e) => match guard.as_mut() {
-                Some(l) => {
-                    tracing::debug!("serving the previous snapshot: {e}");
-                    l.checked = Instant::now();
-                    Ok(l.snapshot.clone())
-                }
-                None => Err(e),
-            },
-        }
+            Snapshot::load(&path).map(|s| (Some(s), modified))
+        })
+        .await
+        .map_err(|e| LoadError::Task(e.to_string()))?;
+        let (snapshot, modified) = match (loaded, previous) {
+            (Ok((Some(s), modified)), _) => (Arc::new(s), modified),
+            (Ok((None, modified)), Some(p)) => (p.snapshot.clone(), modified),
+            (Ok((None, _)), None) => {
+                return Err(LoadError::Task("nothing loaded and nothing to load".into()));
+            }
+            (Err(e), Some(p)) => {
+                tracing::debug!("serving the previous snapshot: {e}");
+                (p.snapshot.clone(), p.modified)
+            }
+            (Err(e), None) => return Err(LoadError::Store(e)),
+        };
+        self.current.store(Some(Arc::new(Loaded {
+            snapshot: snapshot.clone(),
+            modified,
+            checked: Some(Instant::now()),
+        })));
+        Ok(snapshot)
     }
 
     /// The snapshot already loaded, without touching the file.
-    pub fn cached(&self) -> Result<Option<Arc<Snapshot>>, StoreError> {
-        Ok(self
-            .inner
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|l| l.snapshot.clone()))
+    pub fn cached(&self) -> Option<Arc<Snapshot>> {
+        self.current.load_full().map(|l| l.snapshot.clone())
     }
 
-    /// Forgets the snapshot, so the next request loads the file again.
+    /// Marks the snapshot as due for a check: the next request looks at the file again (the
+    /// others keep answering from the snapshot meanwhile).
     pub fn invalidate(&self) {
-        *self.inner.write().unwrap_or_else(|p| p.into_inner()) = None;
+        if let Some(l) = self.current.load_full() {
+            self.current.store(Some(Arc::new(Loaded {
+                snapshot: l.snapshot.clone(),
+                modified: None,
+                checked: None,
+            })));
+        }
     }
 }

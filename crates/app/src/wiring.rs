@@ -1,0 +1,233 @@
+//! The one place where settings become working parts: settings → token store → refreshing token
+//! provider → SmashRun client → store. Every shell (CLI, HTTP server, Lambda) builds a [`Wiring`]
+//! and asks it for what it needs, instead of wiring the pieces itself.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use myrunstreak_store::{Store, StoreError};
+use smashrun_client::{
+    ClientConfig, Error as ClientError, OAuthClient, OAuthConfig, Observer, Secret, SmashRunClient,
+    UserInfo,
+};
+use thiserror::Error;
+
+use crate::doctor::{DoctorError, DoctorReport, diagnose};
+use crate::mirror::Mirror;
+use crate::settings::{Settings, TokenStoreKind};
+use crate::sync::{SyncError, SyncEvent, SyncReport, SyncRequest, scheduled_mode, sync};
+use crate::tokens::{EnvTokenStore, FileTokenStore, StoredTokens, TokenStore};
+
+/// What wiring can fail with.
+#[derive(Debug, Error)]
+pub enum WiringError {
+    /// The HTTP client could not be built (TLS set-up).
+    #[error("building the HTTP client: {0}")]
+    Http(String),
+    /// The settings name a token store that needs more than they give.
+    #[error("{0}")]
+    Settings(String),
+    /// SmashRun's OAuth or API.
+    #[error(transparent)]
+    SmashRun(#[from] ClientError),
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A sync failed.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// The doctor failed.
+    #[error(transparent)]
+    Doctor(#[from] DoctorError),
+}
+
+/// The HTTP client every SmashRun request goes through.
+pub fn http_client() -> Result<reqwest::Client, WiringError> {
+    reqwest::Client::builder()
+        .user_agent(concat!("myrunstreak/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| WiringError::Http(e.to_string()))
+}
+
+/// The token store the settings name when it is a local one (file or environment); `None` for
+/// AWS Secrets Manager, which the shell builds from `myrunstreak-aws`.
+pub fn local_token_store(settings: &Settings) -> Result<Option<Arc<dyn TokenStore>>, WiringError> {
+    Ok(match settings.token_store {
+        TokenStoreKind::File => Some(Arc::new(FileTokenStore::new(
+            &settings.token_file,
+            settings.allow_insecure_token_file,
+        ))),
+        TokenStoreKind::Env => {
+            if settings.access_token.is_none() {
+                return Err(WiringError::Settings(
+                    "MYRUNSTREAK_TOKEN_STORE=env but SMASHRUN_ACCESS_TOKEN is not set".into(),
+                ));
+            }
+            Some(Arc::new(EnvTokenStore::new(
+                settings.access_token.clone(),
+                settings.refresh_token.clone(),
+            )))
+        }
+        TokenStoreKind::Aws => None,
+    })
+}
+
+/// Settings, tokens and the HTTP client, wired once; everything else is asked of it.
+#[derive(Clone)]
+pub struct Wiring {
+    settings: Settings,
+    tokens: Arc<dyn TokenStore>,
+    http: reqwest::Client,
+    observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for Wiring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wiring")
+            .field("settings", &self.settings)
+            .field("tokens", &self.tokens.describe())
+            .finish()
+    }
+}
+
+impl Wiring {
+    /// Wires `settings` with the token store `tokens`.
+    pub fn new(settings: Settings, tokens: Arc<dyn TokenStore>) -> Result<Wiring, WiringError> {
+        Ok(Wiring {
+            settings,
+            tokens,
+            http: http_client()?,
+            observer: None,
+        })
+    }
+
+    /// Wires `settings` with the local token store they name (file or environment).
+    pub fn local(settings: Settings) -> Result<Wiring, WiringError> {
+        let tokens = local_token_store(&settings)?.ok_or_else(|| {
+            WiringError::Settings(
+                "MYRUNSTREAK_TOKEN_STORE=aws needs the AWS token store; this command wires only local ones".into(),
+            )
+        })?;
+        Wiring::new(settings, tokens)
+    }
+
+    /// The OAuth client's credentials from elsewhere than the settings (the Lambda reads them
+    /// from Secrets Manager).
+    pub fn with_client_credentials(mut self, client_id: String, client_secret: Secret) -> Self {
+        self.settings.client_id = client_id;
+        self.settings.client_secret = client_secret;
+        self
+    }
+
+    /// Every SmashRun request and retry is also told to `observer` (progress lines).
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Where the runner's tokens are kept.
+    pub fn token_store(&self) -> &Arc<dyn TokenStore> {
+        &self.tokens
+    }
+
+    /// The OAuth client, or an error that says how to register an app.
+    pub fn oauth(&self) -> Result<OAuthClient, WiringError> {
+        let config = OAuthConfig {
+            oauth_url: self.settings.oauth_url.clone(),
+            api_url: self.settings.api_url.clone(),
+            client_id: self.settings.client_id.clone(),
+            client_secret: self.settings.client_secret.clone(),
+            redirect_uri: self.settings.redirect_uri.clone(),
+            pkce: self.settings.pkce,
+        };
+        Ok(OAuthClient::new(config, self.http.clone())?)
+    }
+
+    /// Tokens from the store, refreshed through OAuth when a client id is configured.
+    pub fn provider(&self) -> Arc<StoredTokens> {
+        Arc::new(StoredTokens::new(
+            self.tokens.clone(),
+            self.oauth().ok(),
+            Arc::new(Timestamp::now),
+        ))
+    }
+
+    /// The SmashRun client: the real [`crate::ports::RunSource`].
+    pub fn source(&self) -> SmashRunClient {
+        let config = ClientConfig::new(self.settings.api_url.clone())
+            .with_home_zone(self.settings.home_zone());
+        let client = SmashRunClient::new(self.http.clone(), config, self.provider());
+        match &self.observer {
+            Some(o) => client.with_observer(o.clone()),
+            None => client,
+        }
+    }
+
+    /// Who the tokens belong to.
+    pub async fn whoami(&self) -> Result<UserInfo, WiringError> {
+        Ok(self.source().user_info().await?)
+    }
+
+    /// The mirror, opened for writing (migrated first).
+    pub fn open_store(&self, now: Timestamp) -> Result<Store, WiringError> {
+        Ok(Store::open(&self.settings.duckdb_path, now)?)
+    }
+
+    /// The mirror, opened for reading.
+    pub fn read(&self) -> Result<Mirror, WiringError> {
+        Ok(Mirror::open(&self.settings.duckdb_path)?)
+    }
+
+    /// Opens the mirror for writing and syncs it as `request` says.
+    pub async fn sync(
+        &self,
+        request: &SyncRequest,
+        progress: &(dyn Fn(SyncEvent) + Send + Sync),
+    ) -> Result<SyncReport, WiringError> {
+        let mut store = self.open_store(Timestamp::now())?;
+        Ok(sync(
+            &mut store,
+            &self.source(),
+            request,
+            &Timestamp::now,
+            progress,
+        )
+        .await?)
+    }
+
+    /// A scheduled sync: incremental, or full when the last full one is a week old
+    /// ([`crate::sync::FULL_EVERY`]).
+    pub async fn scheduled_sync(&self) -> Result<SyncReport, WiringError> {
+        let mut store = self.open_store(Timestamp::now())?;
+        let request = SyncRequest {
+            mode: scheduled_mode(&store.sync_log(200)?, Timestamp::now()),
+            guard: self.settings.deletion_guard,
+            ..SyncRequest::default()
+        };
+        Ok(sync(
+            &mut store,
+            &self.source(),
+            &request,
+            &Timestamp::now,
+            &|_| {},
+        )
+        .await?)
+    }
+
+    /// Probes SmashRun's contested readings; keeps the findings as hints unless `save` is false.
+    pub async fn doctor(&self, save: bool) -> Result<DoctorReport, WiringError> {
+        let store = if save {
+            Some(self.open_store(Timestamp::now())?)
+        } else {
+            None
+        };
+        Ok(diagnose(&self.source(), store.as_ref()).await?)
+    }
+}
