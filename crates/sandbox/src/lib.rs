@@ -1,4 +1,5 @@
-//! A faithful stand-in for SmashRun: OAuth 2.0, the REST API, rate limits and faults, serving a
+//! A faithful stand-in for SmashRun (it may not depend on any MyRunStreak crate, so that it can
+//! never share a misunderstanding with the client it tests): OAuth 2.0, the REST API, rate limits and faults, serving a
 //! seeded, believable runner. MyRunStreak is developed, tested, benchmarked and demonstrated
 //! against it, because SmashRun itself cannot be reached from here.
 //!

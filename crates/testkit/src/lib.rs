@@ -1,4 +1,5 @@
-//! Test support shared by MyRunStreak's test suites. Not used by any program.
+//! Test support shared by MyRunStreak's test suites. Not used by any program, and it may not
+//! depend on a MyRunStreak crate.
 //!
 //! [`Moto`] runs moto's server (from PyPI; `scripts/test` installs it in
 //! `~/.cache/myrunstreak/venv`, or set `MOTO_SERVER`) on a free loopback port for the life of the
