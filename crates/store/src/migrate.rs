@@ -1,4 +1,4 @@
-//! The schema's versions: numbered migrations, applied in order on open, each in its own
+//! The schema's versions: numbered migrations, applied in order on open, all pending ones in one
 //! transaction. A released migration is never edited; a change is a new one.
 
 use duckdb::params;
@@ -48,17 +48,23 @@ impl Store {
                 supported: SCHEMA_VERSION,
             });
         }
-        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL, applied_utc TIMESTAMP NOT NULL)")?;
+        let pending: Vec<_> = MIGRATIONS.iter().filter(|(v, _)| *v > current).collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        // all pending migrations in one transaction: the file is at the old version or the new,
+        // and a new file costs one commit instead of one per migration
+        let tx = self.conn.transaction()?;
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL, applied_utc TIMESTAMP NOT NULL)")?;
+        for (version, sql) in pending {
             tx.execute_batch(sql)?;
             tx.execute(
                 "INSERT INTO schema_version VALUES (?, make_timestamp(?))",
                 params![version, micros(now)],
             )?;
-            tx.commit()?;
             tracing::debug!(version, path = %self.path.display(), "database schema migrated");
         }
+        tx.commit()?;
         Ok(())
     }
 }
