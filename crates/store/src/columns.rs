@@ -11,125 +11,124 @@
 //! The staging table is temporary and built by each write, not migrated: it follows the
 //! declaration by construction (migration 4 dropped the persistent one).
 
-use duckdb::types::{ToSqlOutput, ValueRef};
-use myrunstreak_domain::{AttrKind, AttrValue, Distance, RunAttributes};
+use std::sync::Arc;
 
-use crate::RunRow;
+use duckdb::arrow::array::{
+    Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int32Array,
+    Int64Array, StringArray, TimestampMicrosecondArray, new_null_array,
+};
+use duckdb::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use duckdb::arrow::record_batch::RecordBatch;
+use myrunstreak_domain::{AttrKind, AttrValue, RunAttributes};
+
 use crate::time::micros;
+use crate::{RunRow, StoreError};
 
-/// The temporary table a batch is staged in.
+/// The temporary table a batch of known runs is staged in before the merge.
 pub(crate) const STAGING: &str = "staged_runs";
 
 /// The column `runs` is keyed by.
 const KEY: &str = "activity_id";
-
-/// How a value travels from the appender into its column of `runs`.
-#[derive(Clone, Copy, Debug)]
-enum Staged {
-    /// As it is: staged with the column's own type.
-    AsIs,
-    /// Microseconds since the epoch (`BIGINT`), made a `TIMESTAMP` by the merge.
-    Micros,
-    /// Text, cast by the merge to the column's type (a `DATE`, an exact `DECIMAL`).
-    Text,
-}
 
 /// One column of `runs` that a batch writes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Column {
     /// Its name, in `runs` and in the staging table.
     name: &'static str,
-    /// Its type in `runs`.
+    /// Its type in `runs` (and in the staging table: values travel in their final type).
     sql_type: &'static str,
-    staged: Staged,
 }
 
 impl Column {
-    const fn new(name: &'static str, sql_type: &'static str, staged: Staged) -> Self {
-        Column {
-            name,
-            sql_type,
-            staged,
-        }
-    }
-
-    fn staged_type(&self) -> &'static str {
-        match self.staged {
-            Staged::AsIs => self.sql_type,
-            Staged::Micros => "BIGINT",
-            Staged::Text => "VARCHAR",
-        }
-    }
-
-    /// The expression that reads it from the staging table `s`.
-    fn merged(&self) -> String {
-        let name = self.name;
-        match self.staged {
-            Staged::AsIs => format!("s.{name}"),
-            Staged::Micros => format!("make_timestamp(s.{name})"),
-            Staged::Text => format!("CAST(s.{name} AS {})", self.sql_type),
-        }
+    const fn new(name: &'static str, sql_type: &'static str) -> Self {
+        Column { name, sql_type }
     }
 }
 
-/// Reads one column's value from a row.
-type Read = for<'a> fn(&'a RunRow) -> ToSqlOutput<'a>;
+/// Builds one column's values for a batch of rows, as an Arrow array of the column's type.
+type Build = fn(&[&RunRow]) -> ArrayRef;
+
+/// Microseconds since the epoch of an optional instant.
+fn instants(rows: &[&RunRow], at: impl Fn(&RunRow) -> Option<jiff::Timestamp>) -> ArrayRef {
+    Arc::new(TimestampMicrosecondArray::from_iter(
+        rows.iter().map(|r| at(r).map(micros)),
+    ))
+}
+
+/// Days since 1970-01-01 of a run day (DuckDB's `DATE`).
+fn epoch_days(date: jiff::civil::Date) -> i32 {
+    let seconds = date
+        .duration_since(jiff::civil::Date::constant(1970, 1, 1))
+        .as_secs();
+    i32::try_from(seconds.div_euclid(86_400)).unwrap_or(0)
+}
 
 /// The store's own columns: everything of a run that is not a declared attribute.
-const OWN: [(Column, Read); 13] = [
-    (Column::new(KEY, "BIGINT", Staged::AsIs), |r| {
-        r.activity_id.into()
+const OWN: [(Column, Build); 13] = [
+    (Column::new(KEY, "BIGINT"), |rows| {
+        Arc::new(Int64Array::from_iter_values(
+            rows.iter().map(|r| r.activity_id),
+        ))
     }),
-    (Column::new("start_local", "VARCHAR", Staged::AsIs), |r| {
-        r.start_local.as_str().into()
+    (Column::new("start_local", "VARCHAR"), |rows| {
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.start_local.as_str()),
+        ))
     }),
-    (Column::new("start_utc", "TIMESTAMP", Staged::Micros), |r| {
-        micros(r.start.instant()).into()
+    (Column::new("start_utc", "TIMESTAMP"), |rows| {
+        instants(rows, |r| Some(r.start.instant()))
     }),
-    (
-        Column::new("start_local_wall", "TIMESTAMP", Staged::Micros),
-        |r| {
-            // the wall time as if it were UTC: a TIMESTAMP that reads as written
-            r.start
-                .wall()
-                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-                .map(|z| micros(z.timestamp()))
-                .unwrap_or_default()
-                .into()
-        },
-    ),
-    (Column::new("utc_offset_s", "INTEGER", Staged::AsIs), |r| {
-        r.start.offset().seconds().into()
+    (Column::new("start_local_wall", "TIMESTAMP"), |rows| {
+        // the wall time as if it were UTC (a TIMESTAMP that reads as written): the instant
+        // moved by the offset
+        Arc::new(TimestampMicrosecondArray::from_iter_values(
+            rows.iter().map(|r| {
+                micros(r.start.instant())
+                    .saturating_add(i64::from(r.start.offset().seconds()) * 1_000_000)
+            }),
+        ))
     }),
-    (Column::new("run_date", "DATE", Staged::Text), |r| {
-        r.start.date().to_string().into()
+    (Column::new("utc_offset_s", "INTEGER"), |rows| {
+        Arc::new(Int32Array::from_iter_values(
+            rows.iter().map(|r| r.start.offset().seconds()),
+        ))
     }),
-    (
-        Column::new("distance_km", "DECIMAL(12,5)", Staged::Text),
-        |r| km_text(r.distance).into(),
-    ),
-    (Column::new("duration_s", "DOUBLE", Staged::AsIs), |r| {
-        ToSqlOutput::Owned(r.duration_s.into())
+    (Column::new("run_date", "DATE"), |rows| {
+        Arc::new(Date32Array::from_iter_values(
+            rows.iter().map(|r| epoch_days(r.start.date())),
+        ))
     }),
-    (
-        Column::new("synced_utc", "TIMESTAMP", Staged::Micros),
-        |r| ToSqlOutput::Owned(r.synced_at.map(micros).into()),
-    ),
-    (
-        Column::new("created_utc", "TIMESTAMP", Staged::Micros),
-        |r| ToSqlOutput::Owned(r.created_at.map(micros).into()),
-    ),
-    (
-        Column::new("updated_utc", "TIMESTAMP", Staged::Micros),
-        |r| ToSqlOutput::Owned(r.updated_at.map(micros).into()),
-    ),
-    (Column::new("raw_json", "VARCHAR", Staged::AsIs), |r| {
-        r.raw_json.as_str().into()
+    (Column::new("distance_km", "DECIMAL(12,5)"), |rows| {
+        // centimetres are kilometres at five decimals: the decimal's unscaled value
+        let km =
+            Decimal128Array::from_iter_values(rows.iter().map(|r| i128::from(r.distance.cm())));
+        Arc::new(
+            km.with_precision_and_scale(12, 5)
+                .unwrap_or_else(|_| Decimal128Array::new_null(rows.len())),
+        )
     }),
-    (
-        Column::new("offset_assumed", "BOOLEAN", Staged::AsIs),
-        |r| r.start.offset_assumed().into(),
-    ),
+    (Column::new("duration_s", "DOUBLE"), |rows| {
+        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.duration_s)))
+    }),
+    (Column::new("synced_utc", "TIMESTAMP"), |rows| {
+        instants(rows, |r| r.synced_at)
+    }),
+    (Column::new("created_utc", "TIMESTAMP"), |rows| {
+        instants(rows, |r| r.created_at)
+    }),
+    (Column::new("updated_utc", "TIMESTAMP"), |rows| {
+        instants(rows, |r| r.updated_at)
+    }),
+    (Column::new("raw_json", "VARCHAR"), |rows| {
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.raw_json.as_str()),
+        ))
+    }),
+    (Column::new("offset_assumed", "BOOLEAN"), |rows| {
+        Arc::new(BooleanArray::from_iter(
+            rows.iter().map(|r| Some(r.start.offset_assumed())),
+        ))
+    }),
 ];
 
 /// The column type of each kind of attribute.
@@ -147,26 +146,96 @@ fn columns() -> impl Iterator<Item = Column> {
     let own = OWN.iter().map(|(column, _)| *column);
     let attributes = RunAttributes::FIELDS
         .iter()
-        .map(|f| Column::new(f.name, sql_type(f.kind), Staged::AsIs));
+        .map(|f| Column::new(f.name, sql_type(f.kind)));
     own.chain(attributes)
 }
 
-/// A row's values for the appender, in the order of [`columns`].
-pub(crate) fn values(r: &RunRow) -> impl Iterator<Item = ToSqlOutput<'_>> {
-    let own = OWN.iter().map(move |(_, read)| read(r));
-    let attributes = r.attributes.values().into_iter().map(|v| match v {
-        AttrValue::Text(t) => ToSqlOutput::Borrowed(ValueRef::from(t)),
-        AttrValue::Integer(n) => ToSqlOutput::Owned(n.into()),
-        AttrValue::Real(x) => ToSqlOutput::Owned(x.into()),
-        AttrValue::Flag(b) => ToSqlOutput::Owned(b.into()),
-    });
-    own.chain(attributes)
+/// The attribute `i` of every row, as an Arrow array of its kind.
+fn attribute(
+    kind: AttrKind,
+    i: usize,
+    values: &[[AttrValue<'_>; RunAttributes::COUNT]],
+) -> ArrayRef {
+    match kind {
+        AttrKind::Text => Arc::new(StringArray::from_iter(values.iter().map(|v| match v[i] {
+            AttrValue::Text(t) => t,
+            _ => None,
+        }))),
+        AttrKind::Integer => Arc::new(Int64Array::from_iter(values.iter().map(|v| match v[i] {
+            AttrValue::Integer(n) => n,
+            _ => None,
+        }))),
+        AttrKind::Real => Arc::new(Float64Array::from_iter(values.iter().map(|v| match v[i] {
+            AttrValue::Real(x) => x,
+            _ => None,
+        }))),
+        AttrKind::Flag => Arc::new(BooleanArray::from_iter(values.iter().map(|v| match v[i] {
+            AttrValue::Flag(b) => b,
+            _ => None,
+        }))),
+    }
 }
 
-/// Creates (or empties) the staging table: one column per written column, in its staged type.
+/// Every written column of `rows`, by name, in the order of [`columns`].
+fn arrays(rows: &[&RunRow]) -> Vec<(&'static str, ArrayRef)> {
+    let values: Vec<_> = rows.iter().map(|r| r.attributes.values()).collect();
+    let own = OWN.iter().map(|(column, build)| (column.name, build(rows)));
+    let attributes = RunAttributes::FIELDS
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name, attribute(f.kind, i, &values)));
+    own.chain(attributes).collect()
+}
+
+fn record_batch(columns: Vec<(&str, ArrayRef)>) -> Result<RecordBatch, StoreError> {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
+        .collect();
+    let arrays = columns.into_iter().map(|(_, a)| a).collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+        .map_err(|e| StoreError::Batch(e.to_string()))
+}
+
+/// `rows` as the staging table's record batch: the written columns in the order of [`columns`].
+pub(crate) fn staging_batch(rows: &[&RunRow]) -> Result<RecordBatch, StoreError> {
+    record_batch(arrays(rows))
+}
+
+/// `rows`, which are new to `runs`, as a record batch of every column of `runs` in the table's
+/// own order (`table`, from the catalog), first and last seen at `now_us`.
+pub(crate) fn runs_batch(
+    rows: &[&RunRow],
+    table: &[String],
+    now_us: i64,
+) -> Result<RecordBatch, StoreError> {
+    let mut written = arrays(rows);
+    let timestamp = DataType::Timestamp(TimeUnit::Microsecond, None);
+    let mut ordered = Vec::with_capacity(table.len());
+    for name in table {
+        let array: ArrayRef = match written.iter().position(|(n, _)| n == name) {
+            Some(i) => written.swap_remove(i).1,
+            None => match name.as_str() {
+                "first_seen_utc" | "last_seen_utc" => {
+                    Arc::new(TimestampMicrosecondArray::from_value(now_us, rows.len()))
+                }
+                "deleted_utc" | "missing_since_utc" => new_null_array(&timestamp, rows.len()),
+                other => {
+                    return Err(StoreError::Batch(format!(
+                        "runs has a column {other} that no write fills; it needs a declaration in columns.rs"
+                    )));
+                }
+            },
+        };
+        ordered.push((name.as_str(), array));
+    }
+    record_batch(ordered)
+}
+
+/// Creates (or empties) the staging table: one column per written column, in its type in `runs`.
 pub(crate) fn create_staging() -> String {
     let columns: Vec<String> = columns()
-        .map(|c| format!("{} {}", c.name, c.staged_type()))
+        .map(|c| format!("{} {}", c.name, c.sql_type))
         .collect();
     format!(
         "CREATE OR REPLACE TEMP TABLE {STAGING} ({})",
@@ -174,11 +243,11 @@ pub(crate) fn create_staging() -> String {
     )
 }
 
-/// Merges the staging table into `runs` as seen at `now_us`: new runs are inserted, known ones
-/// updated (undeleted, released from a pending deletion).
+/// Merges the staging table into `runs` as seen at `now_us`: known runs are updated (undeleted,
+/// released from a pending deletion); a run not yet in `runs` is inserted.
 pub(crate) fn merge(now_us: i64) -> String {
     let names: Vec<&str> = columns().map(|c| c.name).collect();
-    let exprs: Vec<String> = columns().map(|c| c.merged()).collect();
+    let exprs: Vec<String> = columns().map(|c| format!("s.{}", c.name)).collect();
     let updates: Vec<String> = columns()
         .filter(|c| c.name != KEY)
         .map(|c| format!("{0} = excluded.{0}", c.name))
@@ -193,23 +262,18 @@ pub(crate) fn merge(now_us: i64) -> String {
     )
 }
 
-/// `9.74928`: kilometres with exactly SmashRun's five decimals.
-fn km_text(d: Distance) -> String {
-    format!("{}.{:05}", d.cm() / 100_000, d.cm() % 100_000)
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use jiff::Timestamp;
-    use myrunstreak_domain::{AttrSource, LocalStart};
+    use myrunstreak_domain::{AttrSource, Distance, LocalStart};
 
     use super::*;
     use crate::Store;
 
-    /// The columns of `runs` that [`merge`] sets itself instead of taking them from the batch.
-    const BOOKKEEPING: [(&str, &str); 4] = [
+    /// The columns of `runs` that a write sets itself instead of taking them from the batch.
+    const SET_BY_WRITES: [(&str, &str); 4] = [
         ("first_seen_utc", "TIMESTAMP"),
         ("last_seen_utc", "TIMESTAMP"),
         ("deleted_utc", "TIMESTAMP"),
@@ -239,7 +303,7 @@ mod tests {
             .unwrap();
         let declared: Vec<(String, String)> = columns()
             .map(|c| (c.name, c.sql_type))
-            .chain(BOOKKEEPING)
+            .chain(SET_BY_WRITES)
             .map(|(name, ty)| (name.to_owned(), ty.to_owned()))
             .collect();
         let n = declared.len();

@@ -47,6 +47,12 @@ pub enum StoreError {
         /// What was wrong.
         detail: String,
     },
+    /// A batch of runs could not be laid out for the database (a bug: the columns in `runs` and
+    /// their declaration disagree); nothing of the batch was written.
+    #[error(
+        "a batch of runs could not be written ({0}); nothing of it was written. Please report this"
+    )]
+    Batch(String),
     /// The file system refused.
     #[error("{action} {path}: {source}")]
     Io {

@@ -52,6 +52,8 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     read_only: bool,
+    /// The columns of `runs` in the table's order, read once per open (see `write.rs`).
+    runs_columns: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for Store {

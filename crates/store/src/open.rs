@@ -27,6 +27,7 @@ impl Store {
             conn,
             path,
             read_only: false,
+            runs_columns: None,
         };
         store.migrate(now)?;
         store.conn.execute(
@@ -49,6 +50,7 @@ impl Store {
             conn,
             path,
             read_only: true,
+            runs_columns: None,
         };
         let version = store.schema_version()?;
         if version > SCHEMA_VERSION {

@@ -1,8 +1,12 @@
-//! Writing a batch: runs are appended to a staging table and merged into `runs` with one
-//! statement, rejected activities upserted, all in one transaction. The staging table, the
-//! appender row and the merge come from the column declaration (`columns.rs`).
+//! Writing a batch, in one transaction. Runs new to `runs` are appended straight into it as one
+//! Arrow record batch (columnar, no per-value calls); runs already there are appended the same way
+//! to a staging table and merged with one statement, which tells edits from unchanged copies.
+//! Rejected activities are upserted. The layout of both batches comes from the column
+//! declaration (`columns.rs`).
 
-use duckdb::{appender_params_from_iter, params};
+use std::collections::HashSet;
+
+use duckdb::params;
 use jiff::Timestamp;
 
 use crate::columns::{self, STAGING};
@@ -18,30 +22,67 @@ impl Store {
         rejected: &[RejectedRow],
         now: Timestamp,
     ) -> Result<SyncCounts, StoreError> {
+        let now_us = micros(now);
+        let rows = dedupe(runs);
+        if self.runs_columns.is_none() {
+            self.runs_columns = Some(runs_columns(&self.conn)?);
+        }
+        let table = self.runs_columns.as_deref().unwrap_or_default();
         let tx = self.conn.transaction()?;
-        tx.execute_batch(&columns::create_staging())?;
-        {
-            let mut appender = tx.appender_to_catalog_and_db(STAGING, "temp", "main")?;
-            for r in dedupe(runs) {
-                appender.append_row(appender_params_from_iter(columns::values(r)))?;
-            }
+        let known = known_ids(&tx, &rows)?;
+        let (old, new): (Vec<&RunRow>, Vec<&RunRow>) =
+            rows.iter().partition(|r| known.contains(&r.activity_id));
+        let mut counts = SyncCounts {
+            added: new.len() as u64,
+            rejected: rejected.len() as u64,
+            ..SyncCounts::default()
+        };
+        if !new.is_empty() {
+            let batch = columns::runs_batch(&new, table, now_us)?;
+            let mut appender = tx.appender("runs")?;
+            appender.append_record_batch(batch)?;
             appender.flush()?;
         }
-        let (added, updated, unchanged): (i64, i64, i64) = tx.query_row(
-            &format!("SELECT
-                count(*) FILTER (WHERE r.activity_id IS NULL),
-                count(*) FILTER (WHERE r.activity_id IS NOT NULL AND (r.raw_json <> s.raw_json OR r.deleted_utc IS NOT NULL)),
-                count(*) FILTER (WHERE r.activity_id IS NOT NULL AND r.raw_json = s.raw_json AND r.deleted_utc IS NULL)
-             FROM {STAGING} s LEFT JOIN runs r ON r.activity_id = s.activity_id"),
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )?;
-        let now_us = micros(now);
-        tx.execute_batch(&columns::merge(now_us))?;
+        if !old.is_empty() {
+            tx.execute_batch(&columns::create_staging())?;
+            {
+                let mut appender = tx.appender_to_catalog_and_db(STAGING, "temp", "main")?;
+                appender.append_record_batch(columns::staging_batch(&old)?)?;
+                appender.flush()?;
+            }
+            let (updated, unchanged): (i64, i64) = tx.query_row(
+                &format!(
+                    "SELECT
+                    count(*) FILTER (WHERE r.raw_json <> s.raw_json OR r.deleted_utc IS NOT NULL),
+                    count(*) FILTER (WHERE r.raw_json = s.raw_json AND r.deleted_utc IS NULL)
+                 FROM {STAGING} s JOIN runs r ON r.activity_id = s.activity_id"
+                ),
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            counts.updated = updated as u64;
+            counts.unchanged = unchanged as u64;
+            tx.execute_batch(&columns::merge(now_us))?;
+            tx.execute_batch(&format!("DROP TABLE {STAGING}"))?;
+        }
         // a run that now reads fine is no longer a rejected one
-        tx.execute_batch(&format!(
-            "DELETE FROM rejected_runs WHERE activity_id IN (SELECT activity_id FROM {STAGING})"
-        ))?;
+        if !rows.is_empty() {
+            let (low, high) = id_range(&rows);
+            let listed: Vec<i64> = rows.iter().map(|r| r.activity_id).collect();
+            let mut stmt = tx.prepare(
+                "SELECT activity_id FROM rejected_runs WHERE activity_id BETWEEN ? AND ?",
+            )?;
+            let stale: Vec<i64> = stmt
+                .query_map(params![low, high], |r| r.get::<_, i64>(0))?
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|id| listed.binary_search(id).is_ok())
+                .collect();
+            let mut delete = tx.prepare("DELETE FROM rejected_runs WHERE activity_id = ?")?;
+            for id in stale {
+                delete.execute(params![id])?;
+            }
+        }
         {
             let mut stmt = tx.prepare(
                 "INSERT INTO rejected_runs VALUES (?, ?, ?, ?, make_timestamp(?), make_timestamp(?))
@@ -58,20 +99,39 @@ impl Store {
                 ])?;
             }
         }
-        tx.execute_batch(&format!("DROP TABLE {STAGING}"))?;
         tx.commit()?;
-        Ok(SyncCounts {
-            added: added as u64,
-            updated: updated as u64,
-            unchanged: unchanged as u64,
-            deleted: 0,
-            rejected: rejected.len() as u64,
-        })
+        Ok(counts)
     }
 }
 
+/// The lowest and highest id of `rows` (sorted by id, not empty).
+fn id_range(rows: &[&RunRow]) -> (i64, i64) {
+    let low = rows.first().map_or(0, |r| r.activity_id);
+    let high = rows.last().map_or(0, |r| r.activity_id);
+    (low, high)
+}
+
+/// Which of `rows` (sorted by id) are already in `runs`, deleted ones included.
+fn known_ids(tx: &duckdb::Transaction<'_>, rows: &[&RunRow]) -> Result<HashSet<i64>, StoreError> {
+    if rows.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let (low, high) = id_range(rows);
+    let mut stmt = tx.prepare("SELECT activity_id FROM runs WHERE activity_id BETWEEN ? AND ?")?;
+    let ids = stmt.query_map(params![low, high], |r| r.get::<_, i64>(0))?;
+    Ok(ids.collect::<Result<HashSet<_>, _>>()?)
+}
+
+/// The columns of `runs`, in the table's order (the appender fills them by position).
+fn runs_columns(conn: &duckdb::Connection) -> Result<Vec<String>, StoreError> {
+    // the table's own pragma: the catalog views (information_schema) cost tens of milliseconds
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('main.runs') ORDER BY cid")?;
+    let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(names.collect::<Result<_, _>>()?)
+}
+
 /// One row per activity: a listing fetched page by page can show a run twice when runs are
-/// added meanwhile; the most recently updated copy wins.
+/// added meanwhile; the most recently updated copy wins. Sorted by id.
 fn dedupe(runs: &[RunRow]) -> Vec<&RunRow> {
     let mut by_id: std::collections::HashMap<i64, &RunRow> =
         std::collections::HashMap::with_capacity(runs.len());
