@@ -24,7 +24,8 @@ impl Store {
     /// The schema version of the file (0 for an empty file).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         let exists: i64 = self.conn.query_row(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'",
+            // duckdb_tables(), not the information_schema view: a fifth of the time on every open
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'schema_version'",
             [],
             |r| r.get(0),
         )?;
