@@ -5,15 +5,16 @@
 //! details. The schema is versioned; numbered migrations run on open and are never edited once
 //! released. A file that is not DuckDB, or is from a newer schema, is refused and left untouched.
 //!
-//! Writes are batched: a batch is appended to a staging table with DuckDB's appender and merged
-//! into `runs` with one statement, inside one transaction. A process killed mid-way leaves the
+//! Writes are batched, one transaction a batch: runs new to `runs` are appended straight into it
+//! as an Arrow record batch, runs already stored are appended the same way to a staging table and
+//! merged with one statement. A process killed mid-way leaves the
 //! file as it was before the batch. DuckDB's file lock makes the store single-writer: a second
 //! writer gets [`StoreError::Locked`] at once instead of waiting.
 //!
 //! The columns a batch writes are declared once: the store's own (start, distance, instants,
 //! raw JSON) in `columns.rs`, and one per run attribute from the domain's
-//! [`RunAttributes`](myrunstreak_domain::RunAttributes); the staging table, the merge and the
-//! appender row are built from that list, and a test checks it against the migrated `runs`.
+//! [`RunAttributes`](myrunstreak_domain::RunAttributes); the record batches, the staging table
+//! and the merge are built from that list, and a test checks it against the migrated `runs`.
 //!
 //! This crate knows DuckDB and the domain, nothing of SmashRun's wire format (keys, JSON
 //! parsing) or of HTTP; it never reads the environment, and takes "now" as an argument.
