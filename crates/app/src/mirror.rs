@@ -117,11 +117,6 @@ impl Mirror {
         self.store.export(format, path)
     }
 
-    /// The schema version of the file.
-    pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.store.schema_version()
-    }
-
     /// A digest of everything SmashRun told us, blind to when we saw it.
     pub fn fingerprint(&self) -> Result<String, StoreError> {
         self.store.fingerprint()
@@ -182,15 +177,5 @@ impl Snapshot {
             .iter()
             .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
             .max()
-    }
-
-    /// Whether the data is stale at `now` ([`STALE_AFTER`]).
-    pub fn is_stale(&self, now: Timestamp) -> bool {
-        is_stale(self.last_success.as_ref(), now)
-    }
-
-    /// Stored runs, not deleted.
-    pub fn count(&self) -> usize {
-        self.runs.len()
     }
 }
