@@ -105,17 +105,14 @@ pub fn parse_activity_in(raw: &str, home: Option<&TimeZone>) -> Result<Activity,
     };
     // each value is kept as its raw text and read on its own: one unreadable value (1e400, say)
     // spoils that field only, not the whole activity
-    let top: &RawValue = match serde_json::from_str(raw) {
-        Ok(top) => top,
-        Err(e) => return Err(reject(None, format!("not JSON: {e}"))),
-    };
-    let fields = match serde_json::from_str(top.get()) {
-        Ok(fields) => Fields(fields),
-        Err(_) => {
-            return Err(reject(
-                None,
-                format!("expected a JSON object, got {}", kind(top)),
-            ));
+    let fields = match serde_json::from_str::<Fields>(raw) {
+        Ok(fields) => fields,
+        Err(e) => {
+            let reason = match serde_json::from_str::<&RawValue>(raw) {
+                Ok(top) => format!("expected a JSON object, got {}", kind(top)),
+                Err(_) => format!("not JSON: {e}"),
+            };
+            return Err(reject(None, reason));
         }
     };
     let get = |k: &str| fields.get(k);
@@ -170,7 +167,7 @@ pub fn parse_activity_in(raw: &str, home: Option<&TimeZone>) -> Result<Activity,
         get(k)
             .and_then(as_string)
             .and_then(|s| parse_utc(&s))
-            .filter(|t| SANE_YEARS.contains(&t.to_zoned_datetime(TimeZone::UTC).year()))
+            .filter(|t| SANE_YEARS.contains(&jiff::tz::Offset::UTC.to_datetime(*t).year()))
     };
     Ok(Activity {
         id,
@@ -187,14 +184,47 @@ pub fn parse_activity_in(raw: &str, home: Option<&TimeZone>) -> Result<Activity,
 }
 
 /// An activity's values by key, each still raw: the attributes are read from it leniently, by
-/// the kind the domain declares for each.
-struct Fields<'raw>(HashMap<String, &'raw RawValue>);
+/// the kind the domain declares for each. Keys are borrowed from the listing unless they hold
+/// escapes; of a key written twice the last one counts.
+struct Fields<'raw>(HashMap<Cow<'raw, str>, &'raw RawValue, foldhash::fast::RandomState>);
 
 impl<'raw> Fields<'raw> {
     fn get(&self, key: &str) -> Option<&'raw RawValue> {
         self.0.get(key).copied()
     }
 }
+
+impl<'de: 'raw, 'raw> Deserialize<'de> for Fields<'raw> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<'raw>(std::marker::PhantomData<&'raw ()>);
+        impl<'de: 'raw, 'raw> serde::de::Visitor<'de> for Visit<'raw> {
+            type Value = Fields<'raw>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut fields = HashMap::with_capacity_and_hasher(
+                    map.size_hint().unwrap_or(48),
+                    foldhash::fast::RandomState::default(),
+                );
+                while let Some((Key(k), v)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    fields.insert(k, v);
+                }
+                Ok(Fields(fields))
+            }
+        }
+        deserializer.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+/// An object key, borrowed from the input unless it holds escapes.
+#[derive(Deserialize)]
+struct Key<'raw>(#[serde(borrow)] Cow<'raw, str>);
 
 impl AttrSource for Fields<'_> {
     fn text(&self, key: &str) -> Option<String> {
@@ -218,14 +248,15 @@ impl AttrSource for Fields<'_> {
 
 /// SmashRun's zone-less UTC (`2022-11-09T15:01:40.307`) or an RFC 3339 instant.
 pub fn parse_utc(text: &str) -> Option<Timestamp> {
-    if let Ok(t) = text.parse::<Timestamp>() {
-        return Some(t);
+    // SmashRun writes no zone: read that as a civil time in UTC first, without building the
+    // error of a failed instant parse
+    let writes_zone = text
+        .get(10..)
+        .is_none_or(|rest| rest.contains(['+', '-', 'Z', 'z', '[']));
+    if !writes_zone && let Ok(civil) = text.parse::<DateTime>() {
+        return jiff::tz::Offset::UTC.to_timestamp(civil).ok();
     }
-    let civil: DateTime = text.parse().ok()?;
-    civil
-        .to_zoned_datetime(TimeZone::UTC)
-        .ok()
-        .map(|z| z.timestamp())
+    text.parse::<Timestamp>().ok()
 }
 
 /// At most `max_chars` characters of `text`, with `…` appended when something was cut. Cuts on a
@@ -538,6 +569,35 @@ mod tests {
             r.reason
         );
         assert_eq!(r.raw, r#"{"distance":3}"#);
+    }
+
+    #[test]
+    fn keys_are_read_as_a_map_reads_them() {
+        // an escaped key is the same key; of a key written twice, the last counts
+        let a = parse_activity(
+            r#"{"activ\u0069tyId":9,"distance":1,"distance":2.5,"startDateTimeLocal":"2024-01-01T06:00:00+01:00"}"#,
+        )
+        .unwrap();
+        assert_eq!(a.id.get(), 9);
+        assert_eq!(a.distance.km(), 2.5);
+    }
+
+    #[test]
+    fn what_is_not_an_object_is_kept_raw_with_what_it_was() {
+        let r = parse_activity("[1,2]").unwrap_err();
+        assert_eq!(r.reason, "expected a JSON object, got an array");
+        assert_eq!(r.raw, "[1,2]");
+        let r = parse_activity("{\"activityId\":").unwrap_err();
+        assert!(r.reason.starts_with("not JSON: "), "{}", r.reason);
+    }
+
+    #[test]
+    fn utc_times_are_read_with_and_without_a_zone() {
+        let plain = parse_utc("2022-11-09T15:01:40.307").unwrap();
+        assert_eq!(plain.to_string(), "2022-11-09T15:01:40.307Z");
+        assert_eq!(parse_utc("2022-11-09T16:01:40.307+01:00"), Some(plain));
+        assert_eq!(parse_utc("2022-11-09T15:01:40.307Z"), Some(plain));
+        assert_eq!(parse_utc("yesterday"), None);
     }
 
     #[test]
