@@ -69,7 +69,7 @@ impl Store {
         if !rows.is_empty() {
             let (low, high) = id_range(&rows);
             let listed: Vec<i64> = rows.iter().map(|r| r.activity_id).collect();
-            let mut stmt = tx.prepare(
+            let mut stmt = tx.prepare_cached(
                 "SELECT activity_id FROM rejected_runs WHERE activity_id BETWEEN ? AND ?",
             )?;
             let stale: Vec<i64> = stmt
@@ -78,12 +78,14 @@ impl Store {
                 .into_iter()
                 .filter(|id| listed.binary_search(id).is_ok())
                 .collect();
-            let mut delete = tx.prepare("DELETE FROM rejected_runs WHERE activity_id = ?")?;
-            for id in stale {
-                delete.execute(params![id])?;
+            if !stale.is_empty() {
+                let mut delete = tx.prepare("DELETE FROM rejected_runs WHERE activity_id = ?")?;
+                for id in stale {
+                    delete.execute(params![id])?;
+                }
             }
         }
-        {
+        if !rejected.is_empty() {
             let mut stmt = tx.prepare(
                 "INSERT INTO rejected_runs VALUES (?, ?, ?, ?, make_timestamp(?), make_timestamp(?))
                  ON CONFLICT (reject_key) DO UPDATE SET reason = excluded.reason, raw_json = excluded.raw_json, last_seen_utc = excluded.last_seen_utc",
@@ -117,7 +119,8 @@ fn known_ids(tx: &duckdb::Transaction<'_>, rows: &[&RunRow]) -> Result<HashSet<i
         return Ok(HashSet::new());
     }
     let (low, high) = id_range(rows);
-    let mut stmt = tx.prepare("SELECT activity_id FROM runs WHERE activity_id BETWEEN ? AND ?")?;
+    let mut stmt =
+        tx.prepare_cached("SELECT activity_id FROM runs WHERE activity_id BETWEEN ? AND ?")?;
     let ids = stmt.query_map(params![low, high], |r| r.get::<_, i64>(0))?;
     Ok(ids.collect::<Result<HashSet<_>, _>>()?)
 }
