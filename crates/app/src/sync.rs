@@ -383,13 +383,19 @@ async fn run(
                 .map(|w| w - SAFETY_MARGIN)
                 .unwrap_or(Timestamp::UNIX_EPOCH);
             progress(SyncEvent::Fetching {
-                what: format!("runs added or edited since {since}"),
+                what: format!(
+                    "runs added or edited since {since}, and the list of run ids to notice deletions"
+                ),
             });
-            let listing = updated_listing(client, since, &hints, &mut notes).await?;
-            progress(SyncEvent::Fetching {
-                what: "the list of run ids, to notice deletions".into(),
-            });
-            let (ids, check) = verified_ids(client, &hints, &mut notes).await?;
+            // the changes and the ids are asked for at once: one round trip, not two
+            let mut id_notes = Vec::new();
+            let (listing, ids) = tokio::join!(
+                updated_listing(client, since, &hints, &mut notes),
+                verified_ids(client, &hints, &mut id_notes)
+            );
+            notes.append(&mut id_notes);
+            let listing = listing?;
+            let (ids, check) = ids?;
             Fetched {
                 listing,
                 ids,
@@ -457,26 +463,27 @@ async fn run(
         });
     }
     progress(SyncEvent::Writing);
-    // moved, not copied: a full listing is the largest thing a sync holds
-    let rows: Vec<RunRow> = listing.activities.into_iter().map(run_row).collect();
-    // batches of BATCH runs, each one transaction: DuckDB holds a transaction's rows in memory,
-    // and a whole listing at once cost 20 MB more at 10,000 runs (scripts/bench-sync)
+    // batches of BATCH runs, each one transaction: DuckDB holds a transaction's rows in memory.
+    // Each batch's rows are moved out of the listing, not copied, and freed once written: a
+    // full listing is the largest thing a sync holds.
     let mut counts = SyncCounts {
         rejected: rejected.len() as u64,
         ..SyncCounts::default()
     };
+    let mut activities = listing.activities.into_iter();
     // the rejected ones go with the first batch, or alone when nothing else was readable
-    let mut batches: Vec<&[RunRow]> = rows.chunks(BATCH).collect();
-    if batches.is_empty() && !rejected.is_empty() {
-        batches.push(&[]);
-    }
-    for (i, chunk) in batches.into_iter().enumerate() {
-        let batch_rejected: &[RejectedRow] = if i == 0 { &rejected } else { &[] };
-        let mut c = store.apply(chunk, batch_rejected, now())?;
+    let mut batch_rejected: &[RejectedRow] = &rejected;
+    loop {
+        let rows: Vec<RunRow> = activities.by_ref().take(BATCH).map(run_row).collect();
+        if rows.is_empty() && batch_rejected.is_empty() {
+            break;
+        }
+        let mut c = store.apply(&rows, batch_rejected, now())?;
         c.rejected = 0;
         counts.add(c);
+        batch_rejected = &[];
     }
-    drop(rows);
+    drop(activities);
     counts.deleted = reconcile(store, &ids, &check, window, request, now(), &mut notes)?;
     Ok(Done {
         counts,
@@ -597,9 +604,14 @@ async fn verified<T>(
 ) -> Result<(T, ListingCheck), SyncError> {
     let mut count = None;
     if hints.try_unpaged(client) {
-        match unpaged().await {
+        // the count is asked for beside the listing, not after it: against a slow SmashRun the
+        // verification then costs no round trip of its own
+        let mut count_notes = Vec::new();
+        let (listed, counted) = tokio::join!(unpaged(), run_count(client, &mut count_notes));
+        notes.append(&mut count_notes);
+        match listed {
             Ok(items) => {
-                count = run_count(client, notes).await?;
+                count = counted?;
                 match judge_unpaged(len(&items), count) {
                     Ok(()) => {
                         let check = ListingCheck {
@@ -615,7 +627,10 @@ async fn verified<T>(
                     Err(doubt) => notes.push(format!("{doubt}; paged instead")),
                 }
             }
-            Err(e) => unpaged_failed(e, notes)?,
+            Err(e) => {
+                unpaged_failed(e, notes)?;
+                count = counted?;
+            }
         }
     } else {
         notes.push(
