@@ -67,6 +67,28 @@ impl Distance {
     pub fn saturating_sub(self, other: Distance) -> Distance {
         Distance((self.0 - other.0).max(0))
     }
+
+    /// A distance of more than zero written with its unit, as runners write it: `2km`, `1.5mi`,
+    /// `5 KM`. `None` for anything else (zero, a negative number, no unit, another unit), so
+    /// that each caller can say in its own error what it accepts.
+    pub fn parse_positive(text: &str) -> Option<Distance> {
+        let text = text.trim().to_ascii_lowercase();
+        if let Some(km) = positive_number_before(&text, "km") {
+            return Distance::from_km(km).ok();
+        }
+        let miles = positive_number_before(&text, "mi")?;
+        Distance::from_miles(miles).ok()
+    }
+}
+
+/// The number of more than zero written just before `suffix` (`2.5km`, `2.5 km`), if the text
+/// is exactly that. The text is compared as given: lower-case it first.
+pub(crate) fn positive_number_before(text: &str, suffix: &str) -> Option<f64> {
+    text.strip_suffix(suffix)?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
 }
 
 impl Add for Distance {
@@ -201,6 +223,18 @@ mod tests {
         let month: Distance = std::iter::repeat_n(Distance::from_km(5.36448).unwrap(), 30).sum();
         // 30 x 5.36448 km = 160.9344 km = 100 miles, not 99.98
         assert_eq!(format!("{:.2}", month.miles()), "100.00");
+    }
+
+    #[test]
+    fn distances_parse_with_their_unit_and_only_above_zero() {
+        assert_eq!(Distance::parse_positive("1mi"), Some(Distance::MILE));
+        assert_eq!(
+            Distance::parse_positive(" 32 KM "),
+            Some(Distance::from_km(32.0).unwrap())
+        );
+        for bad in ["0km", "-2mi", "20", "20min", "km", "nanmi", "1e9km", ""] {
+            assert_eq!(Distance::parse_positive(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

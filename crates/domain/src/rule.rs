@@ -4,6 +4,7 @@ use std::str::FromStr;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
+use crate::distance::positive_number_before;
 use crate::{DayPolicy, Distance, DomainError, Run};
 
 /// When a calendar day counts toward a streak.
@@ -76,29 +77,15 @@ impl FromStr for Rule {
     /// `usrsa`, `continuous`, `any`, or a custom minimum: `2km`, `1.5mi`, `20min`, `900s`.
     fn from_str(s: &str) -> Result<Self, DomainError> {
         let text = s.trim().to_ascii_lowercase();
-        let invalid = || DomainError::InvalidRule(s.to_owned());
-        let number = |suffix: &str| -> Option<f64> {
-            text.strip_suffix(suffix)?
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v > 0.0)
-        };
+        let number = |suffix: &str| positive_number_before(&text, suffix);
         match text.as_str() {
             "usrsa" | "default" => return Ok(Rule::Usrsa),
             "continuous" => return Ok(Rule::Continuous),
             "any" => return Ok(Rule::Any),
             _ => {}
         }
-        if let Some(v) = number("km") {
-            return Distance::from_km(v)
-                .map(Rule::MinDistance)
-                .map_err(|_| invalid());
-        }
-        if let Some(v) = number("mi") {
-            return Distance::from_miles(v)
-                .map(Rule::MinDistance)
-                .map_err(|_| invalid());
+        if let Some(d) = Distance::parse_positive(&text) {
+            return Ok(Rule::MinDistance(d));
         }
         if let Some(v) = number("min") {
             return Ok(Rule::MinMovingTime((v * 60.0).round() as u32));
@@ -106,7 +93,7 @@ impl FromStr for Rule {
         if let Some(v) = number("s") {
             return Ok(Rule::MinMovingTime(v.round() as u32));
         }
-        Err(invalid())
+        Err(DomainError::InvalidRule(s.to_owned()))
     }
 }
 
