@@ -24,6 +24,21 @@ pub enum DomainError {
         "unknown streak rule {0:?}: use usrsa, continuous, any, or a daily minimum such as 2km, 1.5mi or 20min"
     )]
     InvalidRule(String),
+    /// A target for a period or a year that is not a distance or a number of runs above zero.
+    #[error(
+        "invalid target {0:?}: use a distance such as 20mi or 32km, or a number of runs such as 12runs (more than zero)"
+    )]
+    InvalidTarget(String),
+    /// A period that is not a week or a month.
+    #[error(
+        "invalid period {0:?}: use week (Monday to Sunday, as ISO weeks), week:sunday (or any other first day), or month"
+    )]
+    InvalidPeriod(String),
+    /// A period rule that is not a target and a period separated by `/`.
+    #[error(
+        "invalid period rule {0:?}: write a target, a slash and a period, such as 20mi/week, 12runs/month or 3runs/week:sunday"
+    )]
+    InvalidPeriodRule(String),
     /// A date computation left the supported calendar range.
     #[error("date out of range: {0}")]
     DateOutOfRange(String),

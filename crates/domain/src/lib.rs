@@ -9,7 +9,9 @@
 //!   instant seen from a configured home zone ([`DayPolicy`]);
 //! - a day qualifies under a [`Rule`] (`usrsa`, `continuous`, `any`, or a custom minimum);
 //! - distances are compared at SmashRun's precision, 5 decimals of a kilometre ([`Distance`]);
-//! - a day's audit ([`audit_day`]) explains one day with the same logic, never a second copy.
+//! - a day's audit ([`audit_day`]) explains one day with the same logic, never a second copy;
+//! - weekly and monthly streaks ([`period_streaks`]) and yearly goals ([`goal_progress`]) add up
+//!   the same run days by week, month or year.
 //!
 //! It also declares, once, the attributes of a run that are kept but never computed with
 //! ([`RunAttributes`]: weather, heart rate, flags...), with SmashRun's key for each as data, so
@@ -24,7 +26,9 @@ mod calendar;
 mod day;
 mod distance;
 mod error;
+mod goals;
 mod milestones;
+mod periods;
 mod rule;
 mod run;
 mod streak;
@@ -42,7 +46,11 @@ pub use calendar::{CalendarDay, DayKind, calendar};
 pub use day::{DayPolicy, Horizon, day_number};
 pub use distance::{Distance, Units, format_duration, format_pace, format_pace_per_km};
 pub use error::DomainError;
+pub use goals::{GoalAmount, GoalProgress, GoalStatus, PaceStanding, YearGoal, goal_progress};
 pub use milestones::Milestones;
+pub use periods::{
+    Period, PeriodProgress, PeriodReport, PeriodRule, PeriodStreak, PeriodTarget, period_streaks,
+};
 pub use rule::{DayTotals, Remaining, Rule, StreakRules};
 pub use run::{ActivityId, LocalStart, Run};
 pub use streak::{CurrentStreak, Streak, StreakReport, StreakStatus, day_totals, streaks};
