@@ -247,7 +247,11 @@ impl SmashRunClient {
 pub fn parse_listing(bytes: &[u8], home: Option<&TimeZone>) -> Result<Listing, serde_json::Error> {
     // borrowed from the body: no second copy of a listing that can be tens of megabytes
     let items: Vec<&RawValue> = serde_json::from_slice(bytes)?;
-    let mut listing = Listing::default();
+    // sized once: growing by doubling would hold two copies of a large listing for a moment
+    let mut listing = Listing {
+        activities: Vec::with_capacity(items.len()),
+        rejected: Vec::new(),
+    };
     for item in items {
         match parse_activity_in(item.get(), home) {
             Ok(a) => listing.activities.push(a),
