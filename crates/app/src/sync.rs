@@ -470,6 +470,8 @@ async fn run(
         rejected: rejected.len() as u64,
         ..SyncCounts::default()
     };
+    let listed = listing.activities.len();
+    let writing = std::time::Instant::now();
     let mut activities = listing.activities.into_iter();
     // the rejected ones go with the first batch, or alone when nothing else was readable
     let mut batch_rejected: &[RejectedRow] = &rejected;
@@ -484,6 +486,8 @@ async fn run(
         batch_rejected = &[];
     }
     drop(activities);
+    let ms = writing.elapsed().as_secs_f64() * 1000.0;
+    tracing::debug!(runs = listed, ms, "wrote {listed} runs in {ms:.0} ms");
     counts.deleted = reconcile(store, &ids, &check, window, request, now(), &mut notes)?;
     Ok(Done {
         counts,
