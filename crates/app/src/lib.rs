@@ -12,6 +12,7 @@
 //! never reach the store or the SmashRun client crates except through this crate.
 
 pub mod doctor;
+pub mod goals;
 pub mod mirror;
 pub mod ports;
 pub mod queries;
@@ -21,6 +22,7 @@ pub mod tokens;
 pub mod views;
 pub mod wiring;
 
+pub use goals::Goals;
 pub use mirror::{ExportFormat, Mirror, RunQuery, STALE_AFTER, Snapshot, is_stale};
 pub use myrunstreak_store::StoreError;
 pub use ports::{ListingStyle, RunMirror, RunSource};

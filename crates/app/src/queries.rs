@@ -164,7 +164,7 @@ fn streak_json(s: Option<&myrunstreak_domain::Streak>) -> StreakJson {
 }
 
 /// The runner's zone and today's horizon for `runs` at `now`.
-fn horizon(
+pub(crate) fn horizon(
     runs: &[Run],
     query: &StreakQuery,
     now: Timestamp,

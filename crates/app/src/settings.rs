@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use myrunstreak_domain::{Rule, Units};
+use myrunstreak_domain::{PeriodRule, PeriodTarget, Rule, Units};
 use smashrun_client::Secret;
 use thiserror::Error;
 
@@ -100,6 +100,12 @@ pub struct Settings {
     pub exclude_treadmill: bool,
     /// `MYRUNSTREAK_UNITS`.
     pub units: Units,
+    /// `MYRUNSTREAK_PERIOD_STREAK`: a weekly or monthly streak to follow beside the daily one,
+    /// such as `20mi/week`, `12runs/month` or `3runs/week:sunday`.
+    pub period_streak: Option<PeriodRule>,
+    /// `MYRUNSTREAK_YEAR_GOAL`: a distance or a number of runs for the calendar year, such as
+    /// `1000km` or `300runs`.
+    pub year_goal: Option<PeriodTarget>,
     /// `MYRUNSTREAK_API_TOKEN`.
     pub api_token: Option<Secret>,
     /// `MYRUNSTREAK_CORS_ORIGINS`: comma-separated origins allowed by CORS (empty: CORS off).
@@ -202,6 +208,24 @@ impl Settings {
                 Units::Imperial,
                 "imperial or metric",
             )?,
+            period_streak: get("MYRUNSTREAK_PERIOD_STREAK")
+                .map(|v| {
+                    v.parse().map_err(|_| SettingsError {
+                        name: "MYRUNSTREAK_PERIOD_STREAK",
+                        value: v,
+                        expected: "a target per week or month, such as 20mi/week, 12runs/month or 3runs/week:sunday".into(),
+                    })
+                })
+                .transpose()?,
+            year_goal: get("MYRUNSTREAK_YEAR_GOAL")
+                .map(|v| {
+                    v.parse().map_err(|_| SettingsError {
+                        name: "MYRUNSTREAK_YEAR_GOAL",
+                        value: v,
+                        expected: "a distance or a number of runs for the year, such as 1000km, 600mi or 300runs".into(),
+                    })
+                })
+                .transpose()?,
             api_token: get("MYRUNSTREAK_API_TOKEN").map(Secret::new),
             cors_origins: get("MYRUNSTREAK_CORS_ORIGINS")
                 .map(|v| {
@@ -321,6 +345,20 @@ impl Settings {
             (
                 "MYRUNSTREAK_UNITS",
                 format!("{:?}", self.units).to_lowercase(),
+            ),
+            (
+                "MYRUNSTREAK_PERIOD_STREAK",
+                self.period_streak
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+            (
+                "MYRUNSTREAK_YEAR_GOAL",
+                self.year_goal
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
             ),
             ("MYRUNSTREAK_API_TOKEN", secret(self.api_token.as_ref())),
             ("MYRUNSTREAK_CORS_ORIGINS", self.cors_origins.join(",")),
