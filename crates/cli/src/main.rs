@@ -12,6 +12,7 @@ mod auth;
 mod context;
 mod demo;
 mod doctor;
+mod goals;
 mod login;
 mod runs;
 mod serve;
@@ -49,6 +50,8 @@ enum Command {
     Streak(streak::StreakCommand),
     /// Every streak in your history, longest first.
     Streaks(analytics::StreaksArgs),
+    /// Your weekly or monthly streak and the year's goal, against the pace line.
+    Goals(goals::GoalsArgs),
     /// Totals: all time, per year, month, ISO week and weekday.
     Stats(analytics::StatsArgs),
     /// Personal records.
@@ -105,6 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => runs::show(args, &settings),
         Command::Streak(command) => streak::command(command, &settings),
         Command::Streaks(args) => analytics::streaks(args, &settings),
+        Command::Goals(args) => goals::run(args, &settings),
         Command::Stats(args) => analytics::stats(args, &settings),
         Command::Records(args) => analytics::records(args, &settings),
         Command::Calendar(args) => analytics::calendar(args, &settings),

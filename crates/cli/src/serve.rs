@@ -42,6 +42,7 @@ pub fn config(settings: &Settings) -> Result<ServerConfig> {
         db_path: settings.duckdb_path.clone(),
         query: StreakQuery::from_settings(settings)?,
         units: settings.units,
+        goals: myrunstreak_app::Goals::from_settings(settings),
         api_token: settings.api_token.clone(),
         cors_origins: settings.cors_origins.clone(),
         sync: Some(runner),

@@ -5,8 +5,9 @@ use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use myrunstreak_app::Settings;
+use myrunstreak_app::goals;
 use myrunstreak_app::queries::{StreakQuery, StreakResponse, status_line, streak};
-use myrunstreak_domain::{Distance, Rule, Units};
+use myrunstreak_domain::{Distance, Period, PeriodRule, PeriodTarget, Rule, Units};
 
 use crate::{context, why};
 
@@ -17,6 +18,15 @@ pub struct StreakCommand {
     pub command: Option<StreakSubcommand>,
     #[command(flatten)]
     pub args: StreakArgs,
+    /// A weekly streak instead: at least this much every week (20mi, 32km, 3runs).
+    #[arg(long, conflicts_with = "monthly")]
+    pub weekly: Option<PeriodTarget>,
+    /// A monthly streak instead: at least this much every month (80mi, 12runs).
+    #[arg(long)]
+    pub monthly: Option<PeriodTarget>,
+    /// The day weeks start on for --weekly (default monday: ISO weeks).
+    #[arg(long, requires = "weekly", value_name = "DAY")]
+    pub week_starts: Option<String>,
 }
 
 /// What `streak` can do besides counting.
@@ -29,10 +39,46 @@ pub enum StreakSubcommand {
 /// `streak` or `streak why`. The flags of `streak` apply to `why` too, so that
 /// `streak --rule continuous why DATE` and `streak why DATE --rule continuous` agree.
 pub fn command(command: StreakCommand, settings: &Settings) -> Result<()> {
-    match command.command {
-        Some(StreakSubcommand::Why(args)) => why::run(args.or(command.args), settings),
-        None => run(command.args, settings),
+    let period = period_rule(&command)?;
+    match (command.command, period) {
+        (Some(StreakSubcommand::Why(args)), _) => why::run(args.or(command.args), settings),
+        (None, Some(rule)) => run_period(&command.args, &rule, settings),
+        (None, None) => run(command.args, settings),
     }
+}
+
+/// The period rule of `--weekly`/`--monthly`, if one was given.
+fn period_rule(command: &StreakCommand) -> Result<Option<PeriodRule>> {
+    let period = match &command.week_starts {
+        Some(day) => format!("week:{day}")
+            .parse::<Period>()
+            .map_err(|e| anyhow::anyhow!("--week-starts: {e}"))?,
+        None => Period::ISO_WEEK,
+    };
+    Ok(match (command.weekly, command.monthly) {
+        (Some(target), _) => Some(PeriodRule { period, target }),
+        (None, Some(target)) => Some(PeriodRule {
+            period: Period::Month,
+            target,
+        }),
+        (None, None) => None,
+    })
+}
+
+/// `streak --weekly` or `streak --monthly`.
+fn run_period(args: &StreakArgs, rule: &PeriodRule, settings: &Settings) -> Result<()> {
+    let query = query(args, settings)?;
+    let store = context::read_store(settings)?;
+    let runs = store.domain_runs()?;
+    let report = goals::period_report(&runs, &query, rule, Timestamp::now())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for line in goals::period_lines(&report, settings.units) {
+            println!("{line}");
+        }
+    }
+    Ok(())
 }
 
 /// How to count.

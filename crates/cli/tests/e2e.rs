@@ -539,7 +539,7 @@ async fn a_laptop_seeds_the_secret_the_lambda_uses() {
 }
 
 #[tokio::test]
-async fn streak_why_prints_what_the_api_serves_for_that_day() {
+async fn streak_why_weekly_and_goals_print_what_the_api_serves() {
     let w = world(1).await;
     seed_tokens(&w).await;
     w.run_ok(&["sync"]).await;
@@ -597,6 +597,55 @@ async fn streak_why_prints_what_the_api_serves_for_that_day() {
             "{text}"
         );
     }
+    // weekly streaks and goals: the CLI's --json is the API's answer, the text says the same
+    let get = async |path: String| -> Value {
+        reqwest::get(format!("{base}{path}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    };
+    let cli: Value = serde_json::from_str(
+        &w.run_ok(&[
+            "streak",
+            "--weekly",
+            "3runs",
+            "--as-of",
+            "2026-05-03",
+            "--json",
+        ])
+        .await,
+    )
+    .unwrap();
+    let api = get("/api/v1/streak/period?rule=3runs/week&as_of=2026-05-03".into()).await;
+    assert_eq!(
+        cli, api,
+        "streak --weekly --json prints what the API serves"
+    );
+    assert_eq!(cli["current_period"]["start"], "2026-04-27");
+    let args = [
+        "goals",
+        "--period",
+        "12runs/month",
+        "--target",
+        "300runs",
+        "--as-of",
+        "2026-05-03",
+    ];
+    let cli: Value =
+        serde_json::from_str(&w.run_ok(&[&args[..], &["--json"]].concat()).await).unwrap();
+    let api = get("/api/v1/goals?period=12runs/month&target=300runs&as_of=2026-05-03".into()).await;
+    assert_eq!(cli, api, "goals --json prints what the API serves");
+    assert_eq!(cli["year"]["days_elapsed"], 123);
+    let text = w.run_ok(&args).await;
+    let done = cli["year"]["done"]["runs"].as_u64().unwrap();
+    assert!(
+        text.contains(&format!("2026 goal: {done} runs of 300 runs"))
+            && text.contains("pace line")
+            && text.contains("every month"),
+        "{text}"
+    );
     let _ = server.kill();
     let _ = server.wait();
 

@@ -178,6 +178,7 @@ pub async fn api_router(deps: &Deps, check_every: Duration) -> Result<Router> {
         db_path: path,
         query: StreakQuery::from_settings(&deps.settings)?,
         units: deps.settings.units,
+        goals: myrunstreak_app::Goals::from_settings(&deps.settings),
         api_token: None,
         cors_origins: deps.settings.cors_origins.clone(),
         sync: None,

@@ -11,9 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use jiff::Timestamp;
 use jiff::civil::Date;
+use myrunstreak_app::goals;
 use myrunstreak_app::queries::{self, RunDetail, StreakQuery};
 use myrunstreak_app::{HeldRun, RunItem, StoreError, SyncEntry, is_stale};
-use myrunstreak_domain::Rule;
+use myrunstreak_domain::{PeriodRule, Rule};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -43,6 +44,8 @@ pub(crate) fn router(state: Shared) -> Router {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(streak))
         .routes(routes!(streaks))
+        .routes(routes!(period_streak))
+        .routes(routes!(goals))
         .routes(routes!(runs))
         .routes(routes!(run))
         .routes(routes!(stats))
@@ -172,21 +175,13 @@ pub(crate) fn streak_query(
     state: &AppState,
     p: &HashMap<String, String>,
 ) -> Result<StreakQuery, ApiError> {
-    let rule = p
-        .get("rule")
-        .map(|r| r.parse::<Rule>())
-        .transpose()
-        .map_err(|e| ApiError::bad_request(format!("rule: {e}")))?;
-    state
-        .config
-        .query
-        .clone()
-        .with_overrides(
-            rule,
-            p.get("tz").map(String::as_str),
-            date_param(p, "as_of")?,
-        )
-        .map_err(|e| ApiError::bad_request(format!("tz={e}")))
+    let mut query = base_query(state, p)?;
+    if let Some(rule) = p.get("rule") {
+        query.rule = rule
+            .parse::<Rule>()
+            .map_err(|e| ApiError::bad_request(format!("rule: {e}")))?;
+    }
+    Ok(query)
 }
 
 #[utoipa::path(get, path = "/api/v1/streak", tag = "streaks",
@@ -206,6 +201,81 @@ async fn streak(
             .map_err(|e| ApiError::bad_request(e.to_string()))
     })
     .await
+}
+
+#[utoipa::path(get, path = "/api/v1/streak/period", tag = "streaks",
+    params(("rule" = Option<String>, Query, description = "a target per week or month: 20mi/week, 12runs/month, 3runs/week:sunday (default MYRUNSTREAK_PERIOD_STREAK)"),
+           ("tz" = Option<String>, Query, description = "as for /streak"), ("as_of" = Option<String>, Query, description = "as for /streak")),
+    responses((status = 200, description = "The weekly or monthly streak: current, longest, the period in progress"), (status = 400, description = "A bad parameter, or no rule given or set")))]
+async fn period_streak(
+    State(state): State<Shared>,
+    uri: Uri,
+    Query(p): Params,
+) -> Result<Response, ApiError> {
+    let rule = match p.get("rule") {
+        Some(r) => r
+            .parse::<PeriodRule>()
+            .map_err(|e| ApiError::bad_request(format!("rule: {e}")))?,
+        None => state.config.goals.period.ok_or_else(|| {
+            ApiError::bad_request("give rule=20mi/week (or set MYRUNSTREAK_PERIOD_STREAK)")
+        })?,
+    };
+    let q = base_query(&state, &p)?;
+    let s = snapshot(&state).await?;
+    cached(&state, &uri, &s, move |s| {
+        goals::period_report(&s.runs, &q, &rule, Timestamp::now())
+            .map_err(|e| ApiError::bad_request(e.to_string()))
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/goals", tag = "streaks",
+    params(("period" = Option<String>, Query, description = "the period streak (default MYRUNSTREAK_PERIOD_STREAK)"),
+           ("target" = Option<String>, Query, description = "the year's target: 1000km, 600mi, 300runs (default MYRUNSTREAK_YEAR_GOAL)"),
+           ("year" = Option<i16>, Query, description = "the year (default: this one in the runner's zone)"),
+           ("tz" = Option<String>, Query, description = "as for /streak"), ("as_of" = Option<String>, Query, description = "as for /streak")),
+    responses((status = 200, description = "The period streak and the year's goal with its pace line; each null when not set"), (status = 400, description = "A bad parameter")))]
+async fn goals(
+    State(state): State<Shared>,
+    uri: Uri,
+    Query(p): Params,
+) -> Result<Response, ApiError> {
+    let mut wanted = state.config.goals;
+    if let Some(r) = p.get("period") {
+        wanted.period = Some(
+            r.parse()
+                .map_err(|e| ApiError::bad_request(format!("period: {e}")))?,
+        );
+    }
+    if let Some(t) = p.get("target") {
+        wanted.year = Some(
+            t.parse()
+                .map_err(|e| ApiError::bad_request(format!("target: {e}")))?,
+        );
+    }
+    let year: Option<i16> = number_param(&p, "year", "a year")?;
+    let q = base_query(&state, &p)?;
+    let s = snapshot(&state).await?;
+    cached(&state, &uri, &s, move |s| {
+        goals::goals(&s.runs, &q, &wanted, year, Timestamp::now())
+            .map_err(|e| ApiError::bad_request(e.to_string()))
+    })
+    .await
+}
+
+/// The configured query with only `tz` and `as_of` taken from the parameters (their `rule` is
+/// a period rule, not a daily one).
+fn base_query(state: &AppState, p: &HashMap<String, String>) -> Result<StreakQuery, ApiError> {
+    state
+        .config
+        .query
+        .clone()
+        .with_overrides(
+            None,
+            p.get("tz").map(String::as_str),
+            date_param(p, "as_of")?,
+        )
+        .map_err(|e| ApiError::bad_request(format!("tz={e}")))
 }
 
 #[utoipa::path(get, path = "/api/v1/streaks", tag = "streaks",

@@ -4,9 +4,10 @@
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use myrunstreak_app::goals;
 use myrunstreak_app::queries::{self, StreakResponse, status_line};
 use myrunstreak_domain::{
-    DayKind, Distance, DomainError, StreakStatus, Units, format_duration, format_pace,
+    DayKind, Distance, DomainError, Period, StreakStatus, Units, format_duration, format_pace,
     format_pace_per_km,
 };
 
@@ -19,6 +20,9 @@ main{max-width:60rem;margin:0 auto;padding:1rem}
 section{background:#fff;border-radius:.75rem;padding:1rem 1.25rem;margin:.75rem 0;box-shadow:0 1px 2px #0001}
 h1{font-size:1rem;margin:0;color:#5b6675;font-weight:600;text-transform:uppercase;letter-spacing:.05em}
 h2{font-size:1rem;margin:0 0 .5rem}
+.goal{position:relative;height:.9rem;background:#e6e9ee;border-radius:.45rem;margin:.5rem 0}
+.goal .done{height:100%;background:#2f9e62;border-radius:.45rem}
+.goal .pace{position:absolute;top:-.25rem;bottom:-.25rem;width:2px;background:#1d232b}
 .streak{font-size:4.5rem;font-weight:800;line-height:1.1}
 .status{font-size:1.2rem;font-weight:600}
 .done{color:#137a3a}.at_risk{color:#b5470b}.none{color:#5b6675}
@@ -57,6 +61,7 @@ pub fn page(
     let stats = queries::stats(&s.runs, &config.query, None, None);
     let records = queries::records(&s.runs, &config.query);
     let months: Vec<_> = stats.months.iter().rev().take(12).rev().collect();
+    let goals = goals::goals(&s.runs, &config.query, &config.goals, None, now)?;
     let stale = is_stale(s.last_success.as_ref(), now);
     let c = &streak.current;
     let status_class = match c.status {
@@ -101,6 +106,24 @@ pub fn page(
                         p.muted { "Milestones reached: " (c.milestones.reached.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", "))
                             " · next: " (c.milestones.next) " days in " (days(c.milestones.days_to_next))
                             @if c.milestones.usrsa_listable { " · USRSA-listable" } }
+                    }
+                }
+                @if let Some(p) = &goals.period {
+                    section id="period-streak" {
+                        h2 { @match p.rule.period { Period::Month => "Monthly streak", Period::Week { .. } => "Weekly streak" } }
+                        div.streak id="period-count" { (p.current.map_or(0, |c| c.periods)) }
+                        @for line in goals::period_lines(p, units) { p { (line) } }
+                    }
+                }
+                @if let Some(g) = &goals.year {
+                    @let pace = f64::from(g.days_elapsed) / f64::from(g.days_in_year.max(1)) * 100.0;
+                    section id="year-goal" {
+                        h2 { (g.year) " goal" }
+                        div.goal role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=(format!("{:.0}", g.fraction * 100.0)) {
+                            div.done style=(format!("width:{:.1}%", (g.fraction * 100.0).clamp(0.0, 100.0))) {}
+                            div.pace title="pace line" style=(format!("left:{pace:.1}%")) {}
+                        }
+                        @for line in goals::goal_lines(g, units) { p { (line) } }
                     }
                 }
                 section {

@@ -48,6 +48,9 @@ pub struct ServerConfig {
     pub query: StreakQuery,
     /// Units of the dashboard and badge.
     pub units: Units,
+    /// The weekly or monthly streak and the year's goal the dashboard shows (and the API's
+    /// defaults for them).
+    pub goals: myrunstreak_app::Goals,
     /// The bearer token for endpoints that change state; `None` disables them.
     pub api_token: Option<Secret>,
     /// Origins allowed by CORS; empty means CORS is off.

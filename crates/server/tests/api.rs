@@ -289,6 +289,8 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
     let served = [
         ("get", "/api/v1/streak"),
         ("get", "/api/v1/streaks"),
+        ("get", "/api/v1/streak/period"),
+        ("get", "/api/v1/goals"),
         ("get", "/api/v1/runs"),
         ("get", "/api/v1/runs/{id}"),
         ("get", "/api/v1/stats"),
@@ -346,4 +348,70 @@ async fn a_missing_database_is_an_empty_dashboard_not_an_error() {
         get_json(&base, "/api/v1/streak").await["current"]["days"],
         0
     );
+}
+
+#[tokio::test]
+async fn goals_and_period_streaks_add_up_the_runs_the_api_lists() {
+    let w = world().await;
+    let b = &w.base;
+    // every running activity of 2026 up to the judged day, as the runs endpoint lists them
+    let listed = get_json(
+        b,
+        "/api/v1/runs?since=2026-01-01&until=2026-05-03&limit=1000",
+    )
+    .await;
+    let dates: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["deleted"].as_bool().unwrap())
+        .filter(|r| {
+            r["activity_type"]
+                .as_str()
+                .is_none_or(|t| t.eq_ignore_ascii_case("running"))
+        })
+        .map(|r| r["date"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(dates.len() > 50, "a seeded year has runs: {}", dates.len());
+
+    let goals = get_json(
+        b,
+        "/api/v1/goals?period=3runs/week&target=300runs&as_of=2026-05-03",
+    )
+    .await;
+    let year = &goals["year"];
+    assert_eq!(year["year"], 2026);
+    assert_eq!(year["done"]["runs"], dates.len());
+    // 2026-05-03 is the 123rd day of a 365-day year; the pace line is 300 runs times 123/365
+    assert_eq!(year["days_elapsed"], 123);
+    assert_eq!(year["days_left"], 365 - 122);
+    let pace = year["pace_line"]["runs"].as_f64().unwrap();
+    assert!((pace - 300.0 * 123.0 / 365.0).abs() < 1e-6, "{pace}");
+    let ahead = dates.len() as f64 > pace;
+    assert_eq!(year["standing"], if ahead { "ahead" } else { "behind" });
+
+    // the ISO week in progress: Monday 2026-04-27 to Sunday 2026-05-03
+    let week = &goals["period"]["current_period"];
+    assert_eq!(week["start"], "2026-04-27");
+    assert_eq!(week["end"], "2026-05-03");
+    let this_week = dates.iter().filter(|d| d.as_str() >= "2026-04-27").count();
+    assert_eq!(week["done"]["runs"], this_week);
+    assert_eq!(week["qualifies"], this_week >= 3);
+
+    // one serializer: /streak/period answers exactly the period part of /goals
+    let period = get_json(b, "/api/v1/streak/period?rule=3runs/week&as_of=2026-05-03").await;
+    assert_eq!(period, goals["period"]);
+
+    // nothing asked and nothing set: say what to give
+    let e = error(b, "/api/v1/streak/period", StatusCode::BAD_REQUEST).await;
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(message.contains("rule=20mi/week"), "{message}");
+    let e = error(b, "/api/v1/goals?target=lots", StatusCode::BAD_REQUEST).await;
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("target") && message.contains("lots"),
+        "{message}"
+    );
+    let none = get_json(b, "/api/v1/goals").await;
+    assert_eq!(none, json!({"period": null, "year": null}));
 }

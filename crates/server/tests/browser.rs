@@ -119,6 +119,76 @@ async fn the_dashboard_renders_in_chromium_and_runner_text_stays_text() {
     );
 }
 
+#[tokio::test]
+async fn the_dashboard_shows_the_year_goal_against_its_pace_line_and_the_weekly_streak() {
+    let w = world_ending(None).await;
+    let mut config = server_config(&w.db, None, None);
+    config.goals = myrunstreak_app::Goals {
+        period: Some("3runs/week".parse().unwrap()),
+        year: Some("600runs".parse().unwrap()),
+    };
+    let base = common::start(config).await;
+    let goals: Value = reqwest::get(format!("{base}/api/v1/goals"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let year = &goals["year"];
+    let fraction = year["fraction"].as_f64().unwrap();
+    assert!(
+        fraction > 0.0 && fraction < 1.0,
+        "a goal in progress: {goals}"
+    );
+    let pace = year["days_elapsed"].as_f64().unwrap() / year["days_in_year"].as_f64().unwrap();
+    let weeks = goals["period"]["current"]["periods"].as_u64().unwrap_or(0);
+
+    let profile = tempfile::tempdir().unwrap();
+    let mut dump = headless(profile.path());
+    dump.arg("--dump-dom").arg(format!("{base}/"));
+    let out = tokio::task::spawn_blocking(move || dump.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8(out.stdout).unwrap();
+
+    let goal_section = dom
+        .split("id=\"year-goal\"")
+        .nth(1)
+        .expect("the year goal is on the page");
+    assert!(
+        goal_section.contains(&format!("aria-valuenow=\"{:.0}\"", fraction * 100.0)),
+        "the progress bar carries the share done"
+    );
+    // the browser writes styles back as `width: 12.3%;`
+    let styles = goal_section.replace(' ', "");
+    assert!(
+        styles.contains(&format!("width:{:.1}%", fraction * 100.0)),
+        "the bar is as long as the share done"
+    );
+    assert!(
+        styles.contains(&format!("left:{:.1}%", pace * 100.0)),
+        "the pace line stands at the share of the year gone"
+    );
+    assert!(
+        goal_section.contains("pace line"),
+        "the standing is said in words"
+    );
+    assert!(
+        dom.contains(&format!("id=\"period-count\">{weeks}<")),
+        "the weekly streak's count"
+    );
+    assert!(dom.contains("Weekly streak"), "the weekly streak's heading");
+    assert!(
+        dom.contains("Streak of at least 3 runs every week from Monday"),
+        "the weekly rule in words"
+    );
+}
+
 /// A page of the dashboard's own origin that loads the dashboard in a frame, clicks the heatmap
 /// cell of `DATE` there like a runner would, and copies the page the click opened into its own
 /// body, with that page's path, for `--dump-dom` to print.

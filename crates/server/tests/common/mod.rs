@@ -47,6 +47,7 @@ pub fn server_config(
             as_of: None,
         },
         units: Units::Imperial,
+        goals: myrunstreak_app::Goals::default(),
         api_token: token.map(Secret::new),
         cors_origins: vec![],
         sync: runner,
