@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use reqwest::StatusCode;
@@ -147,7 +148,7 @@ impl SmashRunClient {
         query: &[(&str, String)],
         timeout: Duration,
         max_attempts: u32,
-        parse: impl Fn(&[u8]) -> Result<T, String>,
+        parse: impl Fn(&Bytes) -> Result<T, String>,
     ) -> Result<T, Error> {
         let url = format!("{}{}", self.config.api_url.trim_end_matches('/'), path);
         let (mut failures, mut limited, mut refreshed) = (0u32, 0u32, false);
@@ -260,7 +261,7 @@ impl SmashRunClient {
             query,
             self.config.request_timeout,
             self.config.retry.max_attempts,
-            |b| serde_json::from_slice(b).map_err(|e| e.to_string()),
+            |b: &Bytes| serde_json::from_slice(b).map_err(|e| e.to_string()),
         )
         .await
     }

@@ -36,7 +36,7 @@ pub use budget::RateBudget;
 pub use client::{ClientConfig, SmashRunClient};
 pub use error::Error;
 pub use events::{Event, Observer, WaitReason};
-pub use listing::{Listing, ListingStyle, parse_listing};
+pub use listing::{Listing, ListingStyle, RawListing, parse_listing};
 pub use models::{
     Activity, Rejected, SANE_YEARS, Split, SplitUnit, UserInfo, clip, parse_activity,
     parse_activity_in, parse_utc,

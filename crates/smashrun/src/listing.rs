@@ -1,6 +1,7 @@
 //! Listings of activities and ids: the parsed answer ([`Listing`]), the unpaged request with its
 //! fallback to pages, the paged ones, and the window of run days.
 
+use bytes::Bytes;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -50,6 +51,12 @@ impl SmashRunClient {
         move |bytes: &[u8]| parse_listing(bytes, home).map_err(|e| e.to_string())
     }
 
+    /// [`Self::listing_parser`] for a whole body.
+    fn body_parser(&self) -> impl Fn(&Bytes) -> Result<Listing, String> + Copy + '_ {
+        let parse = self.listing_parser();
+        move |bytes: &Bytes| parse(bytes)
+    }
+
     /// One page of activities, optionally only those created or updated since an instant.
     pub async fn page(
         &self,
@@ -71,7 +78,7 @@ impl SmashRunClient {
             &query,
             self.config().request_timeout,
             self.config().retry.max_attempts,
-            self.listing_parser(),
+            self.body_parser(),
         )
         .await
     }
@@ -110,13 +117,21 @@ impl SmashRunClient {
     /// is better replaced by pages). Whether SmashRun answers it whole or only its first 100 is
     /// contested: the caller verifies the answer.
     pub async fn unpaged_listing(&self, since: Option<Timestamp>) -> Result<Listing, Error> {
+        Ok(self.unpaged_raw(since).await?.parse_all())
+    }
+
+    /// [`SmashRunClient::unpaged_listing`] as it arrived: the body and where each item is in
+    /// it, parsed a batch at a time by whoever writes it ([`RawListing::chunks`]), so that a
+    /// long history is never held parsed all at once.
+    pub async fn unpaged_raw(&self, since: Option<Timestamp>) -> Result<RawListing, Error> {
         let query = since_query(since);
+        let home = self.config().home_zone.clone();
         self.fetch(
             "/my/activities/search",
             &query,
             self.config().unpaged_timeout,
             2,
-            self.listing_parser(),
+            |bytes: &Bytes| RawListing::new(bytes.clone(), home.clone()).map_err(|e| e.to_string()),
         )
         .await
     }
@@ -148,7 +163,7 @@ impl SmashRunClient {
             &[],
             self.config().unpaged_timeout,
             2,
-            parse_ids,
+            |b: &Bytes| parse_ids(b),
         )
         .await
     }
@@ -247,18 +262,87 @@ impl SmashRunClient {
 pub fn parse_listing(bytes: &[u8], home: Option<&TimeZone>) -> Result<Listing, serde_json::Error> {
     // borrowed from the body: no second copy of a listing that can be tens of megabytes
     let items: Vec<&RawValue> = serde_json::from_slice(bytes)?;
+    Ok(parse_items(items.iter().map(|i| i.get()), home))
+}
+
+/// Each item parsed into `activities` or kept raw in `rejected`, in order.
+fn parse_items<'a>(
+    items: impl ExactSizeIterator<Item = &'a str>,
+    home: Option<&TimeZone>,
+) -> Listing {
     // sized once: growing by doubling would hold two copies of a large listing for a moment
     let mut listing = Listing {
         activities: Vec::with_capacity(items.len()),
         rejected: Vec::new(),
     };
     for item in items {
-        match parse_activity_in(item.get(), home) {
+        match parse_activity_in(item, home) {
             Ok(a) => listing.activities.push(a),
             Err(r) => listing.rejected.push(r),
         }
     }
-    Ok(listing)
+    listing
+}
+
+/// A listing as it arrived: the body, checked to be a JSON array, and where each item is in
+/// it. Its activities are parsed a batch at a time ([`RawListing::chunks`]): a long history is
+/// held as its bytes (about a kilobyte a run), never parsed all at once.
+#[derive(Clone, Debug)]
+pub struct RawListing {
+    body: Bytes,
+    /// Byte offset and length of each item in `body`.
+    items: Vec<(usize, usize)>,
+    home: Option<TimeZone>,
+}
+
+impl RawListing {
+    /// The listing in `body`, whose offset-less starts are read in `home`. Fails only when the
+    /// body is not a JSON array.
+    pub fn new(body: impl Into<Bytes>, home: Option<TimeZone>) -> Result<Self, serde_json::Error> {
+        let body = body.into();
+        let items = {
+            let raw: Vec<&RawValue> = serde_json::from_slice(&body)?;
+            let base = body.as_ptr() as usize;
+            raw.iter()
+                .map(|item| (item.get().as_ptr() as usize - base, item.get().len()))
+                .collect()
+        };
+        Ok(RawListing { body, items, home })
+    }
+
+    /// Number of items, readable or not.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there is nothing.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The items in `range` (clamped to the listing), parsed as [`parse_listing`] does.
+    pub fn parse(&self, range: std::ops::Range<usize>) -> Listing {
+        let end = range.end.min(self.items.len());
+        let start = range.start.min(end);
+        let text = |&(at, len): &(usize, usize)| {
+            // each span is a whole JSON value that serde_json read from this UTF-8 body
+            std::str::from_utf8(&self.body[at..at + len]).unwrap_or_default()
+        };
+        parse_items(self.items[start..end].iter().map(text), self.home.as_ref())
+    }
+
+    /// Every item, parsed.
+    pub fn parse_all(&self) -> Listing {
+        self.parse(0..self.items.len())
+    }
+
+    /// The items `size` at a time (at least one), each batch parsed when it is reached.
+    pub fn chunks(&self, size: usize) -> impl Iterator<Item = Listing> + '_ {
+        let size = size.max(1);
+        (0..self.items.len())
+            .step_by(size)
+            .map(move |start| self.parse(start..start + size))
+    }
 }
 
 fn since_query(since: Option<Timestamp>) -> Vec<(&'static str, String)> {
@@ -270,4 +354,55 @@ fn since_query(since: Option<Timestamp>) -> Vec<(&'static str, String)> {
 
 fn parse_ids(bytes: &[u8]) -> Result<Vec<i64>, String> {
     serde_json::from_slice::<Vec<i64>>(bytes).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(n: i64) -> Vec<u8> {
+        let mut items: Vec<String> = (1..=n)
+            .map(|id| {
+                format!(
+                    r#"{{"activityId":{id},"distance":5,"startDateTimeLocal":"2024-01-{:02}T07:00:00-05:00"}}"#,
+                    id % 28 + 1
+                )
+            })
+            .collect();
+        // one unreadable activity in the middle, kept raw
+        items.insert(3, r#"{"activityId":99,"distance":"far"}"#.into());
+        format!("[{}]", items.join(",\n ")).into_bytes()
+    }
+
+    #[test]
+    fn a_raw_listing_parses_batch_by_batch_what_the_whole_parse_reads() {
+        let bytes = body(10);
+        let raw = RawListing::new(bytes.clone(), None).unwrap();
+        assert_eq!(raw.len(), 11);
+        let whole = parse_listing(&bytes, None).unwrap();
+        let batches: Vec<Listing> = raw.chunks(4).collect();
+        assert_eq!(
+            batches.iter().map(Listing::len).collect::<Vec<_>>(),
+            [4, 4, 3]
+        );
+        let ids = |l: &Listing| l.activities.iter().map(|a| a.id.get()).collect::<Vec<_>>();
+        let batched: Vec<i64> = batches.iter().flat_map(ids).collect();
+        assert_eq!(batched, ids(&whole));
+        let rejected: Vec<&Rejected> = batches.iter().flat_map(|b| &b.rejected).collect();
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].raw, r#"{"activityId":99,"distance":"far"}"#);
+        assert_eq!(raw.parse_all().activities.len(), 10);
+        assert!(
+            raw.parse(20..30).is_empty(),
+            "a range past the end is empty"
+        );
+    }
+
+    #[test]
+    fn a_raw_listing_is_a_json_array_or_an_error() {
+        assert!(RawListing::new(&b"{\"activityId\":1}"[..], None).is_err());
+        assert!(RawListing::new(&b"[1, 2"[..], None).is_err());
+        let empty = RawListing::new(&b"[]"[..], None).unwrap();
+        assert!(empty.is_empty() && empty.chunks(10).next().is_none());
+    }
 }

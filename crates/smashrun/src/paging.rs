@@ -48,7 +48,7 @@ impl SmashRunClient {
                     &paged,
                     self.config().request_timeout,
                     self.config().retry.max_attempts,
-                    |bytes| parse(bytes).map(|t| (t, digest(bytes))),
+                    |bytes: &bytes::Bytes| parse(bytes).map(|t| (t, digest(bytes))),
                 )
                 .await?;
             let n = len(&chunk);
