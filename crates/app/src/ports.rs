@@ -12,7 +12,9 @@ use myrunstreak_store::{
     PendingDeletion, RejectedRow, RunRow, Store, StoreError, SyncCounts, SyncOutcome, SyncRecord,
 };
 use serde_json::Value;
-use smashrun_client::{Error as ClientError, Listing, Paged, SmashRunClient, Split, SplitUnit};
+use smashrun_client::{
+    Error as ClientError, Listing, Paged, RawListing, SmashRunClient, Split, SplitUnit,
+};
 
 /// How a source lists: the page size it asks for and whether it tries one unpaged request first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,11 +37,12 @@ pub trait RunSource: Send + Sync {
     fn preload_budget(&self, requests: usize, ago: Duration);
     /// `/my/stats` `runCount`, if SmashRun says.
     fn run_count(&self) -> impl Future<Output = Result<Option<u64>, ClientError>> + Send;
-    /// One unpaged listing, of every run or of those updated since `since`.
+    /// One unpaged listing, of every run or of those updated since `since`, as it arrived
+    /// (parsed a batch at a time by the writer).
     fn unpaged_listing(
         &self,
         since: Option<Timestamp>,
-    ) -> impl Future<Output = Result<Listing, ClientError>> + Send;
+    ) -> impl Future<Output = Result<RawListing, ClientError>> + Send;
     /// A listing paged with `page_size` until an empty page.
     fn paged_listing(
         &self,
@@ -144,8 +147,8 @@ impl RunSource for SmashRunClient {
         SmashRunClient::run_count(self).await
     }
 
-    async fn unpaged_listing(&self, since: Option<Timestamp>) -> Result<Listing, ClientError> {
-        SmashRunClient::unpaged_listing(self, since).await
+    async fn unpaged_listing(&self, since: Option<Timestamp>) -> Result<RawListing, ClientError> {
+        SmashRunClient::unpaged_raw(self, since).await
     }
 
     async fn paged_listing(
@@ -287,7 +290,7 @@ impl<S: RunSource + ?Sized> RunSource for std::sync::Arc<S> {
     fn unpaged_listing(
         &self,
         since: Option<Timestamp>,
-    ) -> impl Future<Output = Result<Listing, ClientError>> + Send {
+    ) -> impl Future<Output = Result<RawListing, ClientError>> + Send {
         (**self).unpaged_listing(since)
     }
 

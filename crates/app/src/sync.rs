@@ -28,7 +28,9 @@ use myrunstreak_store::{
     RejectedRow, RunRow, StoreError, SyncCounts, SyncOutcome, SyncRecord, SyncStatus,
 };
 use serde::Serialize;
-use smashrun_client::{Activity, Error as ClientError, Listing, Paged, Rejected, SplitUnit};
+use smashrun_client::{
+    Activity, Error as ClientError, Listing, Paged, RawListing, Rejected, SplitUnit,
+};
 
 use crate::ports::{RunMirror, RunSource};
 use crate::views::{ChangeCounts, HeldRun, RejectedActivity};
@@ -343,11 +345,58 @@ struct Done {
     notes: Vec<String>,
 }
 
+/// A listing as the sync holds it until it is written: as it arrived (an unpaged answer,
+/// parsed a batch at a time while writing, so a long history is never held parsed whole) or
+/// parsed already (pages and windows).
+enum Items {
+    Raw(RawListing),
+    Parsed(Listing),
+}
+
+impl Items {
+    fn len(&self) -> usize {
+        match self {
+            Items::Raw(raw) => raw.len(),
+            Items::Parsed(listing) => listing.len(),
+        }
+    }
+
+    fn parse_all(self) -> Listing {
+        match self {
+            Items::Raw(raw) => raw.parse_all(),
+            Items::Parsed(listing) => listing,
+        }
+    }
+
+    /// At most `size` items at a time, each batch parsed (or moved out) when it is reached.
+    fn batches(self, size: usize) -> Box<dyn Iterator<Item = Listing> + Send> {
+        match self {
+            Items::Raw(raw) => Box::new(
+                (0..raw.len())
+                    .step_by(size.max(1))
+                    .map(move |start| raw.parse(start..start + size)),
+            ),
+            Items::Parsed(listing) => {
+                let mut activities = listing.activities.into_iter();
+                let mut rejected = Some(listing.rejected);
+                Box::new(std::iter::from_fn(move || {
+                    let batch = Listing {
+                        activities: activities.by_ref().take(size).collect(),
+                        rejected: rejected.take().unwrap_or_default(),
+                    };
+                    (!batch.is_empty()).then_some(batch)
+                }))
+            }
+        }
+    }
+}
+
 /// What a listing path hands to the writer and the reconciler.
 struct Fetched {
-    listing: Listing,
-    /// The ids that deletions are judged by, how they were read, and the window they cover.
-    ids: BTreeSet<i64>,
+    listing: Items,
+    /// The ids that deletions are judged by (`None`: the listing's own, gathered while it is
+    /// written), how they were read, and the window they cover.
+    ids: Option<BTreeSet<i64>>,
     check: ListingCheck,
     window: Option<(Option<Date>, Option<Date>)>,
     since: Option<Timestamp>,
@@ -371,7 +420,7 @@ async fn run(
             });
             let (listing, check) = full_listing(client, &hints, &mut notes).await?;
             Fetched {
-                ids: ids_of(&listing),
+                ids: None,
                 listing,
                 check,
                 window: None,
@@ -397,8 +446,8 @@ async fn run(
             let listing = listing?;
             let (ids, check) = ids?;
             Fetched {
-                listing,
-                ids,
+                listing: Items::Parsed(listing),
+                ids: Some(ids),
                 check,
                 window: None,
                 since: Some(since),
@@ -419,8 +468,8 @@ async fn run(
                 verified: paged.complete,
             };
             Fetched {
-                ids: ids_of(&paged.items),
-                listing: paged.items,
+                ids: Some(ids_of(&paged.items)),
+                listing: Items::Parsed(paged.items),
                 check,
                 window: Some((since, until)),
                 since: None,
@@ -437,11 +486,9 @@ async fn run(
     progress(SyncEvent::Fetched {
         runs: listing.len(),
     });
-    let rejected: Vec<RejectedRow> = listing.rejected.iter().map(rejected_row).collect();
-    for r in &rejected {
-        tracing::warn!(activity_id = ?r.activity_id, "kept an unreadable activity raw: {}", r.reason);
-    }
     if request.dry_run {
+        let listing = listing.parse_all();
+        let rejected = rejected_rows(&listing);
         let stored: BTreeSet<i64> = store.run_ids(None, None)?.into_iter().collect();
         let added = listing
             .activities
@@ -464,30 +511,25 @@ async fn run(
     }
     progress(SyncEvent::Writing);
     // batches of BATCH runs, each one transaction: DuckDB holds a transaction's rows in memory.
-    // Each batch's rows are moved out of the listing, not copied, and freed once written: a
-    // full listing is the largest thing a sync holds.
-    let mut counts = SyncCounts {
-        rejected: rejected.len() as u64,
-        ..SyncCounts::default()
-    };
-    let listed = listing.activities.len();
+    // Each batch is parsed (or moved out of the listing) just before it is written and freed
+    // after: a full listing is the largest thing a sync holds.
+    let mut counts = SyncCounts::default();
+    let mut rejected = Vec::new();
+    let mut listed_ids = BTreeSet::new();
+    let listed = listing.len();
     let writing = std::time::Instant::now();
-    let mut activities = listing.activities.into_iter();
-    // the rejected ones go with the first batch, or alone when nothing else was readable
-    let mut batch_rejected: &[RejectedRow] = &rejected;
-    loop {
-        let rows: Vec<RunRow> = activities.by_ref().take(BATCH).map(run_row).collect();
-        if rows.is_empty() && batch_rejected.is_empty() {
-            break;
+    for batch in listing.batches(BATCH) {
+        if ids.is_none() {
+            listed_ids.extend(ids_of(&batch));
         }
-        let mut c = store.apply(&rows, batch_rejected, now())?;
-        c.rejected = 0;
-        counts.add(c);
-        batch_rejected = &[];
+        let batch_rejected = rejected_rows(&batch);
+        let rows: Vec<RunRow> = batch.activities.into_iter().map(run_row).collect();
+        counts.add(store.apply(&rows, &batch_rejected, now())?);
+        rejected.extend(batch_rejected);
     }
-    drop(activities);
     let ms = writing.elapsed().as_secs_f64() * 1000.0;
     tracing::debug!(runs = listed, ms, "wrote {listed} runs in {ms:.0} ms");
+    let ids = ids.unwrap_or(listed_ids);
     counts.deleted = reconcile(store, &ids, &check, window, request, now(), &mut notes)?;
     Ok(Done {
         counts,
@@ -664,10 +706,18 @@ async fn full_listing(
     client: &impl RunSource,
     hints: &ListingHints,
     notes: &mut Vec<String>,
-) -> Result<(Listing, ListingCheck), SyncError> {
-    let unpaged = async || client.unpaged_listing(None).await;
-    let paged = async |size| client.paged_listing(None, size).await;
-    verified(client, hints, notes, unpaged, paged, Listing::len).await
+) -> Result<(Items, ListingCheck), SyncError> {
+    let unpaged = async || client.unpaged_listing(None).await.map(Items::Raw);
+    let paged = async |size| {
+        let p = client.paged_listing(None, size).await?;
+        Ok(Paged {
+            items: Items::Parsed(p.items),
+            pages: p.pages,
+            complete: p.complete,
+            problem: p.problem,
+        })
+    };
+    verified(client, hints, notes, unpaged, paged, Items::len).await
 }
 
 /// Runs created or updated since `since`: unpaged unless the answer looks like one capped page.
@@ -679,7 +729,9 @@ async fn updated_listing(
 ) -> Result<Listing, SyncError> {
     if hints.try_unpaged(client) {
         match client.unpaged_listing(Some(since)).await {
-            Ok(listing) if !TYPICAL_PAGE_SIZES.contains(&listing.len()) => return Ok(listing),
+            Ok(listing) if !TYPICAL_PAGE_SIZES.contains(&listing.len()) => {
+                return Ok(listing.parse_all());
+            }
             Ok(listing) => notes.push(format!(
                 "unpaged listing of recent changes returned exactly {}, a typical page size; paged instead",
                 listing.len()
@@ -758,6 +810,15 @@ fn describe_window(since: Option<Date>, until: Option<Date>) -> String {
         (None, Some(u)) => format!("runs until {u}"),
         (None, None) => "every run".into(),
     }
+}
+
+/// The activities of `listing` that could not be read, as kept, each reported in the log.
+fn rejected_rows(listing: &Listing) -> Vec<RejectedRow> {
+    let rejected: Vec<RejectedRow> = listing.rejected.iter().map(rejected_row).collect();
+    for r in &rejected {
+        tracing::warn!(activity_id = ?r.activity_id, "kept an unreadable activity raw: {}", r.reason);
+    }
+    rejected
 }
 
 fn ids_of(listing: &Listing) -> BTreeSet<i64> {

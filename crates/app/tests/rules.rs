@@ -13,7 +13,9 @@ use myrunstreak_app::{
 };
 use myrunstreak_store::{Store, SyncCounts, SyncRecord, SyncStatus};
 use serde_json::{Value, json};
-use smashrun_client::{Error as ClientError, Listing, Paged, Split, SplitUnit, parse_listing};
+use smashrun_client::{
+    Error as ClientError, Listing, Paged, RawListing, Split, SplitUnit, parse_listing,
+};
 
 /// A SmashRun in memory, with the contested readings as switches.
 struct Fake {
@@ -101,11 +103,11 @@ impl RunSource for Fake {
         Ok(Some(self.runs.lock().unwrap().len() as u64))
     }
 
-    async fn unpaged_listing(&self, since: Option<Timestamp>) -> Result<Listing, ClientError> {
+    async fn unpaged_listing(&self, since: Option<Timestamp>) -> Result<RawListing, ClientError> {
         self.ask();
         let mut items = self.selected(since);
         items.truncate(self.unpaged_cap.unwrap_or(usize::MAX));
-        Ok(listing(&items))
+        Ok(RawListing::new(serde_json::to_vec(&items).unwrap(), None).unwrap())
     }
 
     async fn paged_listing(
