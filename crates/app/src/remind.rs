@@ -455,7 +455,7 @@ pub struct RemindReport {
     /// The run day judged.
     pub day: Date,
     /// Today, judged.
-    pub verdict: Verdict,
+    pub today: Verdict,
     /// The line a runner reads (sent only when at risk).
     pub message: String,
     /// What was done.
@@ -487,11 +487,11 @@ pub async fn remind(
     let text = message(answer, request.units);
     let report = |outcome| RemindReport {
         day,
-        verdict: answer.verdict.clone(),
+        today: answer.today.clone(),
         message: text.clone(),
         outcome,
     };
-    let time_left_s = match &answer.verdict {
+    let time_left_s = match &answer.today {
         Verdict::AtRisk { time_left_s, .. } => *time_left_s,
         Verdict::CantVerify { .. } => return Ok(report(RemindOutcome::CantVerify)),
         Verdict::Done | Verdict::NoStreak => return Ok(report(RemindOutcome::NothingToSend)),
@@ -655,7 +655,7 @@ mod tests {
                 qualifying_days: 1234,
                 streak_count: 1,
             },
-            verdict: Verdict::AtRisk {
+            today: Verdict::AtRisk {
                 need: Need::Distance {
                     done_km: 0.0,
                     required_km: 1.609344,
@@ -814,7 +814,7 @@ mod tests {
         log.mute_until(None).unwrap();
 
         let mut done = answer.clone();
-        done.verdict = Verdict::Done;
+        done.today = Verdict::Done;
         let r = remind(&log, &notifier, &done, &local(20, 0), &request(false))
             .await
             .unwrap();

@@ -97,8 +97,8 @@ pub struct StreakAnswer {
     /// The streak (its fields sit at the top level, as before the verdict was added).
     #[serde(flatten)]
     pub streak: StreakResponse,
-    /// Today, judged.
-    pub verdict: Verdict,
+    /// Today, judged (named `today`: a day audit's `verdict` is another thing).
+    pub today: Verdict,
     /// When the last successful sync finished.
     pub last_sync: Option<Timestamp>,
 }
@@ -195,7 +195,7 @@ pub fn verdict(streak: &StreakResponse, fresh: &Freshness<'_>, now: Timestamp) -
 /// The streak answer with its verdict.
 pub fn answer(streak: StreakResponse, fresh: &Freshness<'_>, now: Timestamp) -> StreakAnswer {
     StreakAnswer {
-        verdict: verdict(&streak, fresh, now),
+        today: verdict(&streak, fresh, now),
         last_sync: last_sync_time(fresh.last_success),
         streak,
     }
@@ -256,7 +256,7 @@ pub fn message(answer: &StreakAnswer, units: Units) -> String {
         thousands(days),
         if days == 1 { "" } else { "s" }
     );
-    match &answer.verdict {
+    match &answer.today {
         Verdict::Done => format!("{head}: done for today"),
         Verdict::NoStreak => "No current streak: run today to start one".into(),
         Verdict::CantVerify { detail, .. } => format!("{head}: can't verify today ({detail})"),
@@ -342,7 +342,7 @@ mod tests {
             now,
         );
         assert!(matches!(
-            a.verdict,
+            a.today,
             Verdict::AtRisk {
                 time_left_s: 13_200,
                 ..
@@ -353,7 +353,7 @@ mod tests {
             "Streak 1,234 days: today not run yet, 0.0 of 1.0 mi, 3 h 40 min left"
         );
         let json = serde_json::to_value(&a).unwrap();
-        assert_eq!(json["verdict"]["state"], "at_risk");
+        assert_eq!(json["today"]["state"], "at_risk");
         assert_eq!(
             json["current"]["days"], 1234,
             "the streak stays at the top level"

@@ -70,7 +70,7 @@ pub async fn run(args: RemindArgs, settings: &Settings) -> Result<()> {
         print(&report);
     }
     match &report.outcome {
-        RemindOutcome::CantVerify => match &report.verdict {
+        RemindOutcome::CantVerify => match &report.today {
             Verdict::CantVerify { detail, .. } => bail!("can't verify today's streak: {detail}"),
             _ => bail!("can't verify today's streak"),
         },

@@ -77,7 +77,7 @@ pub fn run(args: StreakArgs, settings: &Settings) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&answer)?);
     } else {
         print(&answer.streak, settings.units);
-        if let Verdict::CantVerify { detail, .. } = &answer.verdict {
+        if let Verdict::CantVerify { detail, .. } = &answer.today {
             println!("Can't verify today: {detail}");
         }
         if let Some(notice) = myrunstreak_app::pending_notice(&store.pending()?) {

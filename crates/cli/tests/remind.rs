@@ -228,8 +228,8 @@ async fn an_at_risk_day_sends_one_message_per_channel_once_and_nothing_once_the_
     assert_eq!(first["outcome"], "sent", "{first}");
     assert_eq!(first["slot"], "any");
     assert_eq!(first["day"], "2026-05-04");
-    assert_eq!(first["verdict"]["state"], "at_risk");
-    assert_eq!(first["verdict"]["time_left_s"], 3 * 3600 + 40 * 60);
+    assert_eq!(first["today"]["state"], "at_risk");
+    assert_eq!(first["today"]["time_left_s"], 3 * 3600 + 40 * 60);
     assert_eq!(first["message"], expected.as_str());
 
     // ntfy: one POST in its header format, the message as the body
@@ -252,8 +252,8 @@ async fn an_at_risk_day_sends_one_message_per_channel_once_and_nothing_once_the_
     let body: Value = serde_json::from_str(&got[0].body).unwrap();
     assert_eq!(body["message"], expected.as_str());
     assert_eq!(body["current"]["days"], days);
-    assert_eq!(body["verdict"]["state"], "at_risk");
-    assert_eq!(body["verdict"]["need"]["kind"], "distance");
+    assert_eq!(body["today"]["state"], "at_risk");
+    assert_eq!(body["today"]["need"]["kind"], "distance");
     assert_eq!(body["as_of"], "2026-05-04");
     assert_eq!(body["timezone"], ZONE);
     assert!(body["last_sync"].is_string());
@@ -284,7 +284,7 @@ async fn an_at_risk_day_sends_one_message_per_channel_once_and_nothing_once_the_
     .await;
     let (after, out) = w.remind("2026-05-05T01:10:00Z", &[], &env).await;
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(after["verdict"]["state"], "done", "{after}");
+    assert_eq!(after["today"]["state"], "done", "{after}");
     assert_eq!(after["outcome"], "nothing_to_send");
     assert_eq!((ntfy.attempts(), hook.attempts()), (1, 2));
 }
@@ -305,8 +305,8 @@ async fn a_stale_or_failed_sync_cannot_verify_and_sends_nothing() {
     ];
     let (report, out) = w.remind(&seven_hours_on, &["--no-sync"], &env).await;
     assert!(!out.status.success(), "{}", text(&out));
-    assert_eq!(report["verdict"]["state"], "cant_verify", "{report}");
-    assert_eq!(report["verdict"]["reason"], "stale");
+    assert_eq!(report["today"]["state"], "cant_verify", "{report}");
+    assert_eq!(report["today"]["reason"], "stale");
     assert_eq!(report["outcome"], "cant_verify");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -321,7 +321,7 @@ async fn a_stale_or_failed_sync_cannot_verify_and_sends_nothing() {
     ];
     let (report, out) = w.remind(EVENING, &[], &env).await;
     assert!(!out.status.success(), "{}", text(&out));
-    assert_eq!(report["verdict"]["reason"], "sync_failed", "{report}");
+    assert_eq!(report["today"]["reason"], "sync_failed", "{report}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("the sync just run failed"));
     assert_eq!(ntfy.attempts(), 0, "nothing is sent on a guess");
 

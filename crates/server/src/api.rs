@@ -194,7 +194,7 @@ pub(crate) fn streak_query(
     params(("rule" = Option<String>, Query, description = "usrsa, continuous, any, or a daily minimum (2km, 1.5mi, 20min)"),
            ("tz" = Option<String>, Query, description = "an IANA zone to anchor run days to"),
            ("as_of" = Option<String>, Query, description = "judge the streak at the end of this day (YYYY-MM-DD)")),
-    responses((status = 200, description = "The current and longest streak, today's verdict (`verdict.state`: done, at_risk with what is still needed and the seconds left until local midnight, no_streak, or cant_verify with its reason when the last successful sync is older than MYRUNSTREAK_STALE_AFTER), and the last successful sync (as `myrunstreak streak --json`)"), (status = 400, description = "A bad parameter")))]
+    responses((status = 200, description = "The current and longest streak, today's verdict (`today.state`: done, at_risk with what is still needed and the seconds left until local midnight, no_streak, or cant_verify with its reason when the last successful sync is older than MYRUNSTREAK_STALE_AFTER), and the last successful sync (as `myrunstreak streak --json`)"), (status = 400, description = "A bad parameter")))]
 async fn streak(
     State(state): State<Shared>,
     uri: Uri,
