@@ -16,14 +16,16 @@ pub mod goals;
 pub mod mirror;
 pub mod ports;
 pub mod queries;
+pub mod remind;
 pub mod settings;
 pub mod sync;
 pub mod tokens;
+pub mod verdict;
 pub mod views;
 pub mod wiring;
 
 pub use goals::Goals;
-pub use mirror::{ExportFormat, Mirror, RunQuery, STALE_AFTER, Snapshot, is_stale};
+pub use mirror::{ExportFormat, Mirror, RunQuery, Snapshot};
 pub use myrunstreak_store::StoreError;
 pub use ports::{ListingStyle, RunMirror, RunSource};
 pub use settings::{Settings, SettingsError, TokenStoreKind};
@@ -32,8 +34,9 @@ pub use sync::{
     SyncReport, SyncRequest, pending_notice, preload_budget, scheduled_mode, sync,
 };
 pub use tokens::{EnvTokenStore, FileTokenStore, StoredTokens, TokenStore, TokenStoreError};
+pub use verdict::{DEFAULT_STALE_AFTER, StreakAnswer, Verdict, is_stale};
 pub use views::{ChangeCounts, HeldRun, RejectedActivity, RunItem, SyncEntry, SyncState};
-pub use wiring::{Wiring, WiringError, http_client, local_token_store};
+pub use wiring::{RemindOptions, Wiring, WiringError, http_client, local_token_store};
 
 /// The SmashRun client's value types that shells handle: the OAuth flow's parts for a login, the
 /// tokens, and the client's progress events. Requests themselves go through [`Wiring`].

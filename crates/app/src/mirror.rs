@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use jiff::Timestamp;
 use jiff::civil::Date;
 use myrunstreak_domain::Run;
 use myrunstreak_store::{RunFilter, Store, StoreError};
@@ -121,14 +120,6 @@ impl Mirror {
     pub fn fingerprint(&self) -> Result<String, StoreError> {
         self.store.fingerprint()
     }
-}
-
-/// Data older than this (since the last successful sync) is flagged stale.
-pub const STALE_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_hours(36);
-
-/// Whether data whose last successful sync is `last_success` is stale at `now`.
-pub fn is_stale(last_success: Option<&SyncEntry>, now: Timestamp) -> bool {
-    last_success.is_none_or(|s| now.duration_since(s.finished.unwrap_or(s.started)) > STALE_AFTER)
 }
 
 /// The database as of one load: everything the HTTP API and the dashboard answer from.

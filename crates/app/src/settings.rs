@@ -129,6 +129,14 @@ pub struct Settings {
     /// `MYRUNSTREAK_DELETE_GUARD_RUNS` and `MYRUNSTREAK_DELETE_GUARD_PERCENT`: how many runs one
     /// sync may mark deleted on its own (the larger of the two).
     pub deletion_guard: crate::sync::DeletionGuard,
+    /// `MYRUNSTREAK_STALE_AFTER`: data whose last successful sync is older cannot be trusted to
+    /// say "at risk" or "no streak" (the one limit of the API, the dashboard and `remind`).
+    pub stale_after: jiff::SignedDuration,
+    /// `MYRUNSTREAK_NOTIFY_URL`: where reminders go, comma-separated (it may hold a token, so it
+    /// is a secret; [`crate::remind::Channel`] parses it).
+    pub notify_url: Option<Secret>,
+    /// `MYRUNSTREAK_REMIND_AT`: local times of the day to remind at, earliest first.
+    pub remind_at: Vec<jiff::civil::Time>,
 }
 
 impl Settings {
@@ -175,6 +183,36 @@ impl Settings {
             return Err(SettingsError { name: "MYRUNSTREAK_TIMEZONE", value: zone.clone(), expected: "an IANA time zone such as America/New_York, or empty for each run's local clock".into() });
         }
         let access_token = get("SMASHRUN_ACCESS_TOKEN").map(Secret::new);
+        let stale_after = match get("MYRUNSTREAK_STALE_AFTER") {
+            None => crate::verdict::DEFAULT_STALE_AFTER,
+            Some(v) => v
+                .parse::<jiff::SignedDuration>()
+                .ok()
+                .filter(|d| d.is_positive())
+                .ok_or_else(|| SettingsError {
+                    name: "MYRUNSTREAK_STALE_AFTER",
+                    value: v,
+                    expected: "a positive duration such as 6h, 90m or 36h".into(),
+                })?,
+        };
+        let notify_url = get("MYRUNSTREAK_NOTIFY_URL").map(Secret::new);
+        if let Some(url) = &notify_url
+            && let Err(e) = crate::remind::Channel::parse_list(url.expose())
+        {
+            return Err(SettingsError {
+                name: "MYRUNSTREAK_NOTIFY_URL",
+                value: crate::remind::redact_list(url.expose()),
+                expected: e.to_string(),
+            });
+        }
+        let remind_at = match get("MYRUNSTREAK_REMIND_AT") {
+            None => Vec::new(),
+            Some(v) => crate::remind::parse_times(&v).map_err(|_| SettingsError {
+                name: "MYRUNSTREAK_REMIND_AT",
+                value: v,
+                expected: "local times of day, comma-separated, such as 18:00,21:00".into(),
+            })?,
+        };
         let token_store = parse(
             "MYRUNSTREAK_TOKEN_STORE",
             get("MYRUNSTREAK_TOKEN_STORE"),
@@ -274,6 +312,9 @@ impl Settings {
                 },
                 ..crate::sync::DeletionGuard::default()
             },
+            stale_after,
+            notify_url,
+            remind_at,
         })
     }
 
@@ -389,6 +430,22 @@ impl Settings {
             (
                 "MYRUNSTREAK_DELETE_GUARD_PERCENT",
                 (self.deletion_guard.share * 100.0).to_string(),
+            ),
+            ("MYRUNSTREAK_STALE_AFTER", format!("{:#}", self.stale_after)),
+            (
+                "MYRUNSTREAK_NOTIFY_URL",
+                self.notify_url
+                    .as_ref()
+                    .map(|u| crate::remind::redact_list(u.expose()))
+                    .unwrap_or_else(|| "[not set]".into()),
+            ),
+            (
+                "MYRUNSTREAK_REMIND_AT",
+                self.remind_at
+                    .iter()
+                    .map(|t| t.strftime("%H:%M").to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
             ),
         ]
     }
@@ -548,5 +605,43 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("[set, redacted]"));
+    }
+
+    #[test]
+    fn notify_urls_are_redacted_and_reminder_settings_parse() {
+        let s = Settings::from_vars(&vars(&[
+            (
+                "MYRUNSTREAK_NOTIFY_URL",
+                "ntfy://ntfy.sh/sam-secret-topic, https://hooks.example.com/t/abc123?key=k9",
+            ),
+            ("MYRUNSTREAK_REMIND_AT", "21:00, 18:00"),
+            ("MYRUNSTREAK_STALE_AFTER", "6h"),
+        ]))
+        .unwrap();
+        let text = format!("{:?} {:?}", s, s.describe());
+        for secret in ["sam-secret-topic", "abc123", "k9"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        let described: BTreeMap<_, _> = s.describe().into_iter().collect();
+        assert!(described["MYRUNSTREAK_NOTIFY_URL"].contains("ntfy.sh"));
+        assert_eq!(described["MYRUNSTREAK_REMIND_AT"], "18:00,21:00");
+        assert_eq!(s.stale_after, jiff::SignedDuration::from_hours(6));
+        assert_eq!(
+            Settings::from_vars(&BTreeMap::new()).unwrap().stale_after,
+            jiff::SignedDuration::from_hours(36)
+        );
+        let e = Settings::from_vars(&vars(&[("MYRUNSTREAK_NOTIFY_URL", "gopher://x/tok-77")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("MYRUNSTREAK_NOTIFY_URL") && !e.contains("tok-77"),
+            "{e}"
+        );
+        for bad in [
+            ("MYRUNSTREAK_STALE_AFTER", "soon"),
+            ("MYRUNSTREAK_REMIND_AT", "25:00"),
+        ] {
+            assert!(Settings::from_vars(&vars(&[bad])).is_err(), "{bad:?}");
+        }
     }
 }

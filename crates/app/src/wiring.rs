@@ -15,9 +15,12 @@ use thiserror::Error;
 
 use crate::doctor::{DoctorError, DoctorReport, diagnose};
 use crate::mirror::Mirror;
+use crate::queries::{StreakQuery, streak};
+use crate::remind::{Backoff, Channel, DeliveryError, HttpNotifier, RemindReport, RemindRequest};
 use crate::settings::{Settings, TokenStoreKind};
 use crate::sync::{SyncError, SyncEvent, SyncReport, SyncRequest, scheduled_mode, sync};
 use crate::tokens::{EnvTokenStore, FileTokenStore, StoredTokens, TokenStore};
+use crate::verdict::{Freshness, StreakAnswer, answer};
 
 /// What wiring can fail with.
 #[derive(Debug, Error)]
@@ -40,7 +43,29 @@ pub enum WiringError {
     /// The doctor failed.
     #[error(transparent)]
     Doctor(#[from] DoctorError),
+    /// The streak could not be judged.
+    #[error(transparent)]
+    Domain(#[from] myrunstreak_domain::DomainError),
+    /// The notifier could not be built.
+    #[error(transparent)]
+    Notify(#[from] DeliveryError),
 }
+
+/// What `remind` needs besides the settings.
+#[derive(Clone, Debug)]
+pub struct RemindOptions {
+    /// "Now" (the shell reads the clock).
+    pub now: Timestamp,
+    /// Sync first (else judge the mirror as it is, `--no-sync`).
+    pub sync_first: bool,
+    /// Only for a configured time that is due (`--at-due`).
+    pub at_due: bool,
+    /// Retries of a failed delivery.
+    pub backoff: Backoff,
+}
+
+/// Why `remind` needs `MYRUNSTREAK_TIMEZONE`.
+pub const REMIND_NEEDS_ZONE: &str = "reminders need your IANA time zone: set MYRUNSTREAK_TIMEZONE, e.g. MYRUNSTREAK_TIMEZONE=America/New_York (a fixed UTC offset would be an hour off across daylight-saving changes, and each run's own clock says nothing about tonight's midnight)";
 
 /// The HTTP client every SmashRun request goes through.
 pub fn http_client() -> Result<reqwest::Client, WiringError> {
@@ -219,6 +244,80 @@ impl Wiring {
             &|_| {},
         )
         .await?)
+    }
+
+    /// The runner's IANA zone, required by reminders.
+    pub fn reminder_zone(&self) -> Result<jiff::tz::TimeZone, WiringError> {
+        self.settings
+            .home_zone()
+            .filter(|z| z.iana_name().is_some())
+            .ok_or_else(|| WiringError::Settings(REMIND_NEEDS_ZONE.into()))
+    }
+
+    /// The streak answer with today's verdict at `now`, from the mirror as it is; `sync_error` is
+    /// the error of a sync just attempted.
+    pub fn streak_answer(
+        &self,
+        now: Timestamp,
+        sync_error: Option<String>,
+    ) -> Result<StreakAnswer, WiringError> {
+        let (runs, last) = {
+            let mirror = self.read()?;
+            (mirror.domain_runs()?, mirror.last_success()?)
+        };
+        let query = StreakQuery::from_settings(&self.settings)?;
+        let fresh = Freshness {
+            last_success: last.as_ref(),
+            stale_after: self.settings.stale_after,
+            sync_error,
+        };
+        Ok(answer(streak(&runs, &query, now)?, &fresh, now))
+    }
+
+    /// `remind`: syncs (unless told not to), judges today in the runner's zone, and sends one
+    /// reminder to every channel when today is at risk and this reminder time was not sent yet.
+    pub async fn remind(&self, options: &RemindOptions) -> Result<RemindReport, WiringError> {
+        let zone = self.reminder_zone()?;
+        let channels = match &self.settings.notify_url {
+            Some(url) => Channel::parse_list(url.expose())
+                .map_err(|e| WiringError::Settings(format!("MYRUNSTREAK_NOTIFY_URL: {e}")))?,
+            None => Vec::new(),
+        };
+        let sync_error = if options.sync_first {
+            let request = SyncRequest {
+                guard: self.settings.deletion_guard,
+                ..SyncRequest::default()
+            };
+            match self.sync(&request, &|_| {}).await {
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the sync before the reminder failed");
+                    Some(e.to_string())
+                }
+            }
+        } else {
+            None
+        };
+        let answer = self.streak_answer(options.now, sync_error)?;
+        let store = self.open_store(options.now)?;
+        let request = RemindRequest {
+            at_due: options.at_due,
+            times: self.settings.remind_at.clone(),
+            channels,
+            backoff: options.backoff,
+            units: self.settings.units,
+        };
+        let local = options.now.to_zoned_datetime(zone);
+        Ok(crate::remind::remind(&store, &HttpNotifier::new()?, &answer, &local, &request).await?)
+    }
+
+    /// Mutes reminders through `until` (inclusive), or unmutes them.
+    pub fn mute_reminders(
+        &self,
+        until: Option<jiff::civil::Date>,
+        now: Timestamp,
+    ) -> Result<(), WiringError> {
+        Ok(self.open_store(now)?.mute_reminders_until(until)?)
     }
 
     /// Probes SmashRun's contested readings; keeps the findings as hints unless `save` is false.

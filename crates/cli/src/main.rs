@@ -14,6 +14,7 @@ mod demo;
 mod doctor;
 mod goals;
 mod login;
+mod remind;
 mod runs;
 mod serve;
 mod settings;
@@ -60,6 +61,9 @@ enum Command {
     Calendar(analytics::CalendarArgs),
     /// Write your runs to CSV, Parquet or JSON with DuckDB's own writers.
     Export(analytics::ExportArgs),
+    /// When today is at risk, send one reminder to each MYRUNSTREAK_NOTIFY_URL channel
+    /// (syncing first; once per day and reminder time).
+    Remind(remind::RemindArgs),
     /// Probe how SmashRun behaves where the sync depends on it (a handful of requests).
     Doctor(doctor::DoctorArgs),
     /// Serve the HTTP API and the dashboard.
@@ -114,6 +118,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Calendar(args) => analytics::calendar(args, &settings),
         Command::Export(args) => analytics::export(args, &settings),
         Command::Doctor(args) => doctor::run(args, &settings).await,
+        Command::Remind(args) => remind::run(args, &settings).await,
         Command::Serve(args) => serve::run(args, &settings).await,
         Command::Config { json } => {
             let described = settings.describe();

@@ -47,6 +47,7 @@ pub fn config(settings: &Settings) -> Result<ServerConfig> {
         cors_origins: settings.cors_origins.clone(),
         sync: Some(runner),
         reload_every: Duration::from_secs(1),
+        stale_after: settings.stale_after,
     })
 }
 

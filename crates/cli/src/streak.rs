@@ -4,9 +4,10 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use myrunstreak_app::Settings;
 use myrunstreak_app::goals;
 use myrunstreak_app::queries::{StreakQuery, StreakResponse, status_line, streak};
+use myrunstreak_app::verdict::{self, Freshness};
+use myrunstreak_app::{Settings, Verdict};
 use myrunstreak_domain::{Distance, Period, PeriodRule, PeriodTarget, Rule, Units};
 
 use crate::{context, why};
@@ -93,7 +94,7 @@ pub struct StreakArgs {
     /// The streak as it stood at the end of this day (YYYY-MM-DD).
     #[arg(long)]
     pub as_of: Option<Date>,
-    /// Print JSON (what the API's /api/v1/streak returns).
+    /// Print JSON (what the API's /api/v1/streak returns, today's verdict included).
     #[arg(long)]
     pub json: bool,
 }
@@ -110,11 +111,21 @@ pub fn run(args: StreakArgs, settings: &Settings) -> Result<()> {
     let query = query(&args, settings)?;
     let store = context::read_store(settings)?;
     let runs = store.domain_runs()?;
-    let response = streak(&runs, &query, Timestamp::now())?;
+    let now = Timestamp::now();
+    let last = store.last_success()?;
+    let response = streak(&runs, &query, now)?;
+    let answer = verdict::answer(
+        response,
+        &Freshness::of(last.as_ref(), settings.stale_after),
+        now,
+    );
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&response)?);
+        println!("{}", serde_json::to_string_pretty(&answer)?);
     } else {
-        print(&response, settings.units);
+        print(&answer.streak, settings.units);
+        if let Verdict::CantVerify { detail, .. } = &answer.today {
+            println!("Can't verify today: {detail}");
+        }
         if let Some(notice) = myrunstreak_app::pending_notice(&store.pending()?) {
             println!("Note: {notice}");
         }

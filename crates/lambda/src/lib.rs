@@ -183,6 +183,7 @@ pub async fn api_router(deps: &Deps, check_every: Duration) -> Result<Router> {
         cors_origins: deps.settings.cors_origins.clone(),
         sync: None,
         reload_every: Duration::from_secs(1),
+        stale_after: deps.settings.stale_after,
     };
     Ok(myrunstreak_server::router(server)
         .layer(middleware::from_fn_with_state(mirror, refresh_first)))

@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use myrunstreak_app::goals;
 use myrunstreak_app::queries::{self, RunDetail, StreakQuery};
+use myrunstreak_app::verdict::{self, Freshness};
 use myrunstreak_app::{HeldRun, RunItem, StoreError, SyncEntry, is_stale};
 use myrunstreak_domain::{PeriodRule, Rule};
 use serde::Serialize;
@@ -188,7 +189,7 @@ pub(crate) fn streak_query(
     params(("rule" = Option<String>, Query, description = "usrsa, continuous, any, or a daily minimum (2km, 1.5mi, 20min)"),
            ("tz" = Option<String>, Query, description = "an IANA zone to anchor run days to"),
            ("as_of" = Option<String>, Query, description = "judge the streak at the end of this day (YYYY-MM-DD)")),
-    responses((status = 200, description = "The current and longest streak"), (status = 400, description = "A bad parameter")))]
+    responses((status = 200, description = "The current and longest streak, today's verdict (`today.state`: done, at_risk with what is still needed and the seconds left until local midnight, no_streak, or cant_verify with its reason when the last successful sync is older than MYRUNSTREAK_STALE_AFTER), and the last successful sync (as `myrunstreak streak --json`)"), (status = 400, description = "A bad parameter")))]
 async fn streak(
     State(state): State<Shared>,
     uri: Uri,
@@ -196,9 +197,16 @@ async fn streak(
 ) -> Result<Response, ApiError> {
     let q = streak_query(&state, &p)?;
     let s = snapshot(&state).await?;
+    let stale_after = state.config.stale_after;
     cached(&state, &uri, &s, move |s| {
-        queries::streak(&s.runs, &q, Timestamp::now())
-            .map_err(|e| ApiError::bad_request(e.to_string()))
+        let now = Timestamp::now();
+        let streak =
+            queries::streak(&s.runs, &q, now).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Ok(verdict::answer(
+            streak,
+            &Freshness::of(s.last_success.as_ref(), stale_after),
+            now,
+        ))
     })
     .await
 }
@@ -448,14 +456,18 @@ pub(crate) struct SyncStatusResponse {
     pending_notice: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/sync/status", tag = "sync", responses((status = 200, description = "Last attempt, last success, counts, error, and whether the data is stale (no success in 36 h)")))]
+#[utoipa::path(get, path = "/api/v1/sync/status", tag = "sync", responses((status = 200, description = "Last attempt, last success, counts, error, and whether the data is stale (no success within MYRUNSTREAK_STALE_AFTER, default 36 h)")))]
 async fn sync_status(State(state): State<Shared>) -> Result<Json<SyncStatusResponse>, ApiError> {
     let s = snapshot(&state).await?;
     Ok(Json(SyncStatusResponse {
         running: state.syncing.try_lock().is_err(),
         last_attempt: s.syncs.first().cloned(),
         last_success: s.last_success.clone(),
-        stale: is_stale(s.last_success.as_ref(), Timestamp::now()),
+        stale: is_stale(
+            s.last_success.as_ref(),
+            Timestamp::now(),
+            state.config.stale_after,
+        ),
         runs: s.runs.len(),
         pending_deletions: s.pending.clone(),
         pending_notice: myrunstreak_app::pending_notice(&s.pending),

@@ -62,7 +62,7 @@ pub fn page(
     let records = queries::records(&s.runs, &config.query);
     let months: Vec<_> = stats.months.iter().rev().take(12).rev().collect();
     let goals = goals::goals(&s.runs, &config.query, &config.goals, None, now)?;
-    let stale = is_stale(s.last_success.as_ref(), now);
+    let stale = is_stale(s.last_success.as_ref(), now, config.stale_after);
     let c = &streak.current;
     let status_class = match c.status {
         StreakStatus::Done => "done",

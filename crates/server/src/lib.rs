@@ -59,6 +59,9 @@ pub struct ServerConfig {
     pub sync: Option<SyncRunner>,
     /// How often the database file is checked for changes.
     pub reload_every: Duration,
+    /// `MYRUNSTREAK_STALE_AFTER`: older data is flagged stale, and today's verdict cannot be
+    /// given from it.
+    pub stale_after: jiff::SignedDuration,
 }
 
 impl std::fmt::Debug for ServerConfig {

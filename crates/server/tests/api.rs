@@ -45,6 +45,14 @@ async fn every_read_endpoint_answers() {
         assert!(streak["current"].get(key).is_some(), "{streak}");
     }
     assert_eq!(streak["as_of"], "2026-05-03");
+    // today's verdict and the last sync ride along (a day that qualifies is done)
+    assert_eq!(streak["today"]["state"], "done", "{streak}");
+    assert!(streak["last_sync"].is_string(), "{streak}");
+    let openapi = get_json(b, "/api/v1/openapi.json").await;
+    let described = openapi["paths"]["/api/v1/streak"]["get"]["responses"]["200"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(described.contains("MYRUNSTREAK_STALE_AFTER"), "{described}");
     let any = get_json(
         b,
         "/api/v1/streak?as_of=2026-05-03&rule=any&tz=America/New_York",

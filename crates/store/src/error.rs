@@ -47,6 +47,9 @@ pub enum StoreError {
         /// What was wrong.
         detail: String,
     },
+    /// A stored value other than a run that cannot be what it claims.
+    #[error("a stored value is unreadable: {0}")]
+    Unreadable(String),
     /// A batch of runs could not be laid out for the database (a bug: the columns in `runs` and
     /// their declaration disagree); nothing of the batch was written.
     #[error(

@@ -20,7 +20,8 @@
 //! parsing) or of HTTP; it never reads the environment, and takes "now" as an argument.
 //!
 //! Each concern is one module adding to [`Store`]: opening and migrating, writing batches,
-//! deletions, the sync log, reading runs back, details, export, and small stored values.
+//! deletions, the sync log, reading runs back, details, export, reminders sent, and small stored
+//! values.
 
 mod columns;
 mod deletions;
@@ -31,6 +32,7 @@ mod meta;
 mod migrate;
 mod open;
 mod read;
+mod reminders;
 mod rows;
 mod sync_log;
 mod time;
@@ -43,6 +45,7 @@ use duckdb::Connection;
 pub use error::StoreError;
 pub use export::ExportFormat;
 pub use migrate::SCHEMA_VERSION;
+pub use reminders::SentReminder;
 pub use rows::{
     PendingDeletion, RejectedRow, RunFilter, RunRow, StoredRun, SyncCounts, SyncOutcome,
     SyncRecord, SyncStatus,

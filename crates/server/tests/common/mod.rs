@@ -52,6 +52,7 @@ pub fn server_config(
         cors_origins: vec![],
         sync: runner,
         reload_every: Duration::from_millis(0),
+        stale_after: myrunstreak_app::DEFAULT_STALE_AFTER,
     }
 }
 
