@@ -4,47 +4,56 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use myrunstreak_domain::{ActivityId, Distance, LocalStart, Run};
 
+use duckdb::arrow::array::{Array, BooleanArray, Float64Array, Int32Array, Int64Array};
+use duckdb::arrow::record_batch::RecordBatch;
+
 use crate::time::from_micros;
 use crate::{RejectedRow, RunFilter, Store, StoreError, StoredRun};
 
 impl Store {
     /// Every stored run that is not deleted, as the domain needs it.
     pub fn domain_runs(&self) -> Result<Vec<Run>, StoreError> {
+        // read as Arrow record batches, a column at a time: the row API pays a lock and a
+        // type check per value (a 100,000-run history took most of `myrunstreak streak`)
         let mut stmt = self.conn.prepare(
-            "SELECT activity_id, epoch_us(start_utc), utc_offset_s, CAST(round(distance_km * 100000) AS BIGINT), coalesce(duration_s, 0),
-                    coalesce(lower(activity_type), 'running') = 'running', coalesce(is_treadmill, false) OR coalesce(terrain = 'treadmill', false),
+            "SELECT activity_id, epoch_us(start_utc), CAST(utc_offset_s AS INTEGER),
+                    CAST(round(distance_km * 100000) AS BIGINT), CAST(coalesce(duration_s, 0) AS DOUBLE),
+                    coalesce(lower(activity_type), 'running') = 'running',
+                    coalesce(is_treadmill, false) OR coalesce(terrain = 'treadmill', false),
                     coalesce(offset_assumed, false)
              FROM runs WHERE deleted_utc IS NULL",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i32>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, f64>(4)?,
-                r.get::<_, bool>(5)?,
-                r.get::<_, bool>(6)?,
-                r.get::<_, bool>(7)?,
-            ))
-        })?;
         let mut out = Vec::new();
-        for row in rows {
-            let (id, start_us, offset_s, cm, duration_s, is_running, is_treadmill, assumed) = row?;
-            let corrupt = |detail: String| StoreError::Corrupt {
-                activity_id: id,
-                detail,
-            };
-            let offset =
-                jiff::tz::Offset::from_seconds(offset_s).map_err(|e| corrupt(e.to_string()))?;
-            out.push(Run {
-                id: ActivityId::new(id).map_err(|e| corrupt(e.to_string()))?,
-                start: stored_start(from_micros(start_us), offset, assumed),
-                distance: Distance::from_cm(cm),
-                duration_s,
-                is_running,
-                is_treadmill,
-            });
+        for batch in stmt.query_arrow([])? {
+            let ids = column::<Int64Array>(&batch, 0)?;
+            let starts = column::<Int64Array>(&batch, 1)?;
+            let offsets = column::<Int32Array>(&batch, 2)?;
+            let cms = column::<Int64Array>(&batch, 3)?;
+            let durations = column::<Float64Array>(&batch, 4)?;
+            let running = column::<BooleanArray>(&batch, 5)?;
+            let treadmill = column::<BooleanArray>(&batch, 6)?;
+            let assumed = column::<BooleanArray>(&batch, 7)?;
+            out.reserve(batch.num_rows());
+            for i in 0..batch.num_rows() {
+                let id = ids.value(i);
+                let corrupt = |detail: String| StoreError::Corrupt {
+                    activity_id: id,
+                    detail,
+                };
+                if starts.is_null(i) || offsets.is_null(i) || cms.is_null(i) {
+                    return Err(corrupt("a start, offset or distance is missing".into()));
+                }
+                let offset = jiff::tz::Offset::from_seconds(offsets.value(i))
+                    .map_err(|e| corrupt(e.to_string()))?;
+                out.push(Run {
+                    id: ActivityId::new(id).map_err(|e| corrupt(e.to_string()))?,
+                    start: stored_start(from_micros(starts.value(i)), offset, assumed.value(i)),
+                    distance: Distance::from_cm(cms.value(i)),
+                    duration_s: durations.value(i),
+                    is_running: running.value(i),
+                    is_treadmill: treadmill.value(i),
+                });
+            }
         }
         Ok(out)
     }
@@ -161,4 +170,18 @@ fn stored_start(instant: Timestamp, offset: jiff::tz::Offset, assumed: bool) -> 
     } else {
         start
     }
+}
+
+/// Column `index` of `batch` as the Arrow array type the query casts it to.
+fn column<T: 'static>(batch: &RecordBatch, index: usize) -> Result<&T, StoreError> {
+    batch
+        .column(index)
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| {
+            StoreError::Unreadable(format!(
+                "column {index} of the runs query is {}, not the type it is cast to",
+                batch.column(index).data_type()
+            ))
+        })
 }
