@@ -476,8 +476,12 @@ fn urgency(time_left_s: i64) -> (String, u8, Vec<&'static str>) {
 
 /// Judges whether to remind, sends once to every channel, and remembers it. `local_now` is "now"
 /// in the runner's zone; `answer` the streak answer as of then.
+///
+/// The log is borrowed mutably (though only read and appended to) so that the future is `Send`
+/// when the log is: a DuckDB connection may move between threads but not be shared, and the
+/// Lambda runtime needs a `Send` future.
 pub async fn remind(
-    log: &impl ReminderLog,
+    log: &mut (impl ReminderLog + Send),
     notifier: &impl Notifier,
     answer: &StreakAnswer,
     local_now: &ZonedDateTime,
@@ -737,13 +741,13 @@ mod tests {
 
     #[tokio::test]
     async fn one_message_per_day_and_slot_retried_through_failures() {
-        let log = MemLog::default();
+        let mut log = MemLog::default();
         let notifier = FlakyNotifier {
             fail_first: 2,
             ..FlakyNotifier::default()
         };
         let answer = at_risk_answer(3 * 3600 + 40 * 60);
-        let r = remind(&log, &notifier, &answer, &local(20, 20), &request(true))
+        let r = remind(&mut log, &notifier, &answer, &local(20, 20), &request(true))
             .await
             .unwrap();
         assert!(
@@ -765,7 +769,7 @@ mod tests {
             )]
         );
         // the same slot again: nothing; the next slot: one more
-        let again = remind(&log, &notifier, &answer, &local(20, 35), &request(true))
+        let again = remind(&mut log, &notifier, &answer, &local(20, 35), &request(true))
             .await
             .unwrap();
         assert_eq!(
@@ -775,7 +779,7 @@ mod tests {
             }
         );
         let late = remind(
-            &log,
+            &mut log,
             &notifier,
             &at_risk_answer(1800),
             &local(23, 30),
@@ -790,7 +794,7 @@ mod tests {
             "priority rises"
         );
         // before the first time, --at-due has nothing due
-        let early = remind(&log, &notifier, &answer, &local(9, 0), &request(true))
+        let early = remind(&mut log, &notifier, &answer, &local(9, 0), &request(true))
             .await
             .unwrap();
         assert_eq!(early.outcome, RemindOutcome::NotDue);
@@ -798,11 +802,11 @@ mod tests {
 
     #[tokio::test]
     async fn muted_done_and_undeliverable_days_send_nothing_or_remember_nothing() {
-        let log = MemLog::default();
+        let mut log = MemLog::default();
         let notifier = FlakyNotifier::default();
         log.mute_until(Some(date(2026, 5, 4))).unwrap();
         let answer = at_risk_answer(3600 * 3);
-        let r = remind(&log, &notifier, &answer, &local(20, 0), &request(false))
+        let r = remind(&mut log, &notifier, &answer, &local(20, 0), &request(false))
             .await
             .unwrap();
         assert_eq!(
@@ -815,14 +819,14 @@ mod tests {
 
         let mut done = answer.clone();
         done.today = Verdict::Done;
-        let r = remind(&log, &notifier, &done, &local(20, 0), &request(false))
+        let r = remind(&mut log, &notifier, &done, &local(20, 0), &request(false))
             .await
             .unwrap();
         assert_eq!(r.outcome, RemindOutcome::NothingToSend);
 
         let mut mail = request(false);
         mail.channels = Channel::parse_list("mailto:sam@example.com").unwrap();
-        let r = remind(&log, &notifier, &answer, &local(20, 0), &mail)
+        let r = remind(&mut log, &notifier, &answer, &local(20, 0), &mail)
             .await
             .unwrap();
         assert!(

@@ -299,7 +299,7 @@ impl Wiring {
             None
         };
         let answer = self.streak_answer(options.now, sync_error)?;
-        let store = self.open_store(options.now)?;
+        let mut store = self.open_store(options.now)?;
         let request = RemindRequest {
             at_due: options.at_due,
             times: self.settings.remind_at.clone(),
@@ -308,7 +308,10 @@ impl Wiring {
             units: self.settings.units,
         };
         let local = options.now.to_zoned_datetime(zone);
-        Ok(crate::remind::remind(&store, &HttpNotifier::new()?, &answer, &local, &request).await?)
+        Ok(
+            crate::remind::remind(&mut store, &HttpNotifier::new()?, &answer, &local, &request)
+                .await?,
+        )
     }
 
     /// Mutes reminders through `until` (inclusive), or unmutes them.
