@@ -135,6 +135,9 @@ pub struct Settings {
     /// `MYRUNSTREAK_NOTIFY_URL`: where reminders go, comma-separated (it may hold a token, so it
     /// is a secret; [`crate::remind::Channel`] parses it).
     pub notify_url: Option<Secret>,
+    /// `MYRUNSTREAK_NOTIFY_SECRET_ID`: in AWS, the Secrets Manager secret whose `notify_url`
+    /// holds the channels (the URL can carry a secret, so it stays out of the environment).
+    pub notify_secret_id: Option<String>,
     /// `MYRUNSTREAK_REMIND_AT`: local times of the day to remind at, earliest first.
     pub remind_at: Vec<jiff::civil::Time>,
 }
@@ -314,6 +317,7 @@ impl Settings {
             },
             stale_after,
             notify_url,
+            notify_secret_id: get("MYRUNSTREAK_NOTIFY_SECRET_ID"),
             remind_at,
         })
     }
@@ -438,6 +442,10 @@ impl Settings {
                     .as_ref()
                     .map(|u| crate::remind::redact_list(u.expose()))
                     .unwrap_or_else(|| "[not set]".into()),
+            ),
+            (
+                "MYRUNSTREAK_NOTIFY_SECRET_ID",
+                self.notify_secret_id.clone().unwrap_or_default(),
             ),
             (
                 "MYRUNSTREAK_REMIND_AT",

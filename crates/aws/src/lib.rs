@@ -14,7 +14,9 @@ use aws_config::BehaviorVersion;
 use aws_sdk_s3::config::{Credentials, Region};
 
 pub use s3::{DatabaseObject, S3Error};
-pub use secrets::{ClientCredentials, SecretsManagerTokenStore, load_client_credentials};
+pub use secrets::{
+    ClientCredentials, SecretsManagerTokenStore, load_client_credentials, load_secret_field,
+};
 
 /// Where AWS is.
 #[derive(Clone, Debug, Default)]

@@ -204,3 +204,24 @@ pub async fn load_client_credentials(
         client_secret: Secret::new(field("client_secret")?),
     })
 }
+
+/// Reads the string `field` of the JSON secret `secret_id`, such as `{"notify_url": "…"}`.
+pub async fn load_secret_field(
+    client: &Client,
+    secret_id: &str,
+    field: &str,
+) -> Result<Secret, TokenStoreError> {
+    let store = SecretsManagerTokenStore::new(client.clone(), secret_id);
+    let object = store
+        .object()
+        .await?
+        .ok_or_else(|| TokenStoreError::Remote(format!("the secret {secret_id} does not exist")))?;
+    object
+        .get(field)
+        .and_then(Value::as_str)
+        .map(Secret::new)
+        .ok_or_else(|| TokenStoreError::Corrupt {
+            place: format!("secret {secret_id}"),
+            detail: format!("{field} is missing"),
+        })
+}

@@ -19,11 +19,14 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use jiff::Timestamp;
 use myrunstreak_app::queries::StreakQuery;
+use myrunstreak_app::remind::{Backoff, RemindOutcome};
+use myrunstreak_app::wiring::RemindOptions;
 use myrunstreak_app::{Settings, TokenStore, Wiring};
 use myrunstreak_aws::{
-    AwsOptions, DatabaseObject, SecretsManagerTokenStore, load_client_credentials, s3_client,
-    sdk_config, secrets_client,
+    AwsOptions, DatabaseObject, SecretsManagerTokenStore, load_client_credentials,
+    load_secret_field, s3_client, sdk_config, secrets_client,
 };
 use myrunstreak_server::ServerConfig;
 use serde_json::{Value, json};
@@ -79,37 +82,70 @@ pub fn init_json_logging(level: &str) {
         .try_init();
 }
 
+/// The runner's DuckDB file checked out of S3 into the work folder, with the ETag it had, and
+/// the wiring over it: what the sync and the reminder change is uploaded back only if the
+/// object still has that ETag.
+struct Checkout {
+    object: DatabaseObject,
+    local: PathBuf,
+    etag: Option<String>,
+    wiring: Wiring,
+}
+
+impl Checkout {
+    async fn new(deps: &Deps) -> Result<Checkout> {
+        let config = sdk_config(&deps.aws).await;
+        let secrets = secrets_client(&config);
+        let object = DatabaseObject::new(
+            s3_client(&config, &deps.aws),
+            deps.bucket()?,
+            deps.settings.s3_key.clone(),
+        );
+        std::fs::create_dir_all(&deps.work_dir)
+            .with_context(|| format!("creating {}", deps.work_dir.display()))?;
+        let local = deps.work_dir.join("runs.duckdb");
+        let _ = std::fs::remove_file(&local);
+        let _ = std::fs::remove_file(local.with_extension("duckdb.wal"));
+        let etag = object.download(&local).await?;
+
+        let credentials =
+            load_client_credentials(&secrets, &deps.settings.client_secret_id).await?;
+        let mut settings = deps.settings.clone();
+        settings.duckdb_path = local.clone();
+        if let Some(id) = &deps.settings.notify_secret_id {
+            settings.notify_url = Some(load_secret_field(&secrets, id, "notify_url").await?);
+        }
+        let store: Arc<dyn TokenStore> = Arc::new(SecretsManagerTokenStore::new(
+            secrets,
+            deps.settings.tokens_secret_id.clone(),
+        ));
+        let wiring = Wiring::new(settings, store)?
+            .with_client_credentials(credentials.client_id, credentials.client_secret);
+        Ok(Checkout {
+            object,
+            local,
+            etag,
+            wiring,
+        })
+    }
+
+    /// Uploads the file, conditional on the ETag it was downloaded with; the new ETag.
+    async fn upload(&self) -> Result<String> {
+        Ok(self
+            .object
+            .upload(&self.local, self.etag.as_deref())
+            .await?)
+    }
+}
+
 /// The scheduled sync: S3 → DuckDB in the work folder → sync → S3 (conditional on the ETag).
 pub async fn scheduled_sync(deps: &Deps, request_id: &str) -> Result<Value> {
     let span = tracing::info_span!("sync", request_id);
     let _enter = span.enter();
-    let config = sdk_config(&deps.aws).await;
-    let secrets = secrets_client(&config);
-    let object = DatabaseObject::new(
-        s3_client(&config, &deps.aws),
-        deps.bucket()?,
-        deps.settings.s3_key.clone(),
-    );
-    std::fs::create_dir_all(&deps.work_dir)
-        .with_context(|| format!("creating {}", deps.work_dir.display()))?;
-    let local = deps.work_dir.join("runs.duckdb");
-    let _ = std::fs::remove_file(&local);
-    let _ = std::fs::remove_file(local.with_extension("duckdb.wal"));
-    let etag = object.download(&local).await?;
-
-    let credentials = load_client_credentials(&secrets, &deps.settings.client_secret_id).await?;
-    let store: Arc<dyn TokenStore> = Arc::new(SecretsManagerTokenStore::new(
-        secrets,
-        deps.settings.tokens_secret_id.clone(),
-    ));
-    let mut settings = deps.settings.clone();
-    settings.duckdb_path = local.clone();
+    let checkout = Checkout::new(deps).await?;
     // incremental, or full when the last full sync is a week old: the application's policy
-    let report = Wiring::new(settings, store)?
-        .with_client_credentials(credentials.client_id, credentials.client_secret)
-        .scheduled_sync()
-        .await?;
-    let new_etag = object.upload(&local, etag.as_deref()).await?;
+    let report = checkout.wiring.scheduled_sync().await?;
+    let new_etag = checkout.upload().await?;
     let summary = json!({
         "mode": report.mode,
         "counts": report.counts,
@@ -119,6 +155,38 @@ pub async fn scheduled_sync(deps: &Deps, request_id: &str) -> Result<Value> {
         "etag": new_etag,
     });
     tracing::info!(summary = %summary, "sync uploaded");
+    Ok(summary)
+}
+
+/// The scheduled reminder (EventBridge Scheduler, at the runner's local reminder times):
+/// S3 → DuckDB → sync → remind for the latest reminder time that is due (`remind --at-due`) →
+/// S3. The reminders sent are remembered in the file, so they are uploaded too: a retried or
+/// repeated invocation never sends twice. A reminder that cannot verify today is an error.
+pub async fn scheduled_remind(deps: &Deps, request_id: &str, now: Timestamp) -> Result<Value> {
+    let span = tracing::info_span!("remind", request_id);
+    let _enter = span.enter();
+    let checkout = Checkout::new(deps).await?;
+    let options = RemindOptions {
+        now,
+        sync_first: true,
+        at_due: true,
+        backoff: Backoff::default(),
+    };
+    let report = checkout.wiring.remind(&options).await?;
+    let new_etag = checkout.upload().await?;
+    let summary = json!({
+        "day": report.day,
+        "today": report.today,
+        "outcome": report.outcome,
+        "etag": new_etag,
+    });
+    tracing::info!(summary = %summary, "reminder judged");
+    if matches!(report.outcome, RemindOutcome::CantVerify) {
+        return Err(anyhow!(
+            "cannot verify today's streak: {}",
+            summary["today"]
+        ));
+    }
     Ok(summary)
 }
 
@@ -189,8 +257,9 @@ pub async fn api_router(deps: &Deps, check_every: Duration) -> Result<Router> {
         .layer(middleware::from_fn_with_state(mirror, refresh_first)))
 }
 
-/// The sync function's handler: any event (EventBridge sends a scheduled event) runs one sync;
-/// every failure is the invocation's error.
+/// The sync function's handler: an event (EventBridge's scheduled event, or Scheduler's input)
+/// runs one sync, or with `"action": "remind"` the reminder; every failure is the
+/// invocation's error.
 pub async fn handle_sync(
     deps: &Deps,
     event: lambda_runtime::LambdaEvent<Value>,
@@ -202,9 +271,17 @@ pub async fn handle_sync(
         .and_then(Value::as_str)
         .unwrap_or("direct invocation")
         .to_owned();
-    tracing::info!(request_id = %request_id, source = %source, "sync invoked");
-    scheduled_sync(deps, &request_id).await.map_err(|e| {
-        tracing::error!(request_id = %request_id, "sync failed: {e:#}");
+    let action = event.payload.get("action").and_then(Value::as_str);
+    tracing::info!(request_id = %request_id, source = %source, action = ?action, "sync invoked");
+    let result = match action {
+        None | Some("sync") => scheduled_sync(deps, &request_id).await,
+        Some("remind") => scheduled_remind(deps, &request_id, Timestamp::now()).await,
+        Some(other) => Err(anyhow!(
+            "unknown action {other:?}: the event's \"action\" is \"sync\" (the default) or \"remind\""
+        )),
+    };
+    result.map_err(|e| {
+        tracing::error!(request_id = %request_id, "{} failed: {e:#}", action.unwrap_or("sync"));
         lambda_runtime::Error::from(format!("{e:#}"))
     })
 }

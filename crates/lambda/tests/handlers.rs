@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use lambda_runtime::{Context, LambdaEvent};
 use myrunstreak_app::Settings;
 use myrunstreak_aws::{AwsOptions, DatabaseObject, s3_client, sdk_config, secrets_client};
-use myrunstreak_lambda::{Deps, api_router, handle_sync};
+use myrunstreak_lambda::{Deps, api_router, handle_sync, scheduled_remind};
 use myrunstreak_testkit::Moto;
 use serde_json::{Value, json};
 use smashrun_sandbox::{Client, Sandbox, SandboxConfig};
@@ -91,6 +91,10 @@ async fn cloud() -> Cloud {
 
 impl Cloud {
     fn deps(&self, work: &str) -> Deps {
+        self.deps_with(work, &[])
+    }
+
+    fn deps_with(&self, work: &str, extra: &[(&str, String)]) -> Deps {
         let vars = [
             ("SMASHRUN_OAUTH_URL", self.sandbox.oauth_url()),
             ("SMASHRUN_API_URL", self.sandbox.api_url()),
@@ -98,6 +102,7 @@ impl Cloud {
             ("AWS_REGION", "us-east-1".to_owned()),
         ]
         .into_iter()
+        .chain(extra.iter().cloned())
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         Deps {
@@ -283,4 +288,81 @@ async fn the_api_answers_api_gateway_v2_requests_from_the_s3_copy() {
     let (status, body) = api_call(&router, "apigw-v2-post-sync.json").await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"]["code"], "disabled");
+}
+
+/// A local webhook: every POST body it receives.
+async fn webhook() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let kept = kept.clone();
+            async move {
+                kept.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn the_scheduled_reminder_sends_once_even_from_a_fresh_container() {
+    let c = cloud().await;
+    let (hook, seen) = webhook().await;
+    // the channel's URL is a secret of its own, as Terraform keeps it
+    let sdk = sdk_config(&c.aws).await;
+    secrets_client(&sdk)
+        .create_secret()
+        .name("myrunstreak/notify")
+        .secret_string(json!({ "notify_url": hook }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let settings = [
+        ("MYRUNSTREAK_TIMEZONE", "America/New_York".to_owned()),
+        ("MYRUNSTREAK_REMIND_AT", "18:00,21:00".to_owned()),
+        (
+            "MYRUNSTREAK_NOTIFY_SECRET_ID",
+            "myrunstreak/notify".to_owned(),
+        ),
+    ];
+    // the history ends on 2026-05-03: at 20:20 in New York the next evening, today is at risk
+    let evening: Timestamp = "2026-05-04T20:20:00-04:00".parse().unwrap();
+    let first = scheduled_remind(&c.deps_with("a", &settings), "remind-1", evening)
+        .await
+        .unwrap();
+    assert_eq!(first["today"]["state"], "at_risk", "{first}");
+    assert_eq!(first["outcome"]["outcome"], "sent", "{first}");
+    assert_eq!(first["outcome"]["slot"], "18:00", "{first}");
+    {
+        let got = seen.lock().unwrap();
+        assert_eq!(got.len(), 1, "one message");
+        let message = got[0]["message"].as_str().unwrap();
+        assert!(message.contains("today not run yet"), "{message}");
+    }
+    // a new container (an empty work folder) fifteen minutes later: what was sent came back
+    // from S3 with the file, so nothing is sent twice
+    let later = scheduled_remind(
+        &c.deps_with("b", &settings),
+        "remind-2",
+        evening + SignedDuration::from_mins(15),
+    )
+    .await
+    .unwrap();
+    assert_eq!(later["outcome"]["outcome"], "already_sent", "{later}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "still one message");
+
+    // an event asking for something else is an error that names what exists
+    let err = handle_sync(
+        &c.deps_with("c", &settings),
+        invocation(json!({"action": "dance"}), "req-x"),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("\"remind\""), "{err}");
 }
