@@ -47,6 +47,10 @@ resource "aws_lambda_function" "sync" {
       MYRUNSTREAK_TOKENS_SECRET_ID = aws_secretsmanager_secret.tokens.name
       MYRUNSTREAK_CLIENT_SECRET_ID = aws_secretsmanager_secret.client.name
       MYRUNSTREAK_WORK_DIR         = "/tmp/myrunstreak"
+      MYRUNSTREAK_RULE             = var.streak_rule
+      MYRUNSTREAK_TIMEZONE         = var.home_timezone
+      MYRUNSTREAK_REMIND_AT        = join(",", var.remind_at)
+      MYRUNSTREAK_NOTIFY_SECRET_ID = aws_secretsmanager_secret.notify.name
     }
   }
 
@@ -104,6 +108,39 @@ resource "aws_lambda_permission" "events" {
   function_name = aws_lambda_function.sync.function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.daily_sync.arn
+}
+
+# Reminders: one schedule per local time, in the runner's own zone, so that 18:00 stays 18:00
+# across daylight-saving changes. The function runs `remind --at-due` (it syncs first).
+resource "aws_scheduler_schedule" "remind" {
+  #checkov:skip=CKV_AWS_297:the schedule's only input is {"action": "remind"}, no data of the runner's; EventBridge encrypts it with its AWS owned key, and a CMK would add a key a month for nothing to protect
+  for_each                     = toset(var.remind_at)
+  name                         = "${local.name}-remind-${replace(each.value, ":", "")}"
+  description                  = "Remind the runner at ${each.value} ${var.home_timezone} when today's run is still missing."
+  schedule_expression          = "cron(${tonumber(split(":", each.value)[1])} ${tonumber(split(":", each.value)[0])} * * ? *)"
+  schedule_expression_timezone = var.home_timezone
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = aws_lambda_function.sync.arn
+    role_arn = aws_iam_role.scheduler.arn
+    input    = jsonencode({ action = "remind" })
+
+    retry_policy {
+      maximum_event_age_in_seconds = 900
+      maximum_retry_attempts       = 2
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.home_timezone != ""
+      error_message = "reminders need home_timezone set to an IANA zone such as America/New_York: a fixed offset would be an hour off across daylight-saving changes."
+    }
+  }
 }
 
 # The API behind an HTTP API (payload v2), read-only routes.

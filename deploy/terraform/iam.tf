@@ -9,7 +9,7 @@ data "aws_iam_policy_document" "lambda_assume" {
 }
 
 # The sync reads and conditionally writes the one object, reads and writes the token secret,
-# reads the client secret, and writes its own logs. Nothing else.
+# reads the client secret and the reminder channels, and writes its own logs. Nothing else.
 data "aws_iam_policy_document" "sync" {
   statement {
     sid       = "DatabaseObject"
@@ -30,6 +30,11 @@ data "aws_iam_policy_document" "sync" {
     sid       = "ClientCredentials"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [aws_secretsmanager_secret.client.arn]
+  }
+  statement {
+    sid       = "ReminderChannels"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.notify.arn]
   }
   statement {
     sid       = "Logs"
@@ -77,4 +82,34 @@ resource "aws_iam_role_policy" "api" {
   name   = "${local.name}-api"
   role   = aws_iam_role.api.id
   policy = data.aws_iam_policy_document.api.json
+}
+
+# EventBridge Scheduler invokes the sync function (with {"action": "remind"}) and nothing else.
+data "aws_iam_policy_document" "scheduler_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    sid       = "InvokeSync"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.sync.arn]
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  name               = "${local.name}-scheduler"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name   = "${local.name}-scheduler"
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
 }

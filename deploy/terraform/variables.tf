@@ -97,3 +97,20 @@ variable "home_timezone" {
   type        = string
   default     = ""
 }
+
+variable "remind_at" {
+  description = "Local times (HH:MM) in home_timezone at which the sync function runs `remind --at-due`: a message when today's run is still missing. Empty (the default): no reminders. The channels are the notify_url of the notify secret."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for t in var.remind_at : can(regex("^([01][0-9]|2[0-3]):[0-5][0-9]$", t))])
+    error_message = "remind_at holds local times such as \"18:00\" or \"21:30\"."
+  }
+}
+
+variable "notify_secret_name" {
+  description = "Secrets Manager secret whose notify_url holds the reminder channels (ntfy or webhook URLs, comma-separated): the URL can carry a topic or token, so it is not in the environment."
+  type        = string
+  default     = "myrunstreak/notify"
+}
