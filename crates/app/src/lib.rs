@@ -1,7 +1,7 @@
 //! The application layer: the one seam every MyRunStreak shell (CLI, HTTP server, Lambda) talks
 //! to. It holds the settings, the token stores, the wiring of settings → tokens → SmashRun client →
 //! store ([`Wiring`]), the sync service and its rules, the streak and analytics queries, and the
-//! answer types every shell serializes ([`views`], [`queries`]).
+//! answer types every shell serializes ([`views`], [`queries`]), and the streak [`badge`].
 //!
 //! It owns the ports adapters plug into: [`RunSource`] (SmashRun) and [`RunMirror`] (the DuckDB
 //! store), implemented here for the real client and store, and [`TokenStore`] (file, environment,
@@ -11,6 +11,7 @@
 //! for [`Wiring`]'s defaults, which take `Timestamp::now`), print, or know HTTP routes. Shells
 //! never reach the store or the SmashRun client crates except through this crate.
 
+pub mod badge;
 pub mod doctor;
 pub mod goals;
 pub mod mirror;
