@@ -233,7 +233,7 @@ fn events(answer: &StreakAnswer, units: Units) -> Vec<Event> {
                 date,
                 summary: format!("Next milestone: {}-day running streak", thousands(next)),
                 description: format!(
-                    "{} more day{} of running from the streak that began on {start}.",
+                    "In {} more day{}, if the streak that began on {start} goes on.",
                     thousands(c.milestones.days_to_next),
                     if c.milestones.days_to_next == 1 {
                         ""
