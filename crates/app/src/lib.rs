@@ -1,7 +1,8 @@
 //! The application layer: the one seam every MyRunStreak shell (CLI, HTTP server, Lambda) talks
 //! to. It holds the settings, the token stores, the wiring of settings → tokens → SmashRun client →
 //! store ([`Wiring`]), the sync service and its rules, the streak and analytics queries, and the
-//! answer types every shell serializes ([`views`], [`queries`]).
+//! answer types every shell serializes ([`views`], [`queries`]), and what is published from them
+//! ([`publish`]: `status.json`, the [`badge`], the `streak.ics` feed).
 //!
 //! It owns the ports adapters plug into: [`RunSource`] (SmashRun) and [`RunMirror`] (the DuckDB
 //! store), implemented here for the real client and store, and [`TokenStore`] (file, environment,
@@ -11,10 +12,12 @@
 //! for [`Wiring`]'s defaults, which take `Timestamp::now`), print, or know HTTP routes. Shells
 //! never reach the store or the SmashRun client crates except through this crate.
 
+pub mod badge;
 pub mod doctor;
 pub mod goals;
 pub mod mirror;
 pub mod ports;
+pub mod publish;
 pub mod queries;
 pub mod remind;
 pub mod settings;
@@ -28,6 +31,7 @@ pub use goals::Goals;
 pub use mirror::{ExportFormat, Mirror, RunQuery, Snapshot};
 pub use myrunstreak_store::StoreError;
 pub use ports::{ListingStyle, RunMirror, RunSource};
+pub use publish::{Publication, PublishError, PublishedFile};
 pub use settings::{Settings, SettingsError, TokenStoreKind};
 pub use sync::{
     DeletionGuard, FULL_EVERY, ListingCheck, ListingHints, SyncError, SyncEvent, SyncMode,

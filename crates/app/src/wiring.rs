@@ -15,6 +15,7 @@ use thiserror::Error;
 
 use crate::doctor::{DoctorError, DoctorReport, diagnose};
 use crate::mirror::Mirror;
+use crate::publish::{Publication, PublishError, publish};
 use crate::queries::{StreakQuery, streak};
 use crate::remind::{Backoff, Channel, DeliveryError, HttpNotifier, RemindReport, RemindRequest};
 use crate::settings::{Settings, TokenStoreKind};
@@ -46,6 +47,9 @@ pub enum WiringError {
     /// The streak could not be judged.
     #[error(transparent)]
     Domain(#[from] myrunstreak_domain::DomainError),
+    /// The published files could not be rendered or written.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
     /// The notifier could not be built.
     #[error(transparent)]
     Notify(#[from] DeliveryError),
@@ -312,6 +316,27 @@ impl Wiring {
             crate::remind::remind(&mut store, &HttpNotifier::new()?, &answer, &local, &request)
                 .await?,
         )
+    }
+
+    /// The published status at `now`, from the mirror as it is (see [`crate::publish`]);
+    /// `sync_error` is the error of a sync just attempted, which makes today "can't verify" but is
+    /// itself not published.
+    pub fn publication(
+        &self,
+        now: Timestamp,
+        sync_error: Option<String>,
+    ) -> Result<Publication, WiringError> {
+        let (runs, last) = {
+            let mirror = self.read()?;
+            (mirror.domain_runs()?, mirror.last_success()?)
+        };
+        let query = StreakQuery::from_settings(&self.settings)?;
+        let fresh = Freshness {
+            last_success: last.as_ref(),
+            stale_after: self.settings.stale_after,
+            sync_error,
+        };
+        Ok(publish(&runs, &query, &fresh, now, self.settings.units)?)
     }
 
     /// Mutes reminders through `until` (inclusive), or unmutes them.

@@ -14,6 +14,7 @@ mod demo;
 mod doctor;
 mod goals;
 mod login;
+mod publish;
 mod remind;
 mod runs;
 mod serve;
@@ -64,6 +65,8 @@ enum Command {
     /// When today is at risk, send one reminder to each MYRUNSTREAK_NOTIFY_URL channel
     /// (syncing first; once per day and reminder time).
     Remind(remind::RemindArgs),
+    /// Write status.json, badge.svg and the streak.ics calendar feed into a directory, to publish.
+    Publish(publish::PublishArgs),
     /// Probe how SmashRun behaves where the sync depends on it (a handful of requests).
     Doctor(doctor::DoctorArgs),
     /// Serve the HTTP API and the dashboard.
@@ -119,6 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => analytics::export(args, &settings),
         Command::Doctor(args) => doctor::run(args, &settings).await,
         Command::Remind(args) => remind::run(args, &settings).await,
+        Command::Publish(args) => publish::run(args, &settings).await,
         Command::Serve(args) => serve::run(args, &settings).await,
         Command::Config { json } => {
             let described = settings.describe();

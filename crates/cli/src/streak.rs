@@ -97,6 +97,9 @@ pub struct StreakArgs {
     /// Print JSON (what the API's /api/v1/streak returns, today's verdict included).
     #[arg(long)]
     pub json: bool,
+    /// Test seam: judge as of this instant (RFC 3339) instead of the clock.
+    #[arg(long, hide = true, value_name = "INSTANT")]
+    pub now: Option<Timestamp>,
 }
 
 /// The query from the settings and flags (flags win).
@@ -111,7 +114,7 @@ pub fn run(args: StreakArgs, settings: &Settings) -> Result<()> {
     let query = query(&args, settings)?;
     let store = context::read_store(settings)?;
     let runs = store.domain_runs()?;
-    let now = Timestamp::now();
+    let now = args.now.unwrap_or_else(Timestamp::now);
     let last = store.last_success()?;
     let response = streak(&runs, &query, now)?;
     let answer = verdict::answer(

@@ -1,12 +1,14 @@
 //! `sync`: mirror SmashRun into the database.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use jiff::Timestamp;
 use jiff::civil::{Date, date};
 use myrunstreak_app::smashrun::{Event, WaitReason};
 use myrunstreak_app::{Settings, SyncEvent, SyncMode, SyncReport, SyncRequest};
@@ -41,6 +43,10 @@ pub struct SyncArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Then publish status.json, badge.svg and streak.ics into this directory (also when the
+    /// sync fails: today is then "can't verify").
+    #[arg(long, value_name = "DIR")]
+    pub publish: Option<PathBuf>,
 }
 
 impl SyncArgs {
@@ -176,11 +182,37 @@ pub async fn run(args: SyncArgs, settings: &Settings) -> Result<()> {
     let progress = Progress::new(args.json);
     let result = sync_into(settings, &request, &progress).await;
     progress.finish();
-    let report = result?;
+    let published = match &args.publish {
+        Some(dir) => {
+            let sync_error = result.as_ref().err().map(|e| format!("{e:#}"));
+            Some(crate::publish::write(settings, dir, Timestamp::now(), sync_error).await)
+        }
+        None => None,
+    };
+    let (report, published) = match (result, published) {
+        (Err(sync), Some(Ok(lines))) => {
+            // the files say "can't verify"; the error below says why
+            lines.iter().for_each(|l| eprintln!("{l}"));
+            return Err(sync);
+        }
+        (Err(sync), Some(Err(publish))) => {
+            bail!("{sync:#}; publishing failed too: {publish:#}")
+        }
+        (Err(sync), None) => return Err(sync),
+        (Ok(report), published) => (report, published.transpose()?),
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_report(&report);
+    }
+    // with --json, stdout holds the sync report alone
+    for line in published.unwrap_or_default() {
+        if args.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
     }
     Ok(())
 }

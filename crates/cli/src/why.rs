@@ -58,6 +58,7 @@ pub fn run(args: WhyArgs, settings: &Settings) -> Result<()> {
             tz: args.tz,
             as_of: args.as_of,
             json: args.json,
+            now: None,
         },
         settings,
     )?;

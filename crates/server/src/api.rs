@@ -586,7 +586,7 @@ async fn badge(State(state): State<Shared>) -> Result<Response, ApiError> {
             (header::CONTENT_TYPE, "image/svg+xml"),
             (header::CACHE_CONTROL, "max-age=300"),
         ],
-        dashboard::badge(&response),
+        myrunstreak_app::badge::svg(&response),
     )
         .into_response())
 }

@@ -1,11 +1,12 @@
-//! The dashboard: one server-rendered page a runner opens every morning, and an SVG badge.
+//! The dashboard: one server-rendered page a runner opens every morning (the badge it links to
+//! is `myrunstreak_app::badge`, shared with `myrunstreak publish`).
 //! maud escapes every interpolated value, so runner-written notes cannot inject markup.
 
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use myrunstreak_app::goals;
-use myrunstreak_app::queries::{self, StreakResponse, status_line};
+use myrunstreak_app::queries::{self, status_line};
 use myrunstreak_domain::{
     DayKind, Distance, DomainError, Period, StreakStatus, Units, format_duration, format_pace,
     format_pace_per_km,
@@ -292,29 +293,4 @@ fn month_chart(months: &[&myrunstreak_domain::PeriodTotals], units: Units) -> Ma
             }
         }
     }
-}
-
-/// An embeddable badge: `streak | 1,459 days`.
-pub fn badge(s: &StreakResponse) -> String {
-    let value = days(s.current.days);
-    let colour = match s.current.status {
-        StreakStatus::Done => "#2ea043",
-        StreakStatus::AtRisk => "#e3a008",
-        StreakStatus::None => "#8b949e",
-    };
-    let left = 52;
-    let right = 12 + value.len() * 7;
-    let width = left + right;
-    html! {
-        svg xmlns="http://www.w3.org/2000/svg" width=(width) height="20" role="img" aria-label=(format!("running streak: {value}")) {
-            title { "running streak: " (value) }
-            rect width=(left) height="20" fill="#555" {}
-            rect x=(left) width=(right) height="20" fill=(colour) {}
-            g fill="#fff" font-family="Verdana,sans-serif" font-size="11" {
-                text x="6" y="14" { "streak" }
-                text x=(left + 6) y="14" { (value) }
-            }
-        }
-    }
-    .into_string()
 }
