@@ -22,6 +22,8 @@ use crate::settings::{Settings, TokenStoreKind};
 use crate::sync::{SyncError, SyncEvent, SyncReport, SyncRequest, scheduled_mode, sync};
 use crate::tokens::{EnvTokenStore, FileTokenStore, StoredTokens, TokenStore};
 use crate::verdict::{Freshness, StreakAnswer, answer};
+use crate::views::SyncEntry;
+use myrunstreak_domain::Run;
 
 /// What wiring can fail with.
 #[derive(Debug, Error)]
@@ -265,16 +267,8 @@ impl Wiring {
         now: Timestamp,
         sync_error: Option<String>,
     ) -> Result<StreakAnswer, WiringError> {
-        let (runs, last) = {
-            let mirror = self.read()?;
-            (mirror.domain_runs()?, mirror.last_success()?)
-        };
-        let query = StreakQuery::from_settings(&self.settings)?;
-        let fresh = Freshness {
-            last_success: last.as_ref(),
-            stale_after: self.settings.stale_after,
-            sync_error,
-        };
+        let (runs, last, query) = self.judged()?;
+        let fresh = self.freshness(last.as_ref(), sync_error);
         Ok(answer(streak(&runs, &query, now)?, &fresh, now))
     }
 
@@ -326,17 +320,29 @@ impl Wiring {
         now: Timestamp,
         sync_error: Option<String>,
     ) -> Result<Publication, WiringError> {
-        let (runs, last) = {
-            let mirror = self.read()?;
-            (mirror.domain_runs()?, mirror.last_success()?)
-        };
+        let (runs, last, query) = self.judged()?;
+        let fresh = self.freshness(last.as_ref(), sync_error);
+        Ok(publish(&runs, &query, &fresh, now, self.settings.units)?)
+    }
+
+    /// What today is judged from: the mirror's runs and last good sync, and the settings' query.
+    fn judged(&self) -> Result<(Vec<Run>, Option<SyncEntry>, StreakQuery), WiringError> {
+        let mirror = self.read()?;
         let query = StreakQuery::from_settings(&self.settings)?;
-        let fresh = Freshness {
-            last_success: last.as_ref(),
+        Ok((mirror.domain_runs()?, mirror.last_success()?, query))
+    }
+
+    /// How fresh the mirror is, with the staleness setting.
+    fn freshness<'a>(
+        &self,
+        last_success: Option<&'a SyncEntry>,
+        sync_error: Option<String>,
+    ) -> Freshness<'a> {
+        Freshness {
+            last_success,
             stale_after: self.settings.stale_after,
             sync_error,
-        };
-        Ok(publish(&runs, &query, &fresh, now, self.settings.units)?)
+        }
     }
 
     /// Mutes reminders through `until` (inclusive), or unmutes them.

@@ -138,19 +138,11 @@ pub fn run(args: StreakArgs, settings: &Settings) -> Result<()> {
 
 /// `1 day`, `1,448 days`.
 pub fn plural(n: u32, word: &str) -> String {
-    format!("{} {word}{}", thousands(n), if n == 1 { "" } else { "s" })
-}
-
-fn thousands(n: u32) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    format!(
+        "{} {word}{}",
+        verdict::thousands(n),
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 /// The streak as a runner reads it.
@@ -174,11 +166,11 @@ pub fn print(s: &StreakResponse, units: Units) {
     }
     let m = &c.milestones;
     if !m.reached.is_empty() {
-        let reached: Vec<String> = m.reached.iter().map(|d| thousands(*d)).collect();
+        let reached: Vec<String> = m.reached.iter().map(|d| verdict::thousands(*d)).collect();
         println!(
             "Milestones: {}; next {} in {}{}",
             reached.join(", "),
-            thousands(m.next),
+            verdict::thousands(m.next),
             plural(m.days_to_next, "day"),
             if m.usrsa_listable {
                 " (USRSA-listable)"
