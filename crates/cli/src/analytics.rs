@@ -256,9 +256,11 @@ pub fn calendar(args: CalendarArgs, settings: &Settings) -> Result<()> {
         (DayKind::Qualified, true) => "\x1b[32m■\x1b[0m",
         (DayKind::RanNotQualified, true) => "\x1b[33m■\x1b[0m",
         (DayKind::Rest, true) => "\x1b[90m·\x1b[0m",
+        (DayKind::Override, true) => "\x1b[36mo\x1b[0m",
         (DayKind::Qualified, false) => "#",
         (DayKind::RanNotQualified, false) => "+",
         (DayKind::Rest, false) => ".",
+        (DayKind::Override, false) => "o",
     };
     let offset = response.from.weekday().to_monday_zero_offset() as usize;
     let weeks = (offset + response.days.len()).div_ceil(7);

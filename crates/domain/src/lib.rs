@@ -52,5 +52,5 @@ pub use periods::{
     Period, PeriodProgress, PeriodReport, PeriodRule, PeriodStreak, PeriodTarget, period_streaks,
 };
 pub use rule::{DayTotals, Remaining, Rule, StreakRules};
-pub use run::{ActivityId, LocalStart, Run};
+pub use run::{ActivityId, LocalStart, Run, RunSource};
 pub use streak::{CurrentStreak, Streak, StreakReport, StreakStatus, day_totals, streaks};
