@@ -509,7 +509,7 @@ mod tests {
             duration_s: km * 330.0,
             is_running: true,
             is_treadmill: false,
-            source: myrunstreak_domain::RunSource::SmashRun,
+            origin: myrunstreak_domain::RunOrigin::SmashRun,
         }
     }
 

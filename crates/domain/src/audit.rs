@@ -13,7 +13,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::{
-    ActivityId, DayTotals, Distance, Horizon, LocalStart, Remaining, Rule, Run, RunSource, Streak,
+    ActivityId, DayTotals, Distance, Horizon, LocalStart, Remaining, Rule, Run, RunOrigin, Streak,
     StreakRules, Units, day_number, day_totals, format_duration, streaks,
 };
 
@@ -77,7 +77,7 @@ pub struct AuditedRun {
     /// Why it did not count, when it did not.
     pub not_counted: Option<NotCounted>,
     /// SmashRun, or a manual run of the ledger (then `id` is the ledger entry's).
-    pub source: RunSource,
+    pub origin: RunOrigin,
 }
 
 /// Which quantity of the day a rule compares with its minimum.
@@ -348,8 +348,8 @@ pub fn audit_day(runs: &[Run], date: Date, rules: &StreakRules, horizon: &Horizo
         .filter(|(r, day)| *day == date || r.start.date() == date)
         .collect();
     // an override is a statement about the day, not an activity: it is told apart below
-    let override_reason = listed.iter().find_map(|(r, day)| match &r.source {
-        RunSource::Override { reason, .. } if *day == date => Some(reason.clone()),
+    let override_reason = listed.iter().find_map(|(r, day)| match &r.origin {
+        RunOrigin::Override { reason, .. } if *day == date => Some(reason.clone()),
         _ => None,
     });
     listed.retain(|(r, _)| !r.is_override());
@@ -392,7 +392,7 @@ pub fn audit_day(runs: &[Run], date: Date, rules: &StreakRules, horizon: &Horizo
                 duration_s: run.duration_s,
                 counted: not_counted.is_none(),
                 not_counted,
-                source: run.source.clone(),
+                origin: run.origin.clone(),
             }
         })
         .collect();
@@ -603,7 +603,7 @@ mod tests {
             duration_s: miles * 540.0,
             is_running: true,
             is_treadmill: false,
-            source: RunSource::SmashRun,
+            origin: RunOrigin::SmashRun,
         }
     }
 
@@ -974,7 +974,7 @@ mod tests {
     fn overriding(entry: i64, day: Date, reason: &str) -> Run {
         let mut r = run(100 + entry, &format!("{day}T12:00:00+00:00"), 0.0);
         r.duration_s = 0.0;
-        r.source = RunSource::Override {
+        r.origin = RunOrigin::Override {
             entry,
             reason: reason.to_owned(),
         };
@@ -1033,7 +1033,7 @@ mod tests {
     #[test]
     fn a_manual_run_counts_like_a_run_and_is_marked_as_the_ledger_s() {
         let mut manual = run(7, "2026-05-02T12:00:00+00:00", 1.2);
-        manual.source = RunSource::Ledger { entry: 7 };
+        manual.origin = RunOrigin::Ledger { entry: 7 };
         let runs = [
             run(1, "2026-05-01T07:00:00+00:00", 2.0),
             manual,
@@ -1048,7 +1048,7 @@ mod tests {
         let a = audit_day(&runs, may(2), &rules(Rule::Usrsa), &at(may(3)));
         assert_eq!(a.verdict, Verdict::Qualified);
         assert_eq!(a.totals.ledger_runs, 1);
-        assert_eq!(a.runs[0].source, RunSource::Ledger { entry: 7 });
+        assert_eq!(a.runs[0].origin, RunOrigin::Ledger { entry: 7 });
     }
 
     #[test]

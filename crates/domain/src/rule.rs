@@ -5,7 +5,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::distance::positive_number_before;
-use crate::{DayPolicy, Distance, DomainError, Run, RunSource};
+use crate::{DayPolicy, Distance, DomainError, Run, RunOrigin};
 
 /// When a calendar day counts toward a streak.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -167,7 +167,7 @@ pub struct DayTotals {
     pub moving_ms: i64,
     /// How many of the runs are manual runs from the ledger.
     pub ledger_runs: u32,
-    /// The runner overrode the day: it counts without a run record (see [`RunSource`]).
+    /// The runner overrode the day: it counts without a run record (see [`RunOrigin`]).
     pub overridden: bool,
 }
 
@@ -187,13 +187,13 @@ impl DayTotals {
 
     /// Adds one run to the day; an override marks the day and adds nothing.
     pub fn add(&mut self, run: &Run) {
-        match run.source {
-            RunSource::Override { .. } => {
+        match run.origin {
+            RunOrigin::Override { .. } => {
                 self.overridden = true;
                 return;
             }
-            RunSource::Ledger { .. } => self.ledger_runs += 1,
-            RunSource::SmashRun => {}
+            RunOrigin::Ledger { .. } => self.ledger_runs += 1,
+            RunOrigin::SmashRun => {}
         }
         self.distance += run.distance;
         self.runs += 1;
@@ -276,7 +276,7 @@ mod tests {
             duration_s: 0.0,
             is_running: true,
             is_treadmill: false,
-            source: RunSource::Override {
+            origin: RunOrigin::Override {
                 entry: 1,
                 reason: "watch died".into(),
             },

@@ -251,7 +251,7 @@ impl<'de> Deserialize<'de> for LocalStart {
 /// day is shown.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum RunSource {
+pub enum RunOrigin {
     /// Mirrored from SmashRun; the run's id is SmashRun's.
     #[default]
     SmashRun,
@@ -286,7 +286,7 @@ pub struct Run {
     pub is_treadmill: bool,
     /// SmashRun, or the ledger (a manual run or an override).
     #[serde(default)]
-    pub source: RunSource,
+    pub origin: RunOrigin,
 }
 
 impl Run {
@@ -296,12 +296,12 @@ impl Run {
 
     /// Whether this is an override: a day counted without a run record.
     pub fn is_override(&self) -> bool {
-        matches!(self.source, RunSource::Override { .. })
+        matches!(self.origin, RunOrigin::Override { .. })
     }
 
     /// Whether this comes from the ledger (a manual run or an override), not from SmashRun.
     pub fn is_ledger(&self) -> bool {
-        !matches!(self.source, RunSource::SmashRun)
+        !matches!(self.origin, RunOrigin::SmashRun)
     }
 
     /// Moving time in whole milliseconds; negative or non-finite durations count as 0, absurd
@@ -443,7 +443,7 @@ mod tests {
             duration_s,
             is_running: true,
             is_treadmill: false,
-            source: RunSource::SmashRun,
+            origin: RunOrigin::SmashRun,
         };
         assert_eq!(run(1800.5).moving_ms(), 1_800_500);
         assert_eq!(run(1e308).moving_ms(), 1_000_000_000_000);

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use myrunstreak_domain::{
-    ActivityId, AttrSource, Distance, LocalStart, Run, RunAttributes, RunSource,
+    ActivityId, AttrSource, Distance, LocalStart, Run, RunAttributes, RunOrigin,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -53,7 +53,7 @@ impl Activity {
             is_running: self.is_running(),
             is_treadmill: self.attributes.is_treadmill.unwrap_or(false)
                 || self.attributes.terrain.as_deref() == Some("treadmill"),
-            source: RunSource::SmashRun,
+            origin: RunOrigin::SmashRun,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use myrunstreak_domain::{ActivityId, Distance, LocalStart, Run, RunSource};
+use myrunstreak_domain::{ActivityId, Distance, LocalStart, Run, RunOrigin};
 
 use crate::time::from_micros;
 use crate::{RejectedRow, RunFilter, Store, StoreError, StoredRun};
@@ -44,7 +44,7 @@ impl Store {
                 duration_s,
                 is_running,
                 is_treadmill,
-                source: RunSource::SmashRun,
+                origin: RunOrigin::SmashRun,
             });
         }
         Ok(out)
