@@ -97,12 +97,16 @@ pub struct StreakArgs {
     /// Print JSON (what the API's /api/v1/streak returns, today's verdict included).
     #[arg(long)]
     pub json: bool,
+    /// Leave your ledger (manual runs and overrides) out: the figure from SmashRun's runs only.
+    #[arg(long)]
+    pub exclude_ledger: bool,
 }
 
 /// The query from the settings and flags (flags win).
 pub fn query(args: &StreakArgs, settings: &Settings) -> Result<StreakQuery> {
     StreakQuery::from_settings(settings)?
         .with_overrides(args.rule, args.tz.as_deref(), args.as_of)
+        .map(|q| q.excluding_ledger(args.exclude_ledger))
         .map_err(|e| anyhow::anyhow!("--tz {e}"))
 }
 
