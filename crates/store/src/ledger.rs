@@ -59,8 +59,12 @@ fn entry(row: Row) -> Result<LedgerEntry, StoreError> {
 }
 
 impl Store {
-    /// Every ledger entry, by day, then by id.
+    /// Every ledger entry, by day, then by id. A file opened read-only before migration 6 has
+    /// no ledger yet: it has no entries.
     pub fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError> {
+        if self.read_only && self.schema_version()? < 6 {
+            return Ok(Vec::new());
+        }
         let mut stmt = self
             .conn
             .prepare(&format!("{SELECT} ORDER BY run_date, entry_id"))?;
