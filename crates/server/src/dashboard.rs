@@ -7,8 +7,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use myrunstreak_app::goals;
 use myrunstreak_app::queries::{self, StreakResponse, status_line};
 use myrunstreak_domain::{
-    DayKind, Distance, DomainError, Period, StreakStatus, Units, format_duration, format_pace,
-    format_pace_per_km,
+    DayKind, Distance, DomainError, Period, RunOrigin, StreakStatus, Units, Verdict as DayVerdict,
+    format_duration, format_pace, format_pace_per_km,
 };
 
 use crate::{ServerConfig, Snapshot};
@@ -236,9 +236,9 @@ pub fn day_page(
                 }
                 section id="day" data-date=(date.to_string()) {
                     h1 { "Why " (date.to_string()) }
-                    div.status.(verdict_class) id="verdict" { (if a.qualifies { "Counted" } else { "Did not count" }) }
+                    div.status.(verdict_class) id="verdict" { (if a.verdict == DayVerdict::Override { "Counted by an override" } else if a.qualifies { "Counted" } else { "Did not count" }) }
                     p id="reason" { (a.reason) }
-                    p.muted { "rule " (a.rule.to_string()) " · " (clock) @if a.exclude_treadmill { " · treadmill runs excluded" } " · today is " (a.as_of.to_string()) }
+                    p.muted { "rule " (a.rule.to_string()) " · " (clock) @if a.exclude_treadmill { " · treadmill runs excluded" } @if a.exclude_ledger { " · the ledger excluded" } " · today is " (a.as_of.to_string()) }
                 }
                 section {
                     h2 { "Activities" }
@@ -256,7 +256,8 @@ pub fn day_page(
                                     td.num { (units.format(r.run.distance)) }
                                     td.num { (format_duration(r.run.duration_s)) }
                                     td { @match r.run.not_counted { None => { "yes" } Some(why) => { "no: " (why.describe()) } }
-                                         @if let Some(t) = r.activity_type.as_deref().filter(|t| !t.eq_ignore_ascii_case("running")) { " (" (t) ")" } }
+                                         @if let Some(t) = r.activity_type.as_deref().filter(|t| !t.eq_ignore_ascii_case("running")) { " (" (t) ")" }
+                                         @if let RunOrigin::Ledger { entry } = r.run.origin { " (ledger entry " (entry) ")" } }
                                     td.notes { (r.notes.clone().unwrap_or_default()) }
                                 }
                             } }

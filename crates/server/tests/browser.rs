@@ -427,6 +427,24 @@ async fn an_override_day_and_a_ledger_run_day_look_different_from_a_run_day() {
         "{audit}"
     );
 
+    let page = reqwest::get(format!("{}/days/{override_day}", w.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(">Counted by an override<") && page.contains("watch died"),
+        "{page}"
+    );
+    let page = reqwest::get(format!("{}/days/{ledger_day}", w.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("(ledger entry 2)"), "{page}");
+
     // and the browser draws them apart
     let harness = STYLE_HARNESS
         .replace("OVERRIDE", &override_day)
