@@ -37,6 +37,7 @@ pub fn period_report(
     rule: &PeriodRule,
     now: Timestamp,
 ) -> Result<PeriodReport, DomainError> {
+    let runs = &*query.counted(runs);
     let (_, horizon) = horizon(runs, query, now)?;
     Ok(period_streaks(runs, rule, horizon.today))
 }
@@ -50,6 +51,7 @@ pub fn year_goal(
     year: Option<i16>,
     now: Timestamp,
 ) -> Result<GoalProgress, DomainError> {
+    let runs = &*query.counted(runs);
     let (_, horizon) = horizon(runs, query, now)?;
     let goal = YearGoal {
         year: year.unwrap_or(horizon.today.year()),

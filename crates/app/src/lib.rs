@@ -1,12 +1,14 @@
 //! The application layer: the one seam every MyRunStreak shell (CLI, HTTP server, Lambda) talks
 //! to. It holds the settings, the token stores, the wiring of settings → tokens → SmashRun client →
-//! store ([`Wiring`]), the sync service and its rules, the streak and analytics queries, and the
-//! answer types every shell serializes ([`views`], [`queries`]), and what is published from them
-//! ([`publish`]: `status.json`, the [`badge`], the `streak.ics` feed).
+//! store ([`Wiring`]), the sync service and its rules, the runner's ledger of manual runs and
+//! overrides ([`ledger`]), the streak and analytics queries, the answer types every shell
+//! serializes ([`views`], [`queries`]), and what is published from them ([`publish`]:
+//! `status.json`, the [`badge`], the `streak.ics` feed).
 //!
 //! It owns the ports adapters plug into: [`RunSource`] (SmashRun) and [`RunMirror`] (the DuckDB
-//! store), implemented here for the real client and store, and [`TokenStore`] (file, environment,
-//! AWS Secrets Manager in `myrunstreak-aws`).
+//! store) and [`ledger::LedgerBook`] (where the ledger is kept), implemented here for the real
+//! client and store, and [`TokenStore`] (file, environment, AWS Secrets Manager in
+//! `myrunstreak-aws`).
 //!
 //! What it may not do: read the clock or the environment on its own (shells pass both in, except
 //! for [`Wiring`]'s defaults, which take `Timestamp::now`), print, or know HTTP routes. Shells
@@ -15,6 +17,7 @@
 pub mod badge;
 pub mod doctor;
 pub mod goals;
+pub mod ledger;
 pub mod mirror;
 pub mod ports;
 pub mod publish;

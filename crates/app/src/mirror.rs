@@ -1,11 +1,12 @@
 //! The read side of a runner's mirror, for every shell: what is stored, listed with the app's own
 //! answer types ([`crate::views`]), and the [`Snapshot`] the HTTP server answers from. Writing is
-//! the sync's business ([`crate::sync`], through [`crate::wiring::Wiring`]).
+//! the sync's business ([`crate::sync`], through [`crate::wiring::Wiring`]), and the ledger's
+//! ([`crate::ledger`]).
 
 use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
-use myrunstreak_domain::Run;
+use myrunstreak_domain::{LedgerEntry, Run};
 use myrunstreak_store::{RunFilter, Store, StoreError};
 
 use crate::views::{HeldRun, RunItem, SyncEntry};
@@ -66,9 +67,19 @@ impl Mirror {
         })
     }
 
-    /// Every run not deleted, as the streak engine needs it.
+    /// Every run not deleted, and the runner's ledger (manual runs and overrides, each marked
+    /// with its [`RunOrigin`](myrunstreak_domain::RunOrigin)), as the streak engine needs them.
+    /// A query leaves the ledger out with
+    /// [`StreakQuery::exclude_ledger`](crate::queries::StreakQuery::exclude_ledger).
     pub fn domain_runs(&self) -> Result<Vec<Run>, StoreError> {
-        self.store.domain_runs()
+        let mut runs = self.store.domain_runs()?;
+        runs.extend(crate::ledger::runs_of(&self.store.ledger()?)?);
+        Ok(runs)
+    }
+
+    /// The runner's ledger, by day.
+    pub fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError> {
+        self.store.ledger()
     }
 
     /// Stored runs, newest first.
@@ -125,8 +136,10 @@ impl Mirror {
 /// The database as of one load: everything the HTTP API and the dashboard answer from.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    /// Runs for the engine.
+    /// Runs for the engine, the ledger's included (marked).
     pub runs: Vec<Run>,
+    /// The runner's ledger, by day.
+    pub ledger: Vec<LedgerEntry>,
     /// Stored runs, newest first (deleted ones included, flagged).
     pub stored: Vec<RunItem>,
     /// The sync log, newest first.
@@ -149,6 +162,7 @@ impl Snapshot {
         let mirror = Mirror::open(path)?;
         Ok(Snapshot {
             runs: mirror.domain_runs()?,
+            ledger: mirror.ledger()?,
             stored: mirror.runs(&RunQuery {
                 include_deleted: true,
                 ..RunQuery::default()

@@ -417,6 +417,7 @@ mod tests {
             timezone: Some(jiff::tz::TimeZone::UTC),
             exclude_treadmill: false,
             as_of: None,
+            exclude_ledger: false,
         };
         let p = publish(&[], &query, &fresh, now, Units::Imperial).unwrap();
         let text: String = p

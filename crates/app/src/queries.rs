@@ -1,12 +1,15 @@
 //! Read-side queries and their response types. Each type here is the one serialization of a
 //! response: the CLI's `--json` prints it, the HTTP API returns it.
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use myrunstreak_domain::{
     AuditFlag, AuditedRun, DayPolicy, DayTotals, DomainError, Horizon, Milestones, NearMiss,
-    Remaining, Rule, Run, StreakRules, StreakStatus, Threshold, Units, Verdict, audit_day, streaks,
+    Remaining, Rule, Run, RunOrigin, StreakRules, StreakStatus, Threshold, Units, Verdict,
+    audit_day, streaks,
 };
 use serde::Serialize;
 
@@ -31,6 +34,8 @@ pub struct StreakQuery {
     pub exclude_treadmill: bool,
     /// Judge the streak as of the end of this day.
     pub as_of: Option<Date>,
+    /// Leave the runner's ledger out (manual runs and overrides): the mirror-only figure.
+    pub exclude_ledger: bool,
 }
 
 impl StreakQuery {
@@ -48,6 +53,7 @@ impl StreakQuery {
             timezone,
             exclude_treadmill: settings.exclude_treadmill,
             as_of: None,
+            exclude_ledger: false,
         })
     }
 
@@ -69,6 +75,26 @@ impl StreakQuery {
         }
         self.as_of = as_of;
         Ok(self)
+    }
+
+    /// The query, leaving the ledger out when `exclude` is set.
+    pub fn excluding_ledger(mut self, exclude: bool) -> Self {
+        self.exclude_ledger = exclude;
+        self
+    }
+
+    /// The runs this query counts: all of them, or the mirror's only with `exclude_ledger`.
+    pub fn counted<'a>(&self, runs: &'a [Run]) -> Cow<'a, [Run]> {
+        if self.exclude_ledger && runs.iter().any(Run::is_ledger) {
+            Cow::Owned(runs.iter().filter(|r| !r.is_ledger()).cloned().collect())
+        } else {
+            Cow::Borrowed(runs)
+        }
+    }
+
+    /// How a run's day is chosen under this query.
+    pub fn day_policy(&self) -> DayPolicy {
+        self.rules().days
     }
 
     fn rules(&self) -> StreakRules {
@@ -169,18 +195,27 @@ pub(crate) fn horizon(
     query: &StreakQuery,
     now: Timestamp,
 ) -> Result<(TimeZone, Horizon), DomainError> {
-    let policy = query.rules().days;
-    let latest = runs
-        .iter()
-        .filter(|r| r.start.instant() <= now)
-        .max_by_key(|r| r.start.instant())
-        .map(|r| &r.start);
-    let zone = policy.runner_zone(latest);
+    let zone = runner_zone(runs, query, now);
     let horizon = match query.as_of {
         Some(date) => Horizon::as_of(date, now, &zone)?,
         None => Horizon::at(now, &zone)?,
     };
     Ok((zone, horizon))
+}
+
+/// The runner's zone at `now`: the home zone, else the clock of the most recent run SmashRun has
+/// (a ledger entry's only when there is none: its offset was itself taken from this zone).
+pub fn runner_zone(runs: &[Run], query: &StreakQuery, now: Timestamp) -> TimeZone {
+    let latest = |ledger: bool| {
+        runs.iter()
+            .filter(|r| r.start.instant() <= now && (ledger || !r.is_ledger()))
+            .max_by_key(|r| r.start.instant())
+            .map(|r| &r.start)
+    };
+    query
+        .rules()
+        .days
+        .runner_zone(latest(false).or_else(|| latest(true)))
 }
 
 fn zone_name(zone: &TimeZone) -> String {
@@ -199,6 +234,7 @@ pub fn streak(
     query: &StreakQuery,
     now: Timestamp,
 ) -> Result<StreakResponse, DomainError> {
+    let runs = &*query.counted(runs);
     let (zone, horizon) = horizon(runs, query, now)?;
     let report = streaks(runs, &query.rules(), &horizon);
     let c = &report.current;
@@ -291,6 +327,7 @@ pub fn streak_history(
     now: Timestamp,
     min_days: u32,
 ) -> Result<StreaksResponse, DomainError> {
+    let runs = &*query.counted(runs);
     let (_, horizon) = horizon(runs, query, now)?;
     let report = streaks(runs, &query.rules(), &horizon);
     let mut list: Vec<StreakJson> = report
@@ -334,6 +371,7 @@ pub fn stats(
     year: Option<i16>,
     month: Option<i8>,
 ) -> StatsResponse {
+    let runs = &*query.counted(runs);
     let policy = query.rules().days;
     let kept: Vec<Run> = runs
         .iter()
@@ -357,7 +395,7 @@ pub fn stats(
 
 /// `records`: personal records.
 pub fn records(runs: &[Run], query: &StreakQuery) -> myrunstreak_domain::Records {
-    myrunstreak_domain::analyze(runs, &query.rules().days).records
+    myrunstreak_domain::analyze(&query.counted(runs), &query.rules().days).records
 }
 
 /// `calendar`: every day of a range with its distance and whether it qualified.
@@ -380,6 +418,7 @@ pub fn calendar(
     now: Timestamp,
     year: Option<i16>,
 ) -> Result<CalendarResponse, DomainError> {
+    let runs = &*query.counted(runs);
     let (_, horizon) = horizon(runs, query, now)?;
     let today = horizon.today;
     let out_of_range = |e: jiff::Error| DomainError::DateOutOfRange(e.to_string());
@@ -428,11 +467,16 @@ pub struct DayAuditResponse {
     pub home_zone: Option<String>,
     /// Whether treadmill runs are left out.
     pub exclude_treadmill: bool,
+    /// Whether the runner's ledger is left out (the mirror-only figure).
+    pub exclude_ledger: bool,
+    /// The reason of the runner's override of the day, if any (and the ledger is counted).
+    pub override_reason: Option<String>,
     /// The day judged as today.
     pub as_of: Date,
     /// Whether the day qualifies.
     pub qualifies: bool,
-    /// `qualified`, `no_activity`, `nothing_counted`, `short_of_minimum` or `after_today`.
+    /// `qualified`, `override` (counted by the runner's override, not by runs), `no_activity`,
+    /// `nothing_counted`, `short_of_minimum` or `after_today`.
     pub verdict: Verdict,
     /// Why, in plain words (in the runner's units), and where the day stands in the streaks.
     pub reason: String,
@@ -462,6 +506,7 @@ pub fn day_audit(
     now: Timestamp,
     units: Units,
 ) -> Result<DayAuditResponse, DomainError> {
+    let runs = &*query.counted(runs);
     let (_, horizon) = horizon(runs, query, now)?;
     let audit = audit_day(runs, date, &query.rules(), &horizon);
     let reason = audit.explain(units);
@@ -469,7 +514,11 @@ pub fn day_audit(
         .runs
         .into_iter()
         .map(|run| {
-            let row = stored.iter().find(|s| s.activity_id == run.id.get());
+            // a ledger run's id is the ledger entry's, not SmashRun's: no stored row is its own
+            let row = stored
+                .iter()
+                .filter(|_| run.origin == RunOrigin::SmashRun)
+                .find(|s| s.activity_id == run.id.get());
             DayRunJson {
                 activity_type: row.and_then(|r| r.activity_type.clone()),
                 notes: row.and_then(|r| r.notes.clone()),
@@ -482,6 +531,8 @@ pub fn day_audit(
         rule: audit.rule,
         home_zone: query.timezone.as_ref().map(zone_name),
         exclude_treadmill: query.exclude_treadmill,
+        exclude_ledger: query.exclude_ledger,
+        override_reason: audit.override_reason,
         as_of: audit.today,
         qualifies: audit.qualifies,
         verdict: audit.verdict,
@@ -509,6 +560,7 @@ mod tests {
             duration_s: km * 330.0,
             is_running: true,
             is_treadmill: false,
+            origin: myrunstreak_domain::RunOrigin::SmashRun,
         }
     }
 
@@ -523,6 +575,7 @@ mod tests {
             timezone: Some(TimeZone::get("America/New_York").unwrap()),
             exclude_treadmill: true,
             as_of: Some(jiff::civil::date(2026, 5, 3)),
+            exclude_ledger: false,
         };
         let now: Timestamp = "2026-05-10T12:00:00Z".parse().unwrap();
         let date = jiff::civil::date(2026, 5, 3);
@@ -561,5 +614,57 @@ mod tests {
             serde_json::to_value(&audit).unwrap()["verdict"],
             "short_of_minimum"
         );
+    }
+
+    #[test]
+    fn the_ledger_counts_unless_excluded_and_never_borrows_a_smashrun_row() {
+        let mut manual = run(2, "2026-05-02T12:00:00-04:00", 2.0);
+        manual.origin = myrunstreak_domain::RunOrigin::Ledger { entry: 2 };
+        let runs = [
+            run(1, "2026-05-01T07:00:00-04:00", 2.0),
+            manual,
+            run(3, "2026-05-03T07:00:00-04:00", 2.0),
+        ];
+        let query = StreakQuery {
+            rule: Rule::Usrsa,
+            timezone: None,
+            exclude_treadmill: false,
+            as_of: Some(jiff::civil::date(2026, 5, 3)),
+            exclude_ledger: false,
+        };
+        let now: Timestamp = "2026-05-10T12:00:00Z".parse().unwrap();
+        assert_eq!(streak(&runs, &query, now).unwrap().current.days, 3);
+        let bare = query.clone().excluding_ledger(true);
+        assert_eq!(streak(&runs, &bare, now).unwrap().current.days, 1);
+        assert_eq!(stats(&runs, &query, None, None).totals.runs, 3);
+        assert_eq!(stats(&runs, &bare, None, None).totals.runs, 2);
+
+        // SmashRun's run 2 is another run than ledger entry 2: its notes are not the entry's
+        let stored = [crate::views::RunItem {
+            activity_id: 2,
+            start_local: "2026-05-02T07:00:00-04:00".into(),
+            date: jiff::civil::date(2026, 5, 2),
+            distance_km: 5.0,
+            duration_s: None,
+            source: None,
+            is_treadmill: false,
+            deleted: true,
+            activity_type: Some("running".into()),
+            notes: Some("SmashRun's run 2".into()),
+            calories: None,
+            heart_rate_average: None,
+            weather_type: None,
+            how_felt: None,
+            terrain: None,
+            is_race: false,
+            raw_json: String::new(),
+            offset_assumed: false,
+        }];
+        let day = jiff::civil::date(2026, 5, 2);
+        let audit = day_audit(&runs, &stored, &query, day, now, Units::Metric).unwrap();
+        assert_eq!(audit.runs.len(), 1);
+        assert_eq!(audit.runs[0].notes, None);
+        let audit = day_audit(&runs, &stored, &bare, day, now, Units::Metric).unwrap();
+        assert!(audit.runs.is_empty() && !audit.qualifies && audit.exclude_ledger);
     }
 }

@@ -110,6 +110,7 @@ fn usrsa(timezone: Option<TimeZone>) -> StreakQuery {
         timezone,
         exclude_treadmill: false,
         as_of: Some(END),
+        exclude_ledger: false,
     }
 }
 

@@ -147,6 +147,7 @@ impl World {
             timezone: None,
             exclude_treadmill: false,
             as_of: Some(date(2026, 5, 3)),
+            exclude_ledger: false,
         };
         streak(&self.store.domain_runs().unwrap(), &query, Timestamp::now())
             .unwrap()

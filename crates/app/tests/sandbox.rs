@@ -70,6 +70,7 @@ fn query(rule: Rule) -> StreakQuery {
         timezone: None,
         exclude_treadmill: false,
         as_of: Some(date(2026, 5, 3)),
+        exclude_ledger: false,
     }
 }
 

@@ -38,6 +38,9 @@ pub struct StatsArgs {
     /// Print JSON (what /api/v1/stats returns).
     #[arg(long)]
     pub json: bool,
+    /// Leave your ledger (manual runs and overrides) out: the figure from SmashRun's runs only.
+    #[arg(long)]
+    pub exclude_ledger: bool,
 }
 
 /// `records`.
@@ -46,6 +49,9 @@ pub struct RecordsArgs {
     /// Print JSON (what /api/v1/records returns).
     #[arg(long)]
     pub json: bool,
+    /// Leave your ledger (manual runs and overrides) out: the figure from SmashRun's runs only.
+    #[arg(long)]
+    pub exclude_ledger: bool,
 }
 
 /// `calendar`.
@@ -57,6 +63,9 @@ pub struct CalendarArgs {
     /// Print JSON (what /api/v1/calendar returns).
     #[arg(long)]
     pub json: bool,
+    /// Leave your ledger (manual runs and overrides) out: the figure from SmashRun's runs only.
+    #[arg(long)]
+    pub exclude_ledger: bool,
 }
 
 /// Export formats.
@@ -85,8 +94,8 @@ fn runs(settings: &Settings) -> Result<Vec<myrunstreak_domain::Run>> {
     Ok(context::read_store(settings)?.domain_runs()?)
 }
 
-fn base_query(settings: &Settings) -> Result<StreakQuery> {
-    Ok(StreakQuery::from_settings(settings)?)
+fn base_query(settings: &Settings, exclude_ledger: bool) -> Result<StreakQuery> {
+    Ok(StreakQuery::from_settings(settings)?.excluding_ledger(exclude_ledger))
 }
 
 /// `streaks`.
@@ -148,7 +157,7 @@ fn periods(title: &str, list: &[PeriodTotals], units: Units, last: usize) {
 pub fn stats(args: StatsArgs, settings: &Settings) -> Result<()> {
     let response = queries::stats(
         &runs(settings)?,
-        &base_query(settings)?,
+        &base_query(settings, args.exclude_ledger)?,
         args.year,
         args.month,
     );
@@ -184,7 +193,10 @@ pub fn stats(args: StatsArgs, settings: &Settings) -> Result<()> {
 
 /// `records`.
 pub fn records(args: RecordsArgs, settings: &Settings) -> Result<()> {
-    let r = queries::records(&runs(settings)?, &base_query(settings)?);
+    let r = queries::records(
+        &runs(settings)?,
+        &base_query(settings, args.exclude_ledger)?,
+    );
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
@@ -243,7 +255,7 @@ pub fn records(args: RecordsArgs, settings: &Settings) -> Result<()> {
 pub fn calendar(args: CalendarArgs, settings: &Settings) -> Result<()> {
     let response = queries::calendar(
         &runs(settings)?,
-        &base_query(settings)?,
+        &base_query(settings, args.exclude_ledger)?,
         Timestamp::now(),
         args.year,
     )?;
@@ -256,9 +268,11 @@ pub fn calendar(args: CalendarArgs, settings: &Settings) -> Result<()> {
         (DayKind::Qualified, true) => "\x1b[32m■\x1b[0m",
         (DayKind::RanNotQualified, true) => "\x1b[33m■\x1b[0m",
         (DayKind::Rest, true) => "\x1b[90m·\x1b[0m",
+        (DayKind::Override, true) => "\x1b[36mo\x1b[0m",
         (DayKind::Qualified, false) => "#",
         (DayKind::RanNotQualified, false) => "+",
         (DayKind::Rest, false) => ".",
+        (DayKind::Override, false) => "o",
     };
     let offset = response.from.weekday().to_monday_zero_offset() as usize;
     let weeks = (offset + response.days.len()).div_ceil(7);
@@ -278,9 +292,15 @@ pub fn calendar(args: CalendarArgs, settings: &Settings) -> Result<()> {
         println!("{name} {}", row.concat());
     }
     let qualified = response.days.iter().filter(|d| d.qualified).count();
+    let overrides = response
+        .days
+        .iter()
+        .filter(|d| d.kind == DayKind::Override)
+        .count();
     println!(
-        "{} qualified {qualified}   {} ran, not enough   {} rest",
+        "{} qualified {qualified} (of which {} by an override: {overrides})   {} ran, not enough   {} rest",
         cell(DayKind::Qualified),
+        cell(DayKind::Override),
         cell(DayKind::RanNotQualified),
         cell(DayKind::Rest)
     );

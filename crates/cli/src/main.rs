@@ -13,6 +13,7 @@ mod context;
 mod demo;
 mod doctor;
 mod goals;
+mod ledger;
 mod login;
 mod publish;
 mod remind;
@@ -60,6 +61,12 @@ enum Command {
     Records(analytics::RecordsArgs),
     /// A heatmap of qualified days.
     Calendar(analytics::CalendarArgs),
+    /// Record a run SmashRun lacks (no file): it counts, marked as the ledger's.
+    Add(ledger::AddArgs),
+    /// Count a day without a run record, with your reason; shown as an override everywhere.
+    Override(ledger::OverrideArgs),
+    /// Your ledger of manual runs and overrides; `ledger remove ID` removes one.
+    Ledger(ledger::LedgerArgs),
     /// Write your runs to CSV, Parquet or JSON with DuckDB's own writers.
     Export(analytics::ExportArgs),
     /// When today is at risk, send one reminder to each MYRUNSTREAK_NOTIFY_URL channel
@@ -120,6 +127,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Records(args) => analytics::records(args, &settings),
         Command::Calendar(args) => analytics::calendar(args, &settings),
         Command::Export(args) => analytics::export(args, &settings),
+        Command::Add(args) => ledger::add(args, &settings),
+        Command::Override(args) => ledger::override_day(args, &settings),
+        Command::Ledger(args) => ledger::ledger(args, &settings),
         Command::Doctor(args) => doctor::run(args, &settings).await,
         Command::Remind(args) => remind::run(args, &settings).await,
         Command::Publish(args) => publish::run(args, &settings).await,

@@ -100,12 +100,16 @@ pub struct StreakArgs {
     /// Test seam: judge as of this instant (RFC 3339) instead of the clock.
     #[arg(long, hide = true, value_name = "INSTANT")]
     pub now: Option<Timestamp>,
+    /// Leave your ledger (manual runs and overrides) out: the figure from SmashRun's runs only.
+    #[arg(long)]
+    pub exclude_ledger: bool,
 }
 
 /// The query from the settings and flags (flags win).
 pub fn query(args: &StreakArgs, settings: &Settings) -> Result<StreakQuery> {
     StreakQuery::from_settings(settings)?
         .with_overrides(args.rule, args.tz.as_deref(), args.as_of)
+        .map(|q| q.excluding_ledger(args.exclude_ledger))
         .map_err(|e| anyhow::anyhow!("--tz {e}"))
 }
 

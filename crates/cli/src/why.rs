@@ -7,7 +7,7 @@ use jiff::{Span, Timestamp};
 use myrunstreak_app::RunQuery;
 use myrunstreak_app::Settings;
 use myrunstreak_app::queries::{DayAuditResponse, day_audit};
-use myrunstreak_domain::{Rule, Units, format_duration};
+use myrunstreak_domain::{Rule, RunOrigin, Units, format_duration};
 
 use crate::context;
 use crate::streak::{StreakArgs, plural, query};
@@ -30,6 +30,9 @@ pub struct WhyArgs {
     /// Print JSON (what the API's /api/v1/days/{date} returns).
     #[arg(long)]
     pub json: bool,
+    /// Leave your ledger (manual runs and overrides) out: the figure from SmashRun's runs only.
+    #[arg(long)]
+    pub exclude_ledger: bool,
 }
 
 impl WhyArgs {
@@ -41,6 +44,7 @@ impl WhyArgs {
             tz: self.tz.or(streak.tz),
             as_of: self.as_of.or(streak.as_of),
             json: self.json || streak.json,
+            exclude_ledger: self.exclude_ledger || streak.exclude_ledger,
         }
     }
 }
@@ -59,6 +63,7 @@ pub fn run(args: WhyArgs, settings: &Settings) -> Result<()> {
             as_of: args.as_of,
             json: args.json,
             now: None,
+            exclude_ledger: args.exclude_ledger,
         },
         settings,
     )?;
@@ -97,10 +102,11 @@ pub fn print(a: &DayAuditResponse, units: Units) {
         "{} under the {} rule ({clock}{}); today is {}",
         a.date,
         a.rule,
-        if a.exclude_treadmill {
-            ", treadmill runs excluded"
-        } else {
-            ""
+        match (a.exclude_treadmill, a.exclude_ledger) {
+            (true, true) => ", treadmill runs and the ledger excluded",
+            (true, false) => ", treadmill runs excluded",
+            (false, true) => ", the ledger excluded",
+            (false, false) => "",
         },
         a.as_of
     );
@@ -113,6 +119,10 @@ pub fn print(a: &DayAuditResponse, units: Units) {
         );
         for r in &a.runs {
             let run = &r.run;
+            let id = match run.origin {
+                RunOrigin::Ledger { entry } => format!("ledger {entry}"),
+                _ => run.id.to_string(),
+            };
             let start = run.start.to_string();
             // `2026-05-03T07:00:00-04:00`: the wall time, then the offset
             let (wall, offset) = start.split_at(start.len() - 6);
@@ -127,7 +137,7 @@ pub fn print(a: &DayAuditResponse, units: Units) {
             };
             println!(
                 "  {:<12} {:<16} {:>6} {:>10} {:>8}  {counted}{kind}",
-                run.id.to_string(),
+                id,
                 wall,
                 offset,
                 units.format(run.distance),

@@ -20,6 +20,7 @@ fn fifty_years() -> Vec<Run> {
                 duration_s: 1500.0 + (i % 600) as f64,
                 is_running: true,
                 is_treadmill: i % 13 == 0,
+                origin: myrunstreak_domain::RunOrigin::SmashRun,
             }
         })
         .collect()

@@ -153,7 +153,8 @@ const PACE_THRESHOLDS: [(&str, Distance); 4] = [
 pub fn analyze(runs: &[Run], days: &DayPolicy) -> Analytics {
     let mut dated: Vec<(Date, &Run)> = runs
         .iter()
-        .filter(|r| r.is_running)
+        // an override is a day counted, not a run: it is no part of totals or records
+        .filter(|r| r.is_running && !r.is_override())
         .map(|r| (days.day_of(&r.start), r))
         .collect();
     dated.sort_by_key(|(d, r)| (*d, r.id));

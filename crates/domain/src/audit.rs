@@ -13,7 +13,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::{
-    ActivityId, DayTotals, Distance, Horizon, LocalStart, Remaining, Rule, Run, Streak,
+    ActivityId, DayTotals, Distance, Horizon, LocalStart, Remaining, Rule, Run, RunOrigin, Streak,
     StreakRules, Units, day_number, day_totals, format_duration, streaks,
 };
 
@@ -76,6 +76,8 @@ pub struct AuditedRun {
     pub counted: bool,
     /// Why it did not count, when it did not.
     pub not_counted: Option<NotCounted>,
+    /// SmashRun, or a manual run of the ledger (then `id` is the ledger entry's).
+    pub origin: RunOrigin,
 }
 
 /// Which quantity of the day a rule compares with its minimum.
@@ -265,6 +267,8 @@ pub enum Verdict {
     ShortOfMinimum,
     /// The day is after the day judged as today.
     AfterToday,
+    /// The runs alone do not qualify, and the runner's override counts the day.
+    Override,
 }
 
 /// Everything that decided one day, and why.
@@ -282,6 +286,8 @@ pub struct DayAudit {
     pub totals: DayTotals,
     /// The total against the rule's minimum.
     pub threshold: Threshold,
+    /// The reason the runner gave when overriding the day, if they did.
+    pub override_reason: Option<String>,
     /// Whether the day qualifies (it is then part of a streak).
     pub qualifies: bool,
     /// Why it does or does not.
@@ -341,13 +347,19 @@ pub fn audit_day(runs: &[Run], date: Date, rules: &StreakRules, horizon: &Horizo
         .map(|r| (r, rules.days.day_of(&r.start)))
         .filter(|(r, day)| *day == date || r.start.date() == date)
         .collect();
+    // an override is a statement about the day, not an activity: it is told apart below
+    let override_reason = listed.iter().find_map(|(r, day)| match &r.origin {
+        RunOrigin::Override { reason, .. } if *day == date => Some(reason.clone()),
+        _ => None,
+    });
+    listed.retain(|(r, _)| !r.is_override());
     listed.sort_by_key(|(r, _)| (r.start.instant(), r.id));
 
     // The day's totals exactly as the streak engine makes them.
-    let of_the_day: Vec<Run> = listed
+    let of_the_day: Vec<Run> = runs
         .iter()
-        .filter(|(_, day)| *day == date)
-        .map(|(r, _)| (*r).clone())
+        .filter(|r| rules.days.day_of(&r.start) == date)
+        .cloned()
         .collect();
     let cutoff = horizon.cut_off_after_today.then_some(horizon.today);
     let totals = day_totals(&of_the_day, rules, cutoff)
@@ -380,12 +392,15 @@ pub fn audit_day(runs: &[Run], date: Date, rules: &StreakRules, horizon: &Horizo
                 duration_s: run.duration_s,
                 counted: not_counted.is_none(),
                 not_counted,
+                origin: run.origin.clone(),
             }
         })
         .collect();
 
     let threshold = threshold(&rules.rule, &totals);
-    let verdict = if qualifies {
+    let verdict = if qualifies && !rules.rule.qualifies_by_runs(&totals) {
+        Verdict::Override
+    } else if qualifies {
         Verdict::Qualified
     } else if after_today {
         Verdict::AfterToday
@@ -438,7 +453,8 @@ pub fn audit_day(runs: &[Run], date: Date, rules: &StreakRules, horizon: &Horizo
                 day: *day,
             });
         }
-        if run.start.offset_assumed() {
+        // a manual run entered without a time has an assumed offset by design: nothing to check
+        if run.start.offset_assumed() && !run.is_ledger() {
             flags.push(AuditFlag::OffsetAssumed { run: run.id });
         }
         if written != *day {
@@ -467,6 +483,7 @@ pub fn audit_day(runs: &[Run], date: Date, rules: &StreakRules, horizon: &Horizo
         runs: audited,
         totals,
         threshold,
+        override_reason,
         qualifies,
         verdict,
         near_misses,
@@ -501,6 +518,11 @@ impl DayAudit {
             (Verdict::Qualified, Measure::AnyRun) => {
                 format!("Counted: {counted}, and the {rule} rule counts a run of any length.")
             }
+            (Verdict::Override, _) => format!(
+                "Counted by an override: {}. The runs alone do not qualify: {}.",
+                self.override_reason.as_deref().unwrap_or("no reason given"),
+                t.describe(units)
+            ),
             (Verdict::AfterToday, _) => format!(
                 "Not counted yet: this day is after {}, the day judged as today.",
                 self.today
@@ -555,7 +577,13 @@ impl DayAudit {
             None if self.verdict == Verdict::AfterToday => String::new(),
             None => " It is not part of any streak.".to_owned(),
         };
-        verdict + &streak
+        let also = match (&self.override_reason, self.verdict) {
+            (Some(reason), Verdict::Qualified) => {
+                format!(" The day is also overridden ({reason}), which it does not need.")
+            }
+            _ => String::new(),
+        };
+        verdict + &also + &streak
     }
 }
 
@@ -575,6 +603,7 @@ mod tests {
             duration_s: miles * 540.0,
             is_running: true,
             is_treadmill: false,
+            origin: RunOrigin::SmashRun,
         }
     }
 
@@ -940,6 +969,86 @@ mod tests {
             text.starts_with("Not counted: 1 run added up to 19:30 of moving time, 0:30 short of the 20:00 the 20min rule asks for."),
             "{text}"
         );
+    }
+
+    fn overriding(entry: i64, day: Date, reason: &str) -> Run {
+        let mut r = run(100 + entry, &format!("{day}T12:00:00+00:00"), 0.0);
+        r.duration_s = 0.0;
+        r.origin = RunOrigin::Override {
+            entry,
+            reason: reason.to_owned(),
+        };
+        r
+    }
+
+    #[test]
+    fn an_override_bridges_a_gap_and_the_audit_says_so() {
+        let mut runs = vec![
+            run(1, "2026-05-01T07:00:00+00:00", 2.0),
+            run(3, "2026-05-03T07:00:00+00:00", 2.0),
+        ];
+        let broken = streaks(&runs, &rules(Rule::Usrsa), &at(may(3)));
+        assert_eq!(broken.current.days, 1);
+        runs.push(overriding(1, may(2), "watch died"));
+        for rule in [Rule::Usrsa, Rule::Continuous, Rule::Any] {
+            let report = streaks(&runs, &rules(rule), &at(may(3)));
+            assert_eq!(report.current.days, 3, "{rule}");
+            assert_eq!(report.current.start, Some(may(1)));
+            assert_eq!(
+                report.longest.map(|s| s.runs),
+                Some(2),
+                "an override is no run"
+            );
+            for day in [may(1), may(2), may(3)] {
+                agrees_with_streaks(&runs, &rules(rule), &at(may(3)), day);
+            }
+        }
+        let a = audit_day(&runs, may(2), &rules(Rule::Usrsa), &at(may(3)));
+        assert!(a.qualifies);
+        assert_eq!(a.verdict, Verdict::Override);
+        assert_eq!(a.override_reason.as_deref(), Some("watch died"));
+        assert!(
+            a.runs.is_empty(),
+            "an override is not listed as an activity"
+        );
+        let text = a.explain(Units::Imperial);
+        assert!(
+            text.starts_with("Counted by an override: watch died."),
+            "{text}"
+        );
+        assert!(text.contains("day 2 of the current streak"), "{text}");
+
+        // a day whose runs qualify by themselves stays `qualified`, and says it was overridden
+        runs.push(overriding(2, may(3), "double entry"));
+        let b = audit_day(&runs, may(3), &rules(Rule::Usrsa), &at(may(3)));
+        assert_eq!(b.verdict, Verdict::Qualified);
+        assert!(
+            b.explain(Units::Imperial)
+                .contains("also overridden (double entry)"),
+            "{}",
+            b.explain(Units::Imperial)
+        );
+    }
+
+    #[test]
+    fn a_manual_run_counts_like_a_run_and_is_marked_as_the_ledger_s() {
+        let mut manual = run(7, "2026-05-02T12:00:00+00:00", 1.2);
+        manual.origin = RunOrigin::Ledger { entry: 7 };
+        let runs = [
+            run(1, "2026-05-01T07:00:00+00:00", 2.0),
+            manual,
+            run(3, "2026-05-03T07:00:00+00:00", 2.0),
+        ];
+        assert_eq!(
+            streaks(&runs, &rules(Rule::Usrsa), &at(may(3)))
+                .current
+                .days,
+            3
+        );
+        let a = audit_day(&runs, may(2), &rules(Rule::Usrsa), &at(may(3)));
+        assert_eq!(a.verdict, Verdict::Qualified);
+        assert_eq!(a.totals.ledger_runs, 1);
+        assert_eq!(a.runs[0].origin, RunOrigin::Ledger { entry: 7 });
     }
 
     #[test]

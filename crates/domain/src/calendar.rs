@@ -16,6 +16,8 @@ pub enum DayKind {
     RanNotQualified,
     /// No counted run.
     Rest,
+    /// Counted by the runner's override, not by runs: drawn apart, so the runner stays honest.
+    Override,
 }
 
 /// One day of the calendar.
@@ -29,8 +31,12 @@ pub struct CalendarDay {
     pub runs: u32,
     /// Whether the day qualifies under the rule.
     pub qualified: bool,
-    /// Qualified, ran but not qualified, or rest.
+    /// Qualified, ran but not qualified, rest, or counted by an override.
     pub kind: DayKind,
+    /// How many of the counted runs are manual runs from the ledger.
+    pub ledger_runs: u32,
+    /// Whether the runner overrode the day (even if its runs qualify by themselves).
+    pub overridden: bool,
 }
 
 /// Every day from `from` to `to` (both included), rest days too. Empty when `from > to`.
@@ -52,6 +58,7 @@ pub fn calendar(
                 .unwrap_or_else(|| DayTotals::empty(date));
             let qualified = rule.qualifies(&totals);
             let kind = match (qualified, totals.runs) {
+                (true, _) if !rule.qualifies_by_runs(&totals) => DayKind::Override,
                 (true, _) => DayKind::Qualified,
                 (false, 0) => DayKind::Rest,
                 (false, _) => DayKind::RanNotQualified,
@@ -62,6 +69,8 @@ pub fn calendar(
                 runs: totals.runs,
                 qualified,
                 kind,
+                ledger_runs: totals.ledger_runs,
+                overridden: totals.overridden,
             }
         })
         .collect()
@@ -79,6 +88,9 @@ mod tests {
         long.distance = Distance::from_km(5.0).unwrap();
         long.longest_run = long.distance;
         long.runs = 1;
+        let mut overridden = DayTotals::empty(date(2026, 5, 2));
+        overridden.overridden = true;
+        days.insert(overridden.date, overridden);
         let mut short = DayTotals::empty(date(2026, 5, 3));
         short.distance = Distance::from_km(1.0).unwrap();
         short.longest_run = short.distance;
@@ -89,8 +101,15 @@ mod tests {
         let kinds: Vec<DayKind> = cal.iter().map(|d| d.kind).collect();
         assert_eq!(
             kinds,
-            [DayKind::Qualified, DayKind::Rest, DayKind::RanNotQualified]
+            [
+                DayKind::Qualified,
+                DayKind::Override,
+                DayKind::RanNotQualified
+            ]
         );
+        assert!(cal[1].qualified && cal[1].overridden && cal[1].runs == 0);
+        let rest = calendar(&days, &Rule::Usrsa, date(2026, 4, 30), date(2026, 4, 30));
+        assert_eq!(rest[0].kind, DayKind::Rest);
         assert!(calendar(&days, &Rule::Usrsa, date(2026, 5, 3), date(2026, 5, 1)).is_empty());
     }
 }

@@ -39,6 +39,9 @@ pub enum DomainError {
         "invalid period rule {0:?}: write a target, a slash and a period, such as 20mi/week, 12runs/month or 3runs/week:sunday"
     )]
     InvalidPeriodRule(String),
+    /// A ledger entry that cannot be recorded (an override without a reason, a run of no distance).
+    #[error("invalid ledger entry: {0}")]
+    InvalidLedgerEntry(String),
     /// A date computation left the supported calendar range.
     #[error("date out of range: {0}")]
     DateOutOfRange(String),

@@ -10,6 +10,8 @@
 //! - a day qualifies under a [`Rule`] (`usrsa`, `continuous`, `any`, or a custom minimum);
 //! - distances are compared at SmashRun's precision, 5 decimals of a kilometre ([`Distance`]);
 //! - a day's audit ([`audit_day`]) explains one day with the same logic, never a second copy;
+//! - the runner's ledger ([`LedgerEntry`]): manual runs and overrides become [`Run`]s marked with
+//!   their [`RunOrigin`]; an override counts its day under any rule and is shown as one;
 //! - weekly and monthly streaks ([`period_streaks`]) and yearly goals ([`goal_progress`]) add up
 //!   the same run days by week, month or year.
 //!
@@ -27,6 +29,7 @@ mod day;
 mod distance;
 mod error;
 mod goals;
+mod ledger;
 mod milestones;
 mod periods;
 mod rule;
@@ -47,10 +50,11 @@ pub use day::{DayPolicy, Horizon, day_number};
 pub use distance::{Distance, Units, format_duration, format_pace, format_pace_per_km};
 pub use error::DomainError;
 pub use goals::{GoalAmount, GoalProgress, GoalStatus, PaceStanding, YearGoal, goal_progress};
+pub use ledger::{LedgerEntry, LedgerItem, LedgerKind};
 pub use milestones::Milestones;
 pub use periods::{
     Period, PeriodProgress, PeriodReport, PeriodRule, PeriodStreak, PeriodTarget, period_streaks,
 };
 pub use rule::{DayTotals, Remaining, Rule, StreakRules};
-pub use run::{ActivityId, LocalStart, Run};
+pub use run::{ActivityId, LocalStart, Run, RunOrigin};
 pub use streak::{CurrentStreak, Streak, StreakReport, StreakStatus, day_totals, streaks};

@@ -5,7 +5,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::distance::positive_number_before;
-use crate::{DayPolicy, Distance, DomainError, Run};
+use crate::{DayPolicy, Distance, DomainError, Run, RunOrigin};
 
 /// When a calendar day counts toward a streak.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -26,6 +26,15 @@ pub enum Rule {
 impl Rule {
     /// Whether a day with these totals qualifies.
     pub fn qualifies(&self, day: &DayTotals) -> bool {
+        // the runner's override counts the day under any rule; it is shown as such everywhere
+        if day.overridden {
+            return true;
+        }
+        self.qualifies_by_runs(day)
+    }
+
+    /// Whether the day's runs alone qualify, overrides aside.
+    pub fn qualifies_by_runs(&self, day: &DayTotals) -> bool {
         if day.runs == 0 {
             return false;
         }
@@ -156,6 +165,10 @@ pub struct DayTotals {
     pub longest_run: Distance,
     /// Moving time in whole milliseconds (SmashRun's precision), so sums are exact.
     pub moving_ms: i64,
+    /// How many of the runs are manual runs from the ledger.
+    pub ledger_runs: u32,
+    /// The runner overrode the day: it counts without a run record (see [`RunOrigin`]).
+    pub overridden: bool,
 }
 
 impl DayTotals {
@@ -167,11 +180,21 @@ impl DayTotals {
             runs: 0,
             longest_run: Distance::ZERO,
             moving_ms: 0,
+            ledger_runs: 0,
+            overridden: false,
         }
     }
 
-    /// Adds one run to the day.
+    /// Adds one run to the day; an override marks the day and adds nothing.
     pub fn add(&mut self, run: &Run) {
+        match run.origin {
+            RunOrigin::Override { .. } => {
+                self.overridden = true;
+                return;
+            }
+            RunOrigin::Ledger { .. } => self.ledger_runs += 1,
+            RunOrigin::SmashRun => {}
+        }
         self.distance += run.distance;
         self.runs += 1;
         self.longest_run = self.longest_run.max(run.distance);
@@ -240,6 +263,36 @@ mod tests {
         let err = "fast".parse::<Rule>().unwrap_err().to_string();
         assert!(err.contains("usrsa") && err.contains("\"fast\""), "{err}");
         assert!("-2km".parse::<Rule>().is_err());
+    }
+
+    #[test]
+    fn an_override_qualifies_under_every_rule_and_adds_nothing() {
+        let mut d = DayTotals::empty(date(2026, 5, 3));
+        let start = crate::LocalStart::parse("2026-05-03T12:00:00+00:00").unwrap();
+        d.add(&Run {
+            id: crate::ActivityId::new(1).unwrap(),
+            start,
+            distance: Distance::ZERO,
+            duration_s: 0.0,
+            is_running: true,
+            is_treadmill: false,
+            origin: RunOrigin::Override {
+                entry: 1,
+                reason: "watch died".into(),
+            },
+        });
+        assert!(d.overridden);
+        assert_eq!((d.runs, d.distance, d.moving_ms), (0, Distance::ZERO, 0));
+        for rule in [
+            Rule::Usrsa,
+            Rule::Continuous,
+            Rule::Any,
+            Rule::MinMovingTime(1200),
+        ] {
+            assert!(rule.qualifies(&d), "{rule}");
+            assert!(!rule.qualifies_by_runs(&d), "{rule}");
+            assert_eq!(rule.remaining(&d), Remaining::Nothing);
+        }
     }
 
     #[test]

@@ -240,6 +240,35 @@ impl<'de> Deserialize<'de> for LocalStart {
     }
 }
 
+/// Where a [`Run`] comes from: SmashRun's mirror, or the runner's own ledger.
+///
+/// The ledger holds what SmashRun lacks: a manual run (a run like any other, marked as the
+/// ledger's so that it can be shown and left out), and an **override**, a day the runner states
+/// was run without a record of it. An override is carried as a run of no distance and no time so
+/// that it reaches every day-based figure through the same path as runs; it adds nothing to any
+/// total, is never a run in analytics, and makes its day qualify under any rule
+/// ([`DayTotals::overridden`](crate::DayTotals::overridden)), shown as an override wherever the
+/// day is shown.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RunOrigin {
+    /// Mirrored from SmashRun; the run's id is SmashRun's.
+    #[default]
+    SmashRun,
+    /// A run entered by hand in the ledger; the run's id is the ledger entry's id.
+    Ledger {
+        /// The ledger entry.
+        entry: i64,
+    },
+    /// A day counted by the runner's word, without a run record.
+    Override {
+        /// The ledger entry.
+        entry: i64,
+        /// Why the day has no record ("watch died").
+        reason: String,
+    },
+}
+
 /// What the streak engine and analytics need to know of one activity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Run {
@@ -255,12 +284,25 @@ pub struct Run {
     pub is_running: bool,
     /// Treadmill runs count unless the rules exclude them.
     pub is_treadmill: bool,
+    /// SmashRun, or the ledger (a manual run or an override).
+    #[serde(default)]
+    pub origin: RunOrigin,
 }
 
 impl Run {
     /// Longest moving time one run is counted with: a billion seconds (31 years). Anything
     /// longer is garbage, and capping it keeps sums over any history far from overflowing.
     pub const MAX_MOVING_S: f64 = 1e9;
+
+    /// Whether this is an override: a day counted without a run record.
+    pub fn is_override(&self) -> bool {
+        matches!(self.origin, RunOrigin::Override { .. })
+    }
+
+    /// Whether this comes from the ledger (a manual run or an override), not from SmashRun.
+    pub fn is_ledger(&self) -> bool {
+        !matches!(self.origin, RunOrigin::SmashRun)
+    }
 
     /// Moving time in whole milliseconds; negative or non-finite durations count as 0, absurd
     /// ones as [`Run::MAX_MOVING_S`].
@@ -401,6 +443,7 @@ mod tests {
             duration_s,
             is_running: true,
             is_treadmill: false,
+            origin: RunOrigin::SmashRun,
         };
         assert_eq!(run(1800.5).moving_ms(), 1_800_500);
         assert_eq!(run(1e308).moving_ms(), 1_000_000_000_000);

@@ -12,11 +12,12 @@ use axum::{Json, Router};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use myrunstreak_app::goals;
+use myrunstreak_app::ledger::{self, LedgerError, LedgerResponse};
 use myrunstreak_app::queries::{self, RunDetail, StreakQuery};
 use myrunstreak_app::verdict::{self, Freshness};
 use myrunstreak_app::{HeldRun, RunItem, StoreError, SyncEntry, is_stale};
 use myrunstreak_domain::{PeriodRule, Rule};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -55,6 +56,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .routes(routes!(day))
         .routes(routes!(sync_status))
         .routes(routes!(start_sync))
+        .routes(routes!(ledger, add_to_ledger))
         .routes(routes!(openapi))
         .routes(routes!(healthz))
         .routes(routes!(dashboard_page))
@@ -188,7 +190,8 @@ pub(crate) fn streak_query(
 #[utoipa::path(get, path = "/api/v1/streak", tag = "streaks",
     params(("rule" = Option<String>, Query, description = "usrsa, continuous, any, or a daily minimum (2km, 1.5mi, 20min)"),
            ("tz" = Option<String>, Query, description = "an IANA zone to anchor run days to"),
-           ("as_of" = Option<String>, Query, description = "judge the streak at the end of this day (YYYY-MM-DD)")),
+           ("as_of" = Option<String>, Query, description = "judge the streak at the end of this day (YYYY-MM-DD)"),
+           ("ledger" = Option<bool>, Query, description = "false: leave the runner's ledger (manual runs and overrides) out, the figure from SmashRun's runs only; also on /streaks, /streak/period, /goals, /stats, /records, /calendar and /days")),
     responses((status = 200, description = "The current and longest streak, today's verdict (`today.state`: done, at_risk with what is still needed and the seconds left until local midnight, no_streak, or cant_verify with its reason when the last successful sync is older than MYRUNSTREAK_STALE_AFTER), and the last successful sync (as `myrunstreak streak --json`)"), (status = 400, description = "A bad parameter")))]
 async fn streak(
     State(state): State<Shared>,
@@ -271,10 +274,11 @@ async fn goals(
     .await
 }
 
-/// The configured query with only `tz` and `as_of` taken from the parameters (their `rule` is
-/// a period rule, not a daily one).
+/// The configured query with only `tz`, `as_of` and `ledger` taken from the parameters (their
+/// `rule` is a period rule, not a daily one).
 fn base_query(state: &AppState, p: &HashMap<String, String>) -> Result<StreakQuery, ApiError> {
-    state
+    let ledger: bool = number_param(p, "ledger", "true or false")?.unwrap_or(true);
+    Ok(state
         .config
         .query
         .clone()
@@ -283,7 +287,8 @@ fn base_query(state: &AppState, p: &HashMap<String, String>) -> Result<StreakQue
             p.get("tz").map(String::as_str),
             date_param(p, "as_of")?,
         )
-        .map_err(|e| ApiError::bad_request(format!("tz={e}")))
+        .map_err(|e| ApiError::bad_request(format!("tz={e}")))?
+        .excluding_ledger(!ledger))
 }
 
 #[utoipa::path(get, path = "/api/v1/streaks", tag = "streaks",
@@ -474,9 +479,9 @@ async fn sync_status(State(state): State<Shared>) -> Result<Json<SyncStatusRespo
     }))
 }
 
-fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+fn authorized(state: &AppState, headers: &HeaderMap, what: &str) -> Result<(), ApiError> {
     let Some(expected) = &state.config.api_token else {
-        return Err(ApiError::disabled("POST /api/v1/sync"));
+        return Err(ApiError::disabled(what));
     };
     let given = headers
         .get(header::AUTHORIZATION)
@@ -497,7 +502,7 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     responses((status = 202, description = "An incremental sync started"), (status = 401, description = "Missing or wrong bearer token"),
               (status = 403, description = "Disabled: no MYRUNSTREAK_API_TOKEN"), (status = 409, description = "A sync is already running")))]
 async fn start_sync(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
-    authorized(&state, &headers)?;
+    authorized(&state, &headers, "POST /api/v1/sync")?;
     let Some(runner) = state.config.sync.clone() else {
         return Err(ApiError::disabled("syncing from this server"));
     };
@@ -525,6 +530,100 @@ async fn start_sync(State(state): State<Shared>, headers: HeaderMap) -> Result<R
         Json(serde_json::json!({ "status": "started" })),
     )
         .into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/ledger", tag = "ledger",
+    responses((status = 200, description = "The runner's ledger, by day: manual runs (`kind: run`) and overrides (`kind: override`, a day counted without a run record, with its reason), as `myrunstreak ledger --json`")))]
+async fn ledger(State(state): State<Shared>) -> Result<Json<LedgerResponse>, ApiError> {
+    let s = snapshot(&state).await?;
+    Ok(Json(LedgerResponse {
+        entries: s.ledger.clone(),
+    }))
+}
+
+/// The body of `POST /api/v1/ledger`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum NewEntry {
+    /// A manual run.
+    Run {
+        date: Date,
+        distance_km: f64,
+        #[serde(default)]
+        duration_s: Option<f64>,
+        #[serde(default)]
+        time: Option<jiff::civil::Time>,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// An override of a day, with the runner's reason.
+    Override { date: Date, reason: String },
+}
+
+#[utoipa::path(post, path = "/api/v1/ledger", tag = "ledger", security(("bearer" = [])),
+    request_body(content = String, content_type = "application/json", description = "`{\"kind\":\"run\",\"date\":\"2026-05-02\",\"distance_km\":1.93,\"duration_s\":690,\"time\":\"06:40\",\"note\":\"...\"}` or `{\"kind\":\"override\",\"date\":\"2026-05-02\",\"reason\":\"watch died\"}`"),
+    responses((status = 201, description = "The entry recorded and the day it counts on (as `myrunstreak add --json` / `override --json`)"),
+              (status = 400, description = "A bad entry (no reason, no distance, a bad date)"), (status = 401, description = "Missing or wrong bearer token"),
+              (status = 403, description = "Disabled: no MYRUNSTREAK_API_TOKEN"), (status = 409, description = "The day is already overridden"),
+              (status = 503, description = "The database is in use by a sync")))]
+async fn add_to_ledger(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    authorized(&state, &headers, "POST /api/v1/ledger")?;
+    let entry: NewEntry = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("a ledger entry: {e}")))?;
+    // one writer at a time: never while this server syncs
+    let Ok(guard) = state.syncing.clone().try_lock_owned() else {
+        return Err(ApiError::unavailable(
+            "a sync is running; try again in a moment",
+        ));
+    };
+    let path = state.config.db_path.clone();
+    let query = state.config.query.clone();
+    let change = tokio::task::spawn_blocking(move || {
+        let _guard = guard;
+        let now = Timestamp::now();
+        let mut book = ledger::open_book(&path, now)?;
+        match entry {
+            NewEntry::Run {
+                date,
+                distance_km,
+                duration_s,
+                time,
+                note,
+            } => {
+                let distance = myrunstreak_domain::Distance::from_km(distance_km)
+                    .map_err(LedgerError::Invalid)?;
+                let run = ledger::ManualRun {
+                    date,
+                    time,
+                    distance,
+                    duration_s,
+                    note,
+                };
+                ledger::add_run(&mut book, run, &query, now)
+            }
+            NewEntry::Override { date, reason } => {
+                ledger::add_override(&mut book, date, &reason, &query, now)
+            }
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| match e {
+        LedgerError::Invalid(e) => ApiError::bad_request(e.to_string()),
+        LedgerError::Store(e @ StoreError::AlreadyOverridden { .. }) => {
+            ApiError::conflict(e.to_string())
+        }
+        LedgerError::Store(StoreError::Locked { .. }) => {
+            ApiError::unavailable("the database is in use by a sync; try again in a moment")
+        }
+        LedgerError::Store(e) => ApiError::internal(e),
+    })?;
+    state.snapshot.invalidate();
+    Ok((StatusCode::CREATED, Json(change)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "This document")))]

@@ -8,8 +8,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use myrunstreak_app::goals;
 use myrunstreak_app::queries::{self, status_line};
 use myrunstreak_domain::{
-    DayKind, Distance, DomainError, Period, StreakStatus, Units, format_duration, format_pace,
-    format_pace_per_km,
+    DayKind, Distance, DomainError, Period, RunOrigin, StreakStatus, Units, Verdict as DayVerdict,
+    format_duration, format_pace, format_pace_per_km,
 };
 
 use crate::{ServerConfig, Snapshot};
@@ -29,7 +29,7 @@ h2{font-size:1rem;margin:0 0 .5rem}
 .done{color:#137a3a}.at_risk{color:#b5470b}.none{color:#5b6675}
 .warn{background:#fff4e5;border-left:4px solid #f0a000}
 svg{max-width:100%;height:auto}
-.q{fill:#2ea043}.r{fill:#e3b341}.x{fill:#e4e7eb}
+.q{fill:#2ea043}.r{fill:#e3b341}.x{fill:#e4e7eb}.o{fill:#fff;stroke:#8250df;stroke-width:2;stroke-dasharray:2 1}.l{fill:#1a7f37;stroke:#0969da;stroke-width:1.5}
 table{border-collapse:collapse;width:100%;font-size:.95rem}
 td,th{padding:.3rem .4rem;text-align:left;border-bottom:1px solid #eef0f2}
 .num{text-align:right;font-variant-numeric:tabular-nums}
@@ -132,7 +132,9 @@ pub fn page(
                     (heatmap(&calendar, units))
                     p.muted { svg width="10" height="10" { rect.q width="10" height="10" {} } " qualified  "
                               svg width="10" height="10" { rect.r width="10" height="10" {} } " ran, not enough  "
-                              svg width="10" height="10" { rect.x width="10" height="10" {} } " rest" }
+                              svg width="10" height="10" { rect.x width="10" height="10" {} } " rest  "
+                              svg width="10" height="10" { rect.o width="10" height="10" {} } " override  "
+                              svg width="10" height="10" { rect.q.l width="10" height="10" {} } " ledger run" }
                 }
                 section {
                     h2 { "Monthly distance" }
@@ -185,10 +187,12 @@ fn heatmap(calendar: &queries::CalendarResponse, units: Units) -> Markup {
             }
             @for (i, day) in calendar.days.iter().enumerate() {
                 @let slot = offset + i;
-                @let class = match day.kind { DayKind::Qualified => "day q", DayKind::RanNotQualified => "day r", DayKind::Rest => "day x" };
+                // an override is drawn hollow, a day with a manual run outlined: the runner's own
+                // statements never look like SmashRun's runs
+                @let class = match (day.kind, day.ledger_runs > 0) { (DayKind::Override, _) => "day o", (DayKind::Qualified, true) => "day q l", (DayKind::Qualified, false) => "day q", (DayKind::RanNotQualified, true) => "day r l", (DayKind::RanNotQualified, false) => "day r", (DayKind::Rest, _) => "day x" };
                 a href=(format!("/days/{}", day.date)) {
                     rect class=(class) data-date=(day.date.to_string()) x=((slot / 7) * (cell + gap) + 30) y=((slot % 7) * (cell + gap)) width=(cell) height=(cell) rx="2" {
-                        title { (day.date.to_string()) ": " (if day.runs == 0 { "rest".to_owned() } else { units.format(day.distance) }) }
+                        title { (day.date.to_string()) ": " (if day.kind == DayKind::Override { "counted by an override".to_owned() } else if day.runs == 0 { "rest".to_owned() } else { units.format(day.distance) }) (if day.ledger_runs > 0 { " (ledger run)" } else { "" }) }
                     }
                 }
             }
@@ -233,9 +237,9 @@ pub fn day_page(
                 }
                 section id="day" data-date=(date.to_string()) {
                     h1 { "Why " (date.to_string()) }
-                    div.status.(verdict_class) id="verdict" { (if a.qualifies { "Counted" } else { "Did not count" }) }
+                    div.status.(verdict_class) id="verdict" { (if a.verdict == DayVerdict::Override { "Counted by an override" } else if a.qualifies { "Counted" } else { "Did not count" }) }
                     p id="reason" { (a.reason) }
-                    p.muted { "rule " (a.rule.to_string()) " · " (clock) @if a.exclude_treadmill { " · treadmill runs excluded" } " · today is " (a.as_of.to_string()) }
+                    p.muted { "rule " (a.rule.to_string()) " · " (clock) @if a.exclude_treadmill { " · treadmill runs excluded" } @if a.exclude_ledger { " · the ledger excluded" } " · today is " (a.as_of.to_string()) }
                 }
                 section {
                     h2 { "Activities" }
@@ -253,7 +257,8 @@ pub fn day_page(
                                     td.num { (units.format(r.run.distance)) }
                                     td.num { (format_duration(r.run.duration_s)) }
                                     td { @match r.run.not_counted { None => { "yes" } Some(why) => { "no: " (why.describe()) } }
-                                         @if let Some(t) = r.activity_type.as_deref().filter(|t| !t.eq_ignore_ascii_case("running")) { " (" (t) ")" } }
+                                         @if let Some(t) = r.activity_type.as_deref().filter(|t| !t.eq_ignore_ascii_case("running")) { " (" (t) ")" }
+                                         @if let RunOrigin::Ledger { entry } = r.run.origin { " (ledger entry " (entry) ")" } }
                                     td.notes { (r.notes.clone().unwrap_or_default()) }
                                 }
                             } }

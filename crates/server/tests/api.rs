@@ -307,6 +307,8 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
         ("get", "/api/v1/days/{date}"),
         ("get", "/api/v1/sync/status"),
         ("post", "/api/v1/sync"),
+        ("get", "/api/v1/ledger"),
+        ("post", "/api/v1/ledger"),
         ("get", "/api/v1/openapi.json"),
         ("get", "/healthz"),
         ("get", "/"),

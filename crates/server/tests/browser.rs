@@ -291,3 +291,210 @@ async fn clicking_a_heatmap_day_opens_that_day_s_audit() {
     );
     assert!(!dom.contains("PWNED</title>") && !dom.contains("data-title=\"PWNED"));
 }
+
+/// Reads the computed look of three heatmap cells once the dashboard has loaded.
+const STYLE_HARNESS: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>harness</title></head><body>
+<iframe id="app" src="/" width="1100" height="1200"></iframe>
+<div id="result">not loaded</div>
+<script>
+const frame = document.getElementById('app');
+const result = document.getElementById('result');
+frame.addEventListener('load', () => {
+  const doc = frame.contentDocument;
+  const look = (date) => {
+    const cell = doc.querySelector('#heatmap rect[data-date="' + date + '"]');
+    if (!cell) { return 'missing'; }
+    const s = frame.contentWindow.getComputedStyle(cell);
+    return [cell.getAttribute('class'), s.fill, s.stroke, s.strokeWidth].join('|');
+  };
+  result.setAttribute('data-override', look('OVERRIDE'));
+  result.setAttribute('data-run', look('RUN'));
+  result.setAttribute('data-ledger', look('LEDGER'));
+  result.textContent = 'loaded';
+});
+</script></body></html>"#;
+
+#[tokio::test]
+async fn an_override_day_and_a_ledger_run_day_look_different_from_a_run_day() {
+    let w = world_ending(None).await;
+    let http = reqwest::Client::new();
+    // the generated runner never rests: take the runs of two days of last month away, as a sync
+    // would mark them deleted
+    {
+        let mut store = myrunstreak_store::Store::open(&w.db, jiff::Timestamp::now()).unwrap();
+        let runs = store.domain_runs().unwrap();
+        let last = runs.iter().map(|r| r.start.date()).max().unwrap();
+        let gone: Vec<i64> = runs
+            .iter()
+            .filter(|r| {
+                let ago = (last - r.start.date()).get_days();
+                ago == 30 || ago == 33
+            })
+            .map(|r| r.id.get())
+            .collect();
+        assert!(!gone.is_empty());
+        store.mark_deleted(&gone, jiff::Timestamp::now()).unwrap();
+    }
+    let calendar: Value = reqwest::get(format!("{}/api/v1/calendar", w.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let days = calendar["days"].as_array().unwrap();
+    let of_kind = |kind: &str| -> Vec<String> {
+        days.iter()
+            .filter(|d| d["kind"] == kind)
+            .map(|d| d["date"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let rest = of_kind("rest");
+    assert!(rest.len() >= 2, "the generated runner rests some days");
+    let run_day = of_kind("qualified").pop().unwrap();
+    let (override_day, ledger_day) = (rest[0].clone(), rest[1].clone());
+
+    // both entries through the API, behind its token
+    let post = |body: Value, token: Option<&'static str>| {
+        let mut r = http.post(format!("{}/api/v1/ledger", w.base)).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let body =
+        serde_json::json!({"kind": "override", "date": override_day, "reason": "watch died"});
+    assert_eq!(post(body.clone(), None).await.unwrap().status(), 401);
+    let r = post(body.clone(), Some(common::API_TOKEN)).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let added: Value = r.json().await.unwrap();
+    assert_eq!(added["entry"]["reason"], "watch died");
+    assert_eq!(added["day"], override_day.as_str());
+    assert_eq!(
+        post(body, Some(common::API_TOKEN)).await.unwrap().status(),
+        409,
+        "one override a day"
+    );
+    let run =
+        serde_json::json!({"kind": "run", "date": ledger_day, "distance_km": 2.0, "time": "06:40"});
+    assert_eq!(
+        post(run, Some(common::API_TOKEN)).await.unwrap().status(),
+        201
+    );
+    let ledger: Value = reqwest::get(format!("{}/api/v1/ledger", w.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ledger["entries"].as_array().unwrap().len(), 2);
+
+    // the API marks the days, and ledger=false gives the mirror-only figure back
+    let kind_of = async |query: &str, date: &str| -> Value {
+        let c: Value = reqwest::get(format!("{}/api/v1/calendar{query}", w.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        c["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["date"] == date)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(kind_of("", &override_day).await["kind"], "override");
+    assert_eq!(
+        kind_of("?ledger=false", &override_day).await["kind"],
+        "rest"
+    );
+    assert_eq!(kind_of("", &ledger_day).await["ledger_runs"], 1);
+    assert_eq!(kind_of("?ledger=false", &ledger_day).await["kind"], "rest");
+    let audit: Value = reqwest::get(format!("{}/api/v1/days/{override_day}", w.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["verdict"], "override");
+    assert!(
+        audit["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Counted by an override: watch died."),
+        "{audit}"
+    );
+
+    let page = reqwest::get(format!("{}/days/{override_day}", w.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(">Counted by an override<") && page.contains("watch died"),
+        "{page}"
+    );
+    let page = reqwest::get(format!("{}/days/{ledger_day}", w.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("(ledger entry 2)"), "{page}");
+
+    // and the browser draws them apart
+    let harness = STYLE_HARNESS
+        .replace("OVERRIDE", &override_day)
+        .replace("LEDGER", &ledger_day)
+        .replace("RUN", &run_day);
+    let app = axum::Router::new()
+        .route(
+            "/test-harness",
+            axum::routing::get(move || async move { axum::response::Html(harness) }),
+        )
+        .merge(myrunstreak_server::router(server_config(&w.db, None, None)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(myrunstreak_server::serve(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+    let profile = tempfile::tempdir().unwrap();
+    let mut dump = headless(profile.path());
+    dump.arg("--dump-dom")
+        .arg(format!("http://{addr}/test-harness"));
+    let out = tokio::task::spawn_blocking(move || dump.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8(out.stdout).unwrap();
+    let attr = |name: &str| -> String {
+        let key = format!("{name}=\"");
+        let start = dom.find(&key).unwrap_or_else(|| panic!("{name} in {dom}")) + key.len();
+        dom[start..].split('"').next().unwrap().to_owned()
+    };
+    let (over, run, ledger) = (attr("data-override"), attr("data-run"), attr("data-ledger"));
+    assert!(over.starts_with("day o|"), "{over}");
+    assert!(run.starts_with("day q|"), "{run}");
+    assert!(ledger.starts_with("day q l|"), "{ledger}");
+    let look = |s: &str| s.split_once('|').unwrap().1.to_owned();
+    assert_ne!(
+        look(&over),
+        look(&run),
+        "an override day looks different: {over} / {run}"
+    );
+    assert_ne!(
+        look(&ledger),
+        look(&run),
+        "a ledger run day too: {ledger} / {run}"
+    );
+    assert_ne!(look(&over), look(&ledger));
+}

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
-use myrunstreak_domain::{ActivityId, AttrSource, Distance, LocalStart, Run, RunAttributes};
+use myrunstreak_domain::{
+    ActivityId, AttrSource, Distance, LocalStart, Run, RunAttributes, RunOrigin,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -51,6 +53,7 @@ impl Activity {
             is_running: self.is_running(),
             is_treadmill: self.attributes.is_treadmill.unwrap_or(false)
                 || self.attributes.terrain.as_deref() == Some("treadmill"),
+            origin: RunOrigin::SmashRun,
         }
     }
 

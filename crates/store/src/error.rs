@@ -56,6 +56,16 @@ pub enum StoreError {
         "a batch of runs could not be written ({0}); nothing of it was written. Please report this"
     )]
     Batch(String),
+    /// The day already has an override in the ledger.
+    #[error(
+        "{date} is already overridden (ledger entry {entry}); remove that override first to record another"
+    )]
+    AlreadyOverridden {
+        /// The day.
+        date: jiff::civil::Date,
+        /// The override that is there.
+        entry: i64,
+    },
     /// The file system refused.
     #[error("{action} {path}: {source}")]
     Io {

@@ -20,14 +20,15 @@
 //! parsing) or of HTTP; it never reads the environment, and takes "now" as an argument.
 //!
 //! Each concern is one module adding to [`Store`]: opening and migrating, writing batches,
-//! deletions, the sync log, reading runs back, details, export, reminders sent, and small stored
-//! values.
+//! deletions, the sync log, reading runs back, details, export, reminders sent, the runner's
+//! ledger (manual runs and overrides, in a table no sync touches), and small stored values.
 
 mod columns;
 mod deletions;
 mod details;
 mod error;
 mod export;
+mod ledger;
 mod meta;
 mod migrate;
 mod open;

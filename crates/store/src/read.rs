@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use myrunstreak_domain::{ActivityId, Distance, LocalStart, Run};
+use myrunstreak_domain::{ActivityId, Distance, LocalStart, Run, RunOrigin};
 
 use duckdb::arrow::array::{Array, BooleanArray, Float64Array, Int32Array, Int64Array};
 use duckdb::arrow::record_batch::RecordBatch;
@@ -52,6 +52,7 @@ impl Store {
                     duration_s: durations.value(i),
                     is_running: running.value(i),
                     is_treadmill: treadmill.value(i),
+                    origin: RunOrigin::SmashRun,
                 });
             }
         }

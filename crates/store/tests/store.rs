@@ -152,6 +152,57 @@ fn deletions_are_marked_and_undone_when_a_run_returns() {
 }
 
 #[test]
+fn a_full_sync_leaves_the_ledger_unchanged() {
+    use jiff::civil::date;
+    use myrunstreak_domain::LedgerItem;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("r.duckdb"), now()).unwrap();
+    let offset = jiff::tz::Offset::from_seconds(-4 * 3600).unwrap();
+    // ledger ids 1 and 2 share their numbers with SmashRun's runs 1 and 2: nothing may mix them
+    let manual = LedgerItem::run(
+        date(2026, 5, 2),
+        None,
+        offset,
+        Distance::from_miles(1.2).unwrap(),
+        None,
+        Some("treadmill".into()),
+    )
+    .unwrap();
+    let over = LedgerItem::override_day(date(2026, 4, 30), offset, "watch died").unwrap();
+    store.add_ledger_entry(&manual, now()).unwrap();
+    store.add_ledger_entry(&over, now()).unwrap();
+    let before = store.ledger().unwrap();
+    assert_eq!(before.len(), 2);
+
+    // a full sync: every run written (new, then updated), then reconciled against a complete
+    // listing that lacks runs 1 and 2 (held, then confirmed deleted), and a held one cleared
+    let rows = vec![
+        row(1, "2026-05-01T07:00:00-04:00", 5.0, ""),
+        row(2, "2026-05-02T07:00:00-04:00", 5.0, ""),
+        row(3, "2026-05-03T07:00:00-04:00", 5.0, ""),
+    ];
+    store.apply(&rows, &[], now()).unwrap();
+    let edited = vec![row(3, "2026-05-03T07:00:00-04:00", 6.0, r#","v":2"#)];
+    store.apply(&edited, &[], now()).unwrap();
+    store.hold_missing(&[1, 2, 3], now()).unwrap();
+    store.clear_missing(&[3]).unwrap();
+    assert_eq!(store.mark_missing_deleted(&[3], now()).unwrap(), 2);
+    assert_eq!(store.count().unwrap(), 1);
+    store.apply(&[], &[], now()).unwrap();
+
+    assert_eq!(
+        store.ledger().unwrap(),
+        before,
+        "the sync never touches the ledger"
+    );
+    assert_eq!(
+        store.domain_runs().unwrap().len(),
+        1,
+        "the mirror's runs are the mirror's alone"
+    );
+}
+
+#[test]
 fn rejected_runs_are_kept_raw_until_they_read_fine() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path().join("r.duckdb"), now()).unwrap();

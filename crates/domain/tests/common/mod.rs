@@ -21,6 +21,7 @@ pub fn run_at(id: i64, start: LocalStart, km: f64) -> Run {
         duration_s: km * 330.0,
         is_running: true,
         is_treadmill: false,
+        origin: myrunstreak_domain::RunOrigin::SmashRun,
     }
 }
 

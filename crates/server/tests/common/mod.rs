@@ -45,6 +45,7 @@ pub fn server_config(
             timezone: None,
             exclude_treadmill: false,
             as_of: None,
+            exclude_ledger: false,
         },
         units: Units::Imperial,
         goals: myrunstreak_app::Goals::default(),

@@ -1,0 +1,230 @@
+//! The runner's ledger: manual runs and overrides for the days SmashRun does not know about.
+//!
+//! The ledger lives beside the mirror (its own table, which no sync touches) and takes part in
+//! every streak, analytics and audit figure through [`crate::Mirror::domain_runs`], each entry
+//! marked with its [`RunOrigin`](myrunstreak_domain::RunOrigin) so that shells can show it for
+//! what it is, or leave it out ([`StreakQuery::exclude_ledger`]).
+//!
+//! An entry's day is the date the runner gives. Its UTC offset is taken from the runner's zone as
+//! the streak sees it (the home zone, else the clock of the most recent mirrored run) at the
+//! entry's time, or at noon when it has none, so that the entry lands on that date.
+
+use jiff::Timestamp;
+use jiff::civil::{Date, Time};
+use jiff::tz::{AmbiguousOffset, Offset};
+use myrunstreak_domain::{Distance, DomainError, LedgerEntry, LedgerItem, Run};
+use myrunstreak_store::{Store, StoreError};
+use serde::Serialize;
+
+use crate::queries::{StreakQuery, runner_zone};
+
+/// Where ledger entries are kept: the port the ledger's use-cases write through. Implemented for
+/// the DuckDB store; each method is one statement or transaction.
+pub trait LedgerBook {
+    /// Every entry, by day, then id.
+    fn entries(&self) -> Result<Vec<LedgerEntry>, StoreError>;
+    /// Records `item`; a second override of one day is [`StoreError::AlreadyOverridden`].
+    fn add(&mut self, item: &LedgerItem, created: Timestamp) -> Result<LedgerEntry, StoreError>;
+    /// Removes entry `id`; `None` when there is none.
+    fn remove(&mut self, id: i64) -> Result<Option<LedgerEntry>, StoreError>;
+    /// Removes the override of `date`; `None` when the day has none.
+    fn remove_override(&mut self, date: Date) -> Result<Option<LedgerEntry>, StoreError>;
+    /// The mirror's runs and the ledger's, for the runner's zone and the streak after a change.
+    fn runs(&self) -> Result<Vec<Run>, StoreError>;
+}
+
+impl LedgerBook for Store {
+    fn entries(&self) -> Result<Vec<LedgerEntry>, StoreError> {
+        self.ledger()
+    }
+    fn add(&mut self, item: &LedgerItem, created: Timestamp) -> Result<LedgerEntry, StoreError> {
+        self.add_ledger_entry(item, created)
+    }
+    fn remove(&mut self, id: i64) -> Result<Option<LedgerEntry>, StoreError> {
+        self.remove_ledger_entry(id)
+    }
+    fn remove_override(&mut self, date: Date) -> Result<Option<LedgerEntry>, StoreError> {
+        Store::remove_override(self, date)
+    }
+    fn runs(&self) -> Result<Vec<Run>, StoreError> {
+        let mut runs = self.domain_runs()?;
+        runs.extend(runs_of(&self.ledger()?)?);
+        Ok(runs)
+    }
+}
+
+/// The ledger of the database at `path`, opened for writing (migrated first), at `now`.
+pub fn open_book(path: &std::path::Path, now: Timestamp) -> Result<impl LedgerBook, StoreError> {
+    Store::open(path, now)
+}
+
+/// What can go wrong with a ledger entry.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The entry is not valid (no reason, no distance, ...).
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    /// The database refused, or the day is already overridden.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The entries as runs for the engine.
+pub fn runs_of(entries: &[LedgerEntry]) -> Result<Vec<Run>, StoreError> {
+    entries
+        .iter()
+        .map(|e| {
+            e.to_run()
+                .map_err(|err| StoreError::Unreadable(format!("ledger entry {}: {err}", e.id)))
+        })
+        .collect()
+}
+
+/// A manual run as the runner gives it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ManualRun {
+    /// The run day.
+    pub date: Date,
+    /// The local start time, if known.
+    pub time: Option<Time>,
+    /// How far.
+    pub distance: Distance,
+    /// Moving time in seconds, if known.
+    pub duration_s: Option<f64>,
+    /// A note.
+    pub note: Option<String>,
+}
+
+/// A recorded (or removed) entry and the day it counts on under the query's rules.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LedgerChange {
+    /// The entry.
+    pub entry: LedgerEntry,
+    /// The day it counts on (its date, unless a home zone reads its start instant otherwise).
+    pub day: Date,
+}
+
+/// `ledger --json` and `GET /api/v1/ledger`: every entry, by day.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LedgerResponse {
+    /// The entries.
+    pub entries: Vec<LedgerEntry>,
+}
+
+/// The offset of the runner's zone at `time` (noon when none) on `date`.
+fn offset_on(
+    book: &impl LedgerBook,
+    query: &StreakQuery,
+    date: Date,
+    time: Option<Time>,
+    now: Timestamp,
+) -> Result<Offset, LedgerError> {
+    let zone = runner_zone(&book.runs()?, query, now);
+    let wall = date.to_datetime(time.unwrap_or(Time::constant(12, 0, 0, 0)));
+    Ok(match zone.to_ambiguous_timestamp(wall).offset() {
+        AmbiguousOffset::Unambiguous { offset } => offset,
+        AmbiguousOffset::Gap { before, .. } | AmbiguousOffset::Fold { before, .. } => before,
+    })
+}
+
+fn change(entry: LedgerEntry, query: &StreakQuery) -> Result<LedgerChange, LedgerError> {
+    let run = entry.to_run()?;
+    Ok(LedgerChange {
+        day: query.day_policy().day_of(&run.start),
+        entry,
+    })
+}
+
+/// Records a manual run made at `now`.
+pub fn add_run(
+    book: &mut impl LedgerBook,
+    run: ManualRun,
+    query: &StreakQuery,
+    now: Timestamp,
+) -> Result<LedgerChange, LedgerError> {
+    let offset = offset_on(book, query, run.date, run.time, now)?;
+    let item = LedgerItem::run(
+        run.date,
+        run.time,
+        offset,
+        run.distance,
+        run.duration_s,
+        run.note,
+    )?;
+    change(book.add(&item, now)?, query)
+}
+
+/// Records an override of `date` with the runner's `reason`, made at `now`.
+pub fn add_override(
+    book: &mut impl LedgerBook,
+    date: Date,
+    reason: &str,
+    query: &StreakQuery,
+    now: Timestamp,
+) -> Result<LedgerChange, LedgerError> {
+    let offset = offset_on(book, query, date, None, now)?;
+    let item = LedgerItem::override_day(date, offset, reason)?;
+    change(book.add(&item, now)?, query)
+}
+
+/// Removes entry `id`; `None` when there is none.
+pub fn remove(
+    book: &mut impl LedgerBook,
+    id: i64,
+    query: &StreakQuery,
+) -> Result<Option<LedgerChange>, LedgerError> {
+    book.remove(id)?.map(|e| change(e, query)).transpose()
+}
+
+/// Removes the override of `date`; `None` when the day has none.
+pub fn remove_override(
+    book: &mut impl LedgerBook,
+    date: Date,
+    query: &StreakQuery,
+) -> Result<Option<LedgerChange>, LedgerError> {
+    book.remove_override(date)?
+        .map(|e| change(e, query))
+        .transpose()
+}
+
+/// Every entry.
+pub fn list(book: &impl LedgerBook) -> Result<LedgerResponse, LedgerError> {
+    Ok(LedgerResponse {
+        entries: book.entries()?,
+    })
+}
+
+/// Parses a duration as a runner writes it: `11:30` (minutes and seconds), `1:02:03`, or seconds.
+pub fn parse_duration(text: &str) -> Result<f64, String> {
+    let bad = || format!("{text:?} is not a duration: use MM:SS or H:MM:SS, such as 11:30");
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    let numbers: Vec<f64> = parts
+        .iter()
+        .map(|p| p.parse::<f64>().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    if numbers.iter().any(|n| !n.is_finite() || *n < 0.0) {
+        return Err(bad());
+    }
+    let later_below_60 = numbers.iter().skip(1).all(|n| *n < 60.0);
+    match numbers.as_slice() {
+        [s] => Ok(*s),
+        [m, s] if later_below_60 => Ok(m * 60.0 + s),
+        [h, m, s] if later_below_60 => Ok(h * 3600.0 + m * 60.0 + s),
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_as_runners_write_them() {
+        assert_eq!(parse_duration("11:30"), Ok(690.0));
+        assert_eq!(parse_duration("1:02:03"), Ok(3723.0));
+        assert_eq!(parse_duration("95"), Ok(95.0));
+        assert!(parse_duration("11:75").is_err());
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("-1:00").is_err());
+    }
+}

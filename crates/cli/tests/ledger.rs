@@ -1,0 +1,318 @@
+//! End-to-end: the runner's ledger with the real `myrunstreak` binary, the sandbox over loopback
+//! and a real DuckDB file. A streak that a one-day gap broke is bridged by `add` and by
+//! `override`, `--exclude-ledger` gives the mirror-only figure back, removing an entry restores
+//! the broken streak, and a full sync leaves the ledger as it was.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use jiff::civil::date;
+use serde_json::{Value, json};
+use smashrun_sandbox::{Client, Sandbox, SandboxConfig};
+
+const BIN: &str = env!("CARGO_BIN_EXE_myrunstreak");
+
+struct World {
+    sandbox: Sandbox,
+    dir: tempfile::TempDir,
+}
+
+/// A runner who ran 04-28 to 05-01 and on 05-03, at 07:00 in New York (UTC−4), and not on 05-02.
+async fn world() -> World {
+    let load: Vec<Value> = ["04-28", "04-29", "04-30", "05-01", "05-03"]
+        .iter()
+        .enumerate()
+        .map(|(i, day)| {
+            json!({
+                "activityId": 100 + i,
+                "activityType": "running",
+                "startDateTimeLocal": format!("2026-{day}T07:00:00-04:00"),
+                "distance": 5.0,
+                "duration": 1800.0,
+            })
+        })
+        .collect();
+    let config = SandboxConfig {
+        end: Some(date(2026, 5, 3)),
+        load: Some(load),
+        clients: vec![Client {
+            id: "e2e".into(),
+            secret: "e2e-secret".into(),
+            redirect_uris: vec!["http://127.0.0.1:9/callback".into()],
+        }],
+        ..SandboxConfig::default()
+    };
+    World {
+        sandbox: Sandbox::start_on_free_port(config).await.unwrap(),
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl World {
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("data/runs.duckdb")
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .arg("--env-file")
+            .arg(self.dir.path().join("no.env"))
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("SMASHRUN_CLIENT_ID", "e2e")
+            .env("SMASHRUN_CLIENT_SECRET", "e2e-secret")
+            .env("SMASHRUN_REDIRECT_URI", "http://127.0.0.1:9/callback")
+            .env("SMASHRUN_OAUTH_URL", self.sandbox.oauth_url())
+            .env("SMASHRUN_API_URL", self.sandbox.api_url())
+            .env("DUCKDB_PATH", self.db())
+            .env(
+                "MYRUNSTREAK_TOKEN_FILE",
+                self.dir.path().join("data/tokens.json"),
+            )
+            .env("LOG_LEVEL", "warn")
+            .stdin(Stdio::null());
+        tokio::task::spawn_blocking(move || c.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    async fn run_ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(
+            out.status.success(),
+            "{args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    async fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        serde_json::from_str(&self.run_ok(&all).await).unwrap()
+    }
+
+    /// The current streak's length as of 2026-05-03, with `extra` flags.
+    async fn current(&self, extra: &[&str]) -> u64 {
+        let mut args = vec!["streak", "--as-of", "2026-05-03"];
+        args.extend_from_slice(extra);
+        let s = self.json(&args).await;
+        s["current"]["days"].as_u64().unwrap()
+    }
+
+    /// Writes a token file from the sandbox's control API, as `auth login` would.
+    async fn seed_tokens(&self) {
+        let t: Value = reqwest::Client::new()
+            .post(format!("{}/tokens", self.sandbox.control_url()))
+            .json(&json!({"client_id": "e2e"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let now = jiff::Timestamp::now();
+        let tokens = json!({
+            "access_token": t["access_token"],
+            "refresh_token": t["refresh_token"],
+            "expires_at": (now + jiff::SignedDuration::from_secs(7_257_600)).to_string(),
+            "issued_at": now.to_string(),
+        });
+        let path = self.dir.path().join("data/tokens.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, tokens.to_string()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_gap_is_bridged_by_add_and_by_override_and_comes_back_when_removed() {
+    let w = world().await;
+    w.seed_tokens().await;
+    w.run_ok(&["sync"]).await;
+    assert_eq!(w.current(&[]).await, 1, "05-02 broke the streak");
+    let longest = w.json(&["streak", "--as-of", "2026-05-03"]).await;
+    assert_eq!(longest["longest"]["days"], 4);
+
+    // a manual run on the missing day
+    let said = w
+        .run_ok(&[
+            "add",
+            "--date",
+            "2026-05-02",
+            "--distance",
+            "1.2mi",
+            "--duration",
+            "11:30",
+            "--time",
+            "06:40",
+            "--note",
+            "treadmill at the gym",
+        ])
+        .await;
+    assert!(
+        said.contains("Added ledger entry 1: run of 1.20 mi at 06:40 in 11:30")
+            && said.contains("it counts on 2026-05-02."),
+        "{said}"
+    );
+    assert_eq!(w.current(&[]).await, 6, "the manual run bridges the gap");
+    assert_eq!(w.current(&["--exclude-ledger"]).await, 1, "mirror only");
+    let ledger = w.json(&["ledger"]).await;
+    let entry = &ledger["entries"][0];
+    assert_eq!(entry["id"], 1);
+    assert_eq!(entry["kind"], "run");
+    assert_eq!(entry["date"], "2026-05-02");
+    assert_eq!(entry["time"], "06:40:00");
+    assert_eq!(entry["utc_offset_s"], -4 * 3600, "the runner's clock");
+    assert_eq!(entry["duration_s"], 690.0);
+    assert_eq!(entry["note"], "treadmill at the gym");
+    // the day audit lists it as the ledger's, and the stats count it unless excluded
+    let why = w
+        .json(&["streak", "why", "2026-05-02", "--as-of", "2026-05-03"])
+        .await;
+    assert_eq!(why["verdict"], "qualified");
+    assert_eq!(why["runs"][0]["origin"]["kind"], "ledger");
+    assert_eq!(why["runs"][0]["origin"]["entry"], 1);
+    let stats = w.json(&["stats"]).await;
+    let bare = w.json(&["stats", "--exclude-ledger"]).await;
+    assert_eq!(stats["totals"]["runs"], 6);
+    assert_eq!(bare["totals"]["runs"], 5);
+
+    // a full sync leaves the ledger as it was, and the streak with it
+    let before = w.json(&["ledger"]).await;
+    let full: Value = serde_json::from_str(&w.run_ok(&["sync", "--full", "--json"]).await).unwrap();
+    assert_eq!(full["mode"]["mode"], "full", "{full}");
+    assert_eq!(
+        w.json(&["ledger"]).await,
+        before,
+        "a sync never touches the ledger"
+    );
+    assert_eq!(w.current(&[]).await, 6);
+
+    // removing the entry restores the broken streak
+    let said = w.run_ok(&["ledger", "remove", "1"]).await;
+    assert!(said.contains("Removed ledger entry 1"), "{said}");
+    assert_eq!(w.current(&[]).await, 1);
+    let missing = w.run(&["ledger", "remove", "1"]).await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("there is no ledger entry 1"),
+        "{missing:?}"
+    );
+
+    // an override of the missing day: counted, and shown as an override everywhere
+    let said = w
+        .run_ok(&["override", "2026-05-02", "--reason", "watch died"])
+        .await;
+    assert!(
+        said.contains("Overrode 2026-05-02 (ledger entry 2)") && said.contains("watch died"),
+        "{said}"
+    );
+    for rule in ["usrsa", "continuous", "any"] {
+        assert_eq!(w.current(&["--rule", rule]).await, 6, "{rule}");
+        assert_eq!(w.current(&["--rule", rule, "--exclude-ledger"]).await, 1);
+    }
+    let why = w
+        .json(&["streak", "why", "2026-05-02", "--as-of", "2026-05-03"])
+        .await;
+    assert_eq!(why["verdict"], "override");
+    assert_eq!(why["override_reason"], "watch died");
+    assert!(
+        why["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Counted by an override: watch died."),
+        "{why}"
+    );
+    let text = w
+        .run_ok(&["streak", "why", "2026-05-02", "--as-of", "2026-05-03"])
+        .await;
+    assert!(
+        text.contains("Counted by an override: watch died."),
+        "{text}"
+    );
+    let bare = w
+        .json(&[
+            "streak",
+            "why",
+            "2026-05-02",
+            "--as-of",
+            "2026-05-03",
+            "--exclude-ledger",
+        ])
+        .await;
+    assert_eq!(bare["verdict"], "no_activity");
+    let calendar = w.json(&["calendar", "--year", "2026"]).await;
+    let day = |d: &str| {
+        calendar["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["date"] == d)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(day("2026-05-02")["kind"], "override");
+    assert_eq!(day("2026-05-02")["runs"], 0, "an override is no run");
+    assert_eq!(day("2026-05-03")["kind"], "qualified");
+    let stats = w.json(&["stats"]).await;
+    assert_eq!(stats["totals"]["runs"], 5, "an override adds no run");
+
+    // a second override of the day is refused; `override --remove` restores the break
+    let twice = w
+        .run(&["override", "2026-05-02", "--reason", "again"])
+        .await;
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&twice.stderr).contains("already overridden"),
+        "{twice:?}"
+    );
+    let said = w.run_ok(&["override", "--remove", "2026-05-02"]).await;
+    assert!(
+        said.contains("Removed the override of 2026-05-02"),
+        "{said}"
+    );
+    assert_eq!(w.current(&[]).await, 1);
+    let empty = w.json(&["ledger"]).await;
+    assert_eq!(empty["entries"], json!([]));
+}
+
+#[tokio::test]
+async fn entries_are_refused_with_a_reason_a_runner_can_act_on() {
+    let w = world().await;
+    for (args, says) in [
+        (
+            vec!["add", "--date", "2026-05-02", "--distance", "1.2"],
+            "write it with its unit",
+        ),
+        (
+            vec![
+                "add",
+                "--date",
+                "2026-05-02",
+                "--distance",
+                "1mi",
+                "--duration",
+                "11:75",
+            ],
+            "is not a duration",
+        ),
+        (
+            vec!["override", "2026-05-02", "--reason", "  "],
+            "an override needs a reason",
+        ),
+        (vec!["override", "2026-05-02"], "--reason"),
+    ] {
+        let out = w.run(&args).await;
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
