@@ -38,6 +38,7 @@ pub fn period_report(
     now: Timestamp,
 ) -> Result<PeriodReport, DomainError> {
     let runs = &*query.counted(runs);
+    let runs = &*query.counted(runs);
     let (_, horizon) = horizon(runs, query, now)?;
     Ok(period_streaks(runs, rule, horizon.today))
 }
@@ -51,6 +52,7 @@ pub fn year_goal(
     year: Option<i16>,
     now: Timestamp,
 ) -> Result<GoalProgress, DomainError> {
+    let runs = &*query.counted(runs);
     let runs = &*query.counted(runs);
     let (_, horizon) = horizon(runs, query, now)?;
     let goal = YearGoal {
@@ -183,4 +185,61 @@ pub fn goal_lines(g: &GoalProgress, units: Units) -> Vec<String> {
         }
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use myrunstreak_domain::{ActivityId, Amount, Distance, LocalStart, Rule, RunOrigin};
+
+    fn run(id: i64, start: &str, origin: RunOrigin) -> Run {
+        Run {
+            id: ActivityId::new(id).unwrap(),
+            start: LocalStart::parse(start).unwrap(),
+            distance: Distance::from_km(5.0).unwrap(),
+            duration_s: 1500.0,
+            is_running: true,
+            is_treadmill: false,
+            origin,
+        }
+    }
+
+    #[test]
+    fn goals_count_the_ledger_unless_the_query_leaves_it_out() {
+        let runs = [
+            run(1, "2026-05-01T07:00:00-04:00", RunOrigin::SmashRun),
+            run(
+                2,
+                "2026-05-02T12:00:00-04:00",
+                RunOrigin::Ledger { entry: 2 },
+            ),
+            run(3, "2026-05-03T07:00:00-04:00", RunOrigin::SmashRun),
+        ];
+        let query = StreakQuery {
+            rule: Rule::Usrsa,
+            timezone: None,
+            exclude_treadmill: false,
+            as_of: Some(jiff::civil::date(2026, 5, 3)),
+            exclude_ledger: false,
+        };
+        let now: Timestamp = "2026-05-10T12:00:00Z".parse().unwrap();
+        let wanted = Goals {
+            period: Some("3runs/week".parse().unwrap()),
+            year: Some("100runs".parse().unwrap()),
+        };
+        let all = goals(&runs, &query, &wanted, None, now).unwrap();
+        let bare = goals(
+            &runs,
+            &query.clone().excluding_ledger(true),
+            &wanted,
+            None,
+            now,
+        )
+        .unwrap();
+        assert_eq!(all.year.unwrap().done, Amount::Runs(3));
+        assert_eq!(bare.year.unwrap().done, Amount::Runs(2));
+        // 2026-04-27..05-03 is one ISO week: three runs with the ledger's, two without
+        assert!(all.period.unwrap().current_period.qualifies);
+        assert!(!bare.period.unwrap().current_period.qualifies);
+    }
 }
