@@ -51,6 +51,7 @@ resource "aws_lambda_function" "sync" {
       MYRUNSTREAK_TIMEZONE         = var.home_timezone
       MYRUNSTREAK_REMIND_AT        = join(",", var.remind_at)
       MYRUNSTREAK_NOTIFY_SECRET_ID = aws_secretsmanager_secret.notify.name
+      MYRUNSTREAK_STATUS_BUCKET    = var.status_bucket_name
     }
   }
 

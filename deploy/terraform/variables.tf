@@ -114,3 +114,9 @@ variable "notify_secret_name" {
   type        = string
   default     = "myrunstreak/notify"
 }
+
+variable "status_bucket_name" {
+  description = "A bucket of its own where each sync publishes status.json, badge.svg and streak.ics under status/, readable by anyone (nothing private is in them). Empty (the default): nothing is published."
+  type        = string
+  default     = ""
+}

@@ -122,6 +122,11 @@ pub struct Settings {
     pub s3_bucket: Option<String>,
     /// `MYRUNSTREAK_S3_KEY`.
     pub s3_key: String,
+    /// `MYRUNSTREAK_STATUS_BUCKET`: in AWS, where each sync publishes `status.json`,
+    /// `badge.svg` and `streak.ics` (unset: not published).
+    pub status_bucket: Option<String>,
+    /// `MYRUNSTREAK_STATUS_PREFIX`: the folder of those files in that bucket (`status`).
+    pub status_prefix: String,
     /// `ENVIRONMENT`.
     pub environment: String,
     /// `LOG_LEVEL`.
@@ -288,6 +293,8 @@ impl Settings {
             ),
             s3_bucket: get("MYRUNSTREAK_S3_BUCKET"),
             s3_key: or("MYRUNSTREAK_S3_KEY", "runs.duckdb"),
+            status_bucket: get("MYRUNSTREAK_STATUS_BUCKET"),
+            status_prefix: or("MYRUNSTREAK_STATUS_PREFIX", "status"),
             environment: or("ENVIRONMENT", "dev"),
             log_level: or("LOG_LEVEL", "info"),
             deletion_guard: crate::sync::DeletionGuard {
@@ -425,6 +432,11 @@ impl Settings {
                 self.s3_bucket.clone().unwrap_or_default(),
             ),
             ("MYRUNSTREAK_S3_KEY", self.s3_key.clone()),
+            (
+                "MYRUNSTREAK_STATUS_BUCKET",
+                self.status_bucket.clone().unwrap_or_default(),
+            ),
+            ("MYRUNSTREAK_STATUS_PREFIX", self.status_prefix.clone()),
             ("ENVIRONMENT", self.environment.clone()),
             ("LOG_LEVEL", self.log_level.clone()),
             (

@@ -13,7 +13,7 @@ mod secrets;
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::config::{Credentials, Region};
 
-pub use s3::{DatabaseObject, S3Error};
+pub use s3::{DatabaseObject, S3Error, StatusPrefix};
 pub use secrets::{
     ClientCredentials, SecretsManagerTokenStore, load_client_credentials, load_secret_field,
 };

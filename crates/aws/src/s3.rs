@@ -179,3 +179,62 @@ impl DatabaseObject {
         }
     }
 }
+
+/// A public prefix of a bucket where the runner's status files are published (`status.json`,
+/// `badge.svg`, `streak.ics`), each with its content type and cache header.
+#[derive(Clone, Debug)]
+pub struct StatusPrefix {
+    client: Client,
+    bucket: String,
+    prefix: String,
+}
+
+impl StatusPrefix {
+    /// `s3://bucket/prefix/…` (the prefix without a trailing slash; empty for the bucket's root).
+    pub fn new(client: Client, bucket: impl Into<String>, prefix: impl Into<String>) -> Self {
+        StatusPrefix {
+            client,
+            bucket: bucket.into(),
+            prefix: prefix.into().trim_matches('/').to_owned(),
+        }
+    }
+
+    /// The key of `name` under the prefix.
+    pub fn key(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", self.prefix)
+        }
+    }
+
+    /// Writes one file, replacing what was there.
+    pub async fn put(
+        &self,
+        name: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        cache_control: &str,
+    ) -> Result<(), S3Error> {
+        let key = self.key(name);
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type(content_type)
+            .cache_control(cache_control)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| S3Error::Request {
+                action: "publish",
+                bucket: self.bucket.clone(),
+                key,
+                detail: e
+                    .as_service_error()
+                    .and_then(|s| s.message().map(str::to_owned))
+                    .unwrap_or_else(|| e.to_string()),
+            })
+    }
+}

@@ -25,7 +25,7 @@ use myrunstreak_app::remind::{Backoff, RemindOutcome};
 use myrunstreak_app::wiring::RemindOptions;
 use myrunstreak_app::{Settings, TokenStore, Wiring};
 use myrunstreak_aws::{
-    AwsOptions, DatabaseObject, SecretsManagerTokenStore, load_client_credentials,
+    AwsOptions, DatabaseObject, SecretsManagerTokenStore, StatusPrefix, load_client_credentials,
     load_secret_field, s3_client, sdk_config, secrets_client,
 };
 use myrunstreak_server::ServerConfig;
@@ -90,6 +90,8 @@ struct Checkout {
     local: PathBuf,
     etag: Option<String>,
     wiring: Wiring,
+    /// Where the status files go, if anywhere.
+    status: Option<StatusPrefix>,
 }
 
 impl Checkout {
@@ -121,20 +123,39 @@ impl Checkout {
         ));
         let wiring = Wiring::new(settings, store)?
             .with_client_credentials(credentials.client_id, credentials.client_secret);
+        let status = deps.settings.status_bucket.as_ref().map(|bucket| {
+            StatusPrefix::new(
+                s3_client(&config, &deps.aws),
+                bucket,
+                &deps.settings.status_prefix,
+            )
+        });
         Ok(Checkout {
             object,
             local,
             etag,
             wiring,
+            status,
         })
     }
 
-    /// Uploads the file, conditional on the ETag it was downloaded with; the new ETag.
+    /// Uploads the file, conditional on the ETag it was downloaded with; the new ETag. Then,
+    /// when a status bucket is set, publishes the runner's status files from it.
     async fn upload(&self) -> Result<String> {
-        Ok(self
+        let etag = self
             .object
             .upload(&self.local, self.etag.as_deref())
-            .await?)
+            .await?;
+        if let Some(status) = &self.status {
+            let publication = self.wiring.publication(Timestamp::now(), None)?;
+            for file in publication.files {
+                status
+                    .put(file.name, file.body, file.content_type, file.cache_control)
+                    .await?;
+            }
+            tracing::info!(key = %status.key("status.json"), "status published");
+        }
+        Ok(etag)
     }
 }
 

@@ -138,12 +138,45 @@ fn invocation(payload: Value, id: &str) -> LambdaEvent<Value> {
 #[tokio::test]
 async fn the_scheduled_sync_mirrors_into_s3_and_writes_refreshed_tokens_back() {
     let c = cloud().await;
+    let status = [("MYRUNSTREAK_STATUS_BUCKET", "myrunstreak-data".to_owned())];
     let summary = handle_sync(
-        &c.deps("a"),
+        &c.deps_with("a", &status),
         invocation(event("scheduled-event.json"), "req-1"),
     )
     .await
     .unwrap();
+
+    // the status files are published beside it, each with its content type and cache header
+    let sdk = sdk_config(&c.aws).await;
+    let s3 = s3_client(&sdk, &c.aws);
+    for (key, content_type) in [
+        ("status/status.json", "application/json"),
+        ("status/badge.svg", "image/svg+xml"),
+        ("status/streak.ics", "text/calendar; charset=utf-8"),
+    ] {
+        let object = s3
+            .get_object()
+            .bucket("myrunstreak-data")
+            .key(key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert_eq!(object.content_type(), Some(content_type), "{key}");
+        assert!(
+            object
+                .cache_control()
+                .is_some_and(|c| c.contains("max-age")),
+            "{key}"
+        );
+        let body = object.body.collect().await.unwrap().into_bytes();
+        if key.ends_with(".json") {
+            let status: Value = serde_json::from_slice(&body).unwrap();
+            assert!(
+                status["current"]["days"].is_u64() && status["today"]["state"].is_string(),
+                "{status}"
+            );
+        }
+    }
     assert_eq!(summary["mode"]["mode"], "full", "{summary}");
     let runs = summary["total_runs"].as_u64().unwrap();
     assert!(runs > 600);

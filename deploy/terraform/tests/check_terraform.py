@@ -129,6 +129,11 @@ check("remind" in str((remind.get("target") or [{}])[0].get("input")), "the remi
 check(("aws_iam_policy_document", "scheduler") in data, "the scheduler needs its own policy")
 check(actions("scheduler") == {("lambda:InvokeFunction", "${aws_lambda_function.sync.arn}")},
       "the scheduler may only invoke the sync function")
+publicly = data.get(("aws_iam_policy_document", "status_public"), {}).get("statement", [])
+check(all(r.endswith("/status/*") for s in publicly if s.get("effect", "Allow") == "Allow" for r in s.get("resources", [])),
+      "only status/* of the status bucket may be public")
+check(actions("status_write") == {("s3:PutObject", "${aws_s3_bucket.status[0].arn}/status/*")}, "the sync may only write status/* of the status bucket")
+check(resources.get(("aws_s3_bucket_public_access_block", "status"), {}).get("block_public_acls") is True, "the status bucket blocks public ACLs")
 check(resources.get(("aws_apigatewayv2_api", "http"), {}).get("protocol_type") == "HTTP", "the API must be an HTTP API")
 check(resources.get(("aws_apigatewayv2_integration", "api"), {}).get("payload_format_version") == "2.0", "the integration must use payload v2")
 check(any(k == "aws_apigatewayv2_route" for k, _ in resources), "the API needs routes")
