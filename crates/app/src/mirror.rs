@@ -118,13 +118,18 @@ impl Mirror {
     }
 
     /// Writes the live runs to `path`; returns how many.
-    pub fn export(&self, format: ExportFormat, path: &Path) -> Result<u64, StoreError> {
+    pub fn export(
+        &self,
+        format: ExportFormat,
+        path: &Path,
+        include_ledger: bool,
+    ) -> Result<u64, StoreError> {
         let format = match format {
             ExportFormat::Csv => myrunstreak_store::ExportFormat::Csv,
             ExportFormat::Parquet => myrunstreak_store::ExportFormat::Parquet,
             ExportFormat::Json => myrunstreak_store::ExportFormat::Json,
         };
-        self.store.export(format, path)
+        self.store.export(format, path, include_ledger)
     }
 
     /// A digest of everything SmashRun told us, blind to when we saw it.

@@ -88,6 +88,9 @@ pub struct ExportArgs {
     /// Where to write.
     #[arg(long)]
     pub out: PathBuf,
+    /// Leave your ledger (manual runs and overrides) out: SmashRun's runs only.
+    #[arg(long)]
+    pub exclude_ledger: bool,
 }
 
 fn runs(settings: &Settings) -> Result<Vec<myrunstreak_domain::Run>> {
@@ -316,8 +319,13 @@ pub fn export(args: ExportArgs, settings: &Settings) -> Result<()> {
         Format::Json => ExportFormat::Json,
     };
     let n = store
-        .export(format, &args.out)
+        .export(format, &args.out, !args.exclude_ledger)
         .with_context(|| format!("exporting to {}", args.out.display()))?;
-    println!("Exported {n} runs to {}.", args.out.display());
+    let what = if args.exclude_ledger {
+        "runs"
+    } else {
+        "runs and ledger entries"
+    };
+    println!("Exported {n} {what} to {}.", args.out.display());
     Ok(())
 }

@@ -5,21 +5,53 @@ use std::path::Path;
 use crate::{Store, StoreError};
 
 impl Store {
-    /// Writes the runs (not deleted) to `path` with DuckDB's own writer: `csv`, `parquet` or `json`.
-    pub fn export(&self, format: ExportFormat, path: &Path) -> Result<u64, StoreError> {
+    /// Writes the runs (not deleted) to `path` with DuckDB's own writer: `csv`, `parquet` or `json`;
+    /// with `include_ledger`, the ledger's manual runs and overrides too, after the same columns
+    /// (`origin` is `smashrun`, `ledger` or `override`; then `ledger_entry`, `override_reason`).
+    /// Returns how many rows were written.
+    pub fn export(
+        &self,
+        format: ExportFormat,
+        path: &Path,
+        include_ledger: bool,
+    ) -> Result<u64, StoreError> {
         let target = path.to_string_lossy().replace('\'', "''");
         let options = match format {
             ExportFormat::Csv => "FORMAT csv, HEADER true",
             ExportFormat::Parquet => "FORMAT parquet",
             ExportFormat::Json => "FORMAT json, ARRAY true",
         };
+        // a file older than the ledger (schema 6), opened read-only, has none
+        let ledger = include_ledger && self.schema_version()? >= 6;
+        let runs = "SELECT activity_id, start_local, run_date, start_utc, utc_offset_s, distance_km, duration_s, activity_type, source,
+                           is_treadmill, is_race, calories, heart_rate_average, cadence_average, weather_type, temperature, how_felt,
+                           terrain, notes, created_utc, updated_utc,
+                           'smashrun' AS origin, CAST(NULL AS BIGINT) AS ledger_entry, CAST(NULL AS VARCHAR) AS override_reason
+                    FROM runs WHERE deleted_utc IS NULL";
+        let query = if ledger {
+            format!(
+                "{runs}
+                 UNION ALL BY NAME
+                 SELECT run_date, utc_offset_s, distance_km, duration_s,
+                        CASE kind WHEN 'run' THEN 'running' END AS activity_type, 'ledger' AS source,
+                        note AS notes, created_utc,
+                        CASE kind WHEN 'run' THEN 'ledger' ELSE 'override' END AS origin,
+                        entry_id AS ledger_entry, reason AS override_reason
+                 FROM ledger"
+            )
+        } else {
+            runs.to_owned()
+        };
         self.conn.execute_batch(&format!(
-            "COPY (SELECT activity_id, start_local, run_date, start_utc, utc_offset_s, distance_km, duration_s, activity_type, source,
-                          is_treadmill, is_race, calories, heart_rate_average, cadence_average, weather_type, temperature, how_felt,
-                          terrain, notes, created_utc, updated_utc
-                   FROM runs WHERE deleted_utc IS NULL ORDER BY start_utc) TO '{target}' ({options})"
+            "COPY ({query} ORDER BY run_date, start_utc NULLS LAST) TO '{target}' ({options})"
         ))?;
-        self.count()
+        let ledger_rows = if ledger {
+            self.conn
+                .query_row("SELECT count(*) FROM ledger", [], |r| r.get::<_, i64>(0))?
+        } else {
+            0
+        };
+        Ok(self.count()? + ledger_rows as u64)
     }
 }
 

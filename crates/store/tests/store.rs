@@ -345,7 +345,7 @@ fn exports_with_duckdb_writers() {
         (ExportFormat::Json, "runs.json"),
     ] {
         let out = dir.path().join(name);
-        assert_eq!(store.export(format, &out).unwrap(), 2);
+        assert_eq!(store.export(format, &out, true).unwrap(), 2);
         assert!(std::fs::metadata(&out).unwrap().len() > 50, "{name}");
     }
     let csv = std::fs::read_to_string(dir.path().join("runs.csv")).unwrap();
@@ -355,6 +355,51 @@ fn exports_with_duckdb_writers() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("runs.json")).unwrap())
             .unwrap();
     assert_eq!(json.as_array().unwrap().len(), 2);
+
+    // the ledger goes into exports, after the same columns, unless left out
+    use myrunstreak_domain::LedgerItem;
+    let offset = jiff::tz::Offset::from_seconds(-4 * 3600).unwrap();
+    let manual = LedgerItem::run(
+        jiff::civil::date(2026, 5, 3),
+        None,
+        offset,
+        Distance::from_miles(1.2).unwrap(),
+        Some(690.0),
+        Some("treadmill at the gym".into()),
+    )
+    .unwrap();
+    let over =
+        LedgerItem::override_day(jiff::civil::date(2026, 4, 30), offset, "watch died").unwrap();
+    store.add_ledger_entry(&manual, now()).unwrap();
+    store.add_ledger_entry(&over, now()).unwrap();
+    let with = dir.path().join("with.json");
+    assert_eq!(store.export(ExportFormat::Json, &with, true).unwrap(), 4);
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&with).unwrap()).unwrap();
+    let origins: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["origin"].as_str().unwrap())
+        .collect();
+    // by run day: the override (04-30), the two SmashRun runs, the manual run (05-03)
+    assert_eq!(origins, ["override", "smashrun", "smashrun", "ledger"]);
+    assert_eq!(rows[0]["override_reason"], "watch died");
+    assert_eq!(rows[3]["notes"], "treadmill at the gym");
+    // to the centimetre, as distances are kept
+    assert!((rows[3]["distance_km"].as_f64().unwrap() - 1.2 * 1.609344).abs() < 1e-5);
+    let csv = dir.path().join("with.csv");
+    store.export(ExportFormat::Csv, &csv, true).unwrap();
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        csv.starts_with("activity_id,start_local,run_date"),
+        "the old columns keep their place"
+    );
+    let without = dir.path().join("without.json");
+    assert_eq!(
+        store.export(ExportFormat::Json, &without, false).unwrap(),
+        2
+    );
 }
 
 #[test]
