@@ -289,18 +289,7 @@ mod tests {
     #[test]
     fn the_migrated_runs_table_has_exactly_the_declared_columns() {
         let (_dir, store) = open();
-        let mut stmt = store
-            .conn
-            .prepare(
-                "SELECT column_name, data_type FROM information_schema.columns
-                 WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = 'runs'",
-            )
-            .unwrap();
-        let migrated: BTreeMap<String, String> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let migrated = store.migrated_columns("runs");
         let declared: Vec<(String, String)> = columns()
             .map(|c| (c.name, c.sql_type))
             .chain(SET_BY_WRITES)

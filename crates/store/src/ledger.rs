@@ -177,18 +177,7 @@ mod tests {
     fn the_migrated_ledger_has_the_declared_columns() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("l.duckdb"), Timestamp::UNIX_EPOCH).unwrap();
-        let mut stmt = store
-            .conn
-            .prepare(
-                "SELECT column_name, data_type FROM information_schema.columns
-                 WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = 'ledger'",
-            )
-            .unwrap();
-        let migrated: BTreeMap<String, String> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let migrated = store.migrated_columns("ledger");
         let expected: BTreeMap<String, String> = [
             ("entry_id", "BIGINT"),
             ("kind", "VARCHAR"),

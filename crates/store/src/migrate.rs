@@ -71,3 +71,25 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+impl Store {
+    /// The migrated columns of `table` in `main`, by name, with their types: what the tests of
+    /// each table compare with its declaration.
+    pub(crate) fn migrated_columns(
+        &self,
+        table: &str,
+    ) -> std::collections::BTreeMap<String, String> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT column_name, data_type FROM information_schema.columns
+                 WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = ?",
+            )
+            .unwrap();
+        stmt.query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+}

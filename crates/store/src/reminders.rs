@@ -112,18 +112,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.duckdb");
         let store = Store::open(&path, Timestamp::UNIX_EPOCH).unwrap();
-        let mut stmt = store
-            .conn
-            .prepare(
-                "SELECT column_name, data_type FROM information_schema.columns
-                 WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = 'reminders_sent'",
-            )
-            .unwrap();
-        let migrated: BTreeMap<String, String> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let migrated = store.migrated_columns("reminders_sent");
         let expected: BTreeMap<String, String> = [
             ("day", "DATE"),
             ("slot", "VARCHAR"),
