@@ -43,6 +43,41 @@ fn headless(profile: &std::path::Path) -> Command {
     c
 }
 
+/// The DOM of `url` once Chromium has run its scripts (`--dump-dom`), with a profile in
+/// `profile`.
+async fn dump_dom(profile: &std::path::Path, url: String) -> String {
+    let mut dump = headless(profile);
+    dump.arg("--dump-dom").arg(url);
+    let out = tokio::task::spawn_blocking(move || dump.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Serves the dashboard of `db` with `harness` at `/test-harness` on the same origin (so its
+/// script may reach into the dashboard's frame); the harness's URL.
+async fn serve_with_harness(db: &std::path::Path, harness: String) -> String {
+    let app = axum::Router::new()
+        .route(
+            "/test-harness",
+            axum::routing::get(move || async move { axum::response::Html(harness) }),
+        )
+        .merge(myrunstreak_server::router(server_config(db, None, None)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(myrunstreak_server::serve(
+        listener,
+        app,
+        std::future::pending(),
+    ));
+    format!("http://{addr}/test-harness")
+}
+
 #[tokio::test]
 async fn the_dashboard_renders_in_chromium_and_runner_text_stays_text() {
     // a history that ends today, so the page shows a live streak
@@ -58,17 +93,7 @@ async fn the_dashboard_renders_in_chromium_and_runner_text_stays_text() {
     let profile = tempfile::tempdir().unwrap();
     let url = format!("{}/", w.base);
 
-    let mut dump = headless(profile.path());
-    dump.arg("--dump-dom").arg(&url);
-    let out = tokio::task::spawn_blocking(move || dump.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dom = String::from_utf8(out.stdout).unwrap();
+    let dom = dump_dom(profile.path(), url.clone()).await;
 
     assert!(
         dom.contains(&format!("id=\"current-streak\">{days}<")),
@@ -144,17 +169,7 @@ async fn the_dashboard_shows_the_year_goal_against_its_pace_line_and_the_weekly_
     let weeks = goals["period"]["current"]["periods"].as_u64().unwrap_or(0);
 
     let profile = tempfile::tempdir().unwrap();
-    let mut dump = headless(profile.path());
-    dump.arg("--dump-dom").arg(format!("{base}/"));
-    let out = tokio::task::spawn_blocking(move || dump.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dom = String::from_utf8(out.stdout).unwrap();
+    let dom = dump_dom(profile.path(), format!("{base}/")).await;
 
     let goal_section = dom
         .split("id=\"year-goal\"")
@@ -241,33 +256,10 @@ async fn clicking_a_heatmap_day_opens_that_day_s_audit() {
 
     // the dashboard's router, with the harness beside it on the same origin
     let harness = CLICK_HARNESS.replace("DATE", &today);
-    let app = axum::Router::new()
-        .route(
-            "/test-harness",
-            axum::routing::get(move || async move { axum::response::Html(harness) }),
-        )
-        .merge(myrunstreak_server::router(server_config(&w.db, None, None)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(myrunstreak_server::serve(
-        listener,
-        app,
-        std::future::pending(),
-    ));
+    let harness_url = serve_with_harness(&w.db, harness).await;
 
     let profile = tempfile::tempdir().unwrap();
-    let mut dump = headless(profile.path());
-    dump.arg("--dump-dom")
-        .arg(format!("http://{addr}/test-harness"));
-    let out = tokio::task::spawn_blocking(move || dump.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dom = String::from_utf8(out.stdout).unwrap();
+    let dom = dump_dom(profile.path(), harness_url).await;
     assert!(
         dom.contains(&format!("data-path=\"/days/{today}\"")),
         "the click opened /days/{today}: {dom}"
@@ -450,32 +442,9 @@ async fn an_override_day_and_a_ledger_run_day_look_different_from_a_run_day() {
         .replace("OVERRIDE", &override_day)
         .replace("LEDGER", &ledger_day)
         .replace("RUN", &run_day);
-    let app = axum::Router::new()
-        .route(
-            "/test-harness",
-            axum::routing::get(move || async move { axum::response::Html(harness) }),
-        )
-        .merge(myrunstreak_server::router(server_config(&w.db, None, None)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(myrunstreak_server::serve(
-        listener,
-        app,
-        std::future::pending(),
-    ));
+    let harness_url = serve_with_harness(&w.db, harness).await;
     let profile = tempfile::tempdir().unwrap();
-    let mut dump = headless(profile.path());
-    dump.arg("--dump-dom")
-        .arg(format!("http://{addr}/test-harness"));
-    let out = tokio::task::spawn_blocking(move || dump.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dom = String::from_utf8(out.stdout).unwrap();
+    let dom = dump_dom(profile.path(), harness_url).await;
     let attr = |name: &str| -> String {
         let key = format!("{name}=\"");
         let start = dom.find(&key).unwrap_or_else(|| panic!("{name} in {dom}")) + key.len();
