@@ -6,6 +6,8 @@
 //! No iCalendar or XML parser is in the local registry, so `streak.ics` and `badge.svg` are
 //! checked strictly by hand below ([`ics`], [`xml_well_formed`]).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -15,7 +17,7 @@ use jiff::civil::{Date, date};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use smashrun_sandbox::{Client, Sandbox, SandboxConfig};
+use smashrun_sandbox::Sandbox;
 
 const BIN: &str = env!("CARGO_BIN_EXE_myrunstreak");
 const ZONE: &str = "America/New_York";
@@ -36,61 +38,12 @@ struct World {
 impl World {
     /// The sandbox's runner, with a year of runs up to `end`, signed in.
     async fn new(end: Date) -> World {
-        let mut config = SandboxConfig {
-            years: 1,
-            end: Some(end),
-            auto_approve: true,
-            ..SandboxConfig::default()
-        };
-        config.clients = vec![Client {
-            id: "e2e".into(),
-            secret: "e2e-secret".into(),
-            redirect_uris: vec!["http://127.0.0.1:9/callback".into()],
-        }];
-        let w = World {
-            sandbox: Sandbox::start_on_free_port(config).await.unwrap(),
-            dir: tempfile::tempdir().unwrap(),
-        };
-        w.seed_tokens().await;
-        w
+        let (sandbox, dir) = common::signed_in(end).await;
+        World { sandbox, dir }
     }
 
     async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        reqwest::Client::new()
-            .request(method, format!("{}{}", self.sandbox.control_url(), path))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap_or(Value::Null)
-    }
-
-    /// A token file from the sandbox's control API, as `auth login` would write it.
-    async fn seed_tokens(&self) {
-        let t = self
-            .control(
-                reqwest::Method::POST,
-                "/tokens",
-                json!({"client_id": "e2e"}),
-            )
-            .await;
-        let now = Timestamp::now();
-        let tokens = json!({
-            "access_token": t["access_token"],
-            "refresh_token": t["refresh_token"],
-            "expires_at": (now + SignedDuration::from_hours(24 * 60)).to_string(),
-            "issued_at": now.to_string(),
-        });
-        let path = self.dir.path().join("data/tokens.json");
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, tokens.to_string()).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
+        common::control(&self.sandbox, method, path, body).await
     }
 
     /// The secrets of the token file, which must never be published.

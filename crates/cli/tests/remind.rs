@@ -2,6 +2,8 @@
 //! file, and two local receivers over loopback (a webhook and an ntfy-format server). "Now" is
 //! the hidden `--now` test seam; nothing sleeps on the wall clock (retries wait 5 ms).
 
+mod common;
+
 use std::net::SocketAddr;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,7 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use jiff::civil::date;
 use serde_json::{Value, json};
-use smashrun_sandbox::{Client, Sandbox, SandboxConfig};
+use smashrun_sandbox::Sandbox;
 
 const BIN: &str = env!("CARGO_BIN_EXE_myrunstreak");
 const ZONE: &str = "America/New_York";
@@ -87,61 +89,12 @@ struct World {
 
 impl World {
     async fn new() -> World {
-        let mut config = SandboxConfig {
-            years: 1,
-            end: Some(date(2026, 5, 3)),
-            auto_approve: true,
-            ..SandboxConfig::default()
-        };
-        config.clients = vec![Client {
-            id: "e2e".into(),
-            secret: "e2e-secret".into(),
-            redirect_uris: vec!["http://127.0.0.1:9/callback".into()],
-        }];
-        let w = World {
-            sandbox: Sandbox::start_on_free_port(config).await.unwrap(),
-            dir: tempfile::tempdir().unwrap(),
-        };
-        w.seed_tokens().await;
-        w
+        let (sandbox, dir) = common::signed_in(date(2026, 5, 3)).await;
+        World { sandbox, dir }
     }
 
     async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        reqwest::Client::new()
-            .request(method, format!("{}{}", self.sandbox.control_url(), path))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap_or(Value::Null)
-    }
-
-    /// A token file from the sandbox's control API, as `auth login` would write it.
-    async fn seed_tokens(&self) {
-        let t = self
-            .control(
-                reqwest::Method::POST,
-                "/tokens",
-                json!({"client_id": "e2e"}),
-            )
-            .await;
-        let now = jiff::Timestamp::now();
-        let tokens = json!({
-            "access_token": t["access_token"],
-            "refresh_token": t["refresh_token"],
-            "expires_at": (now + jiff::SignedDuration::from_hours(24 * 60)).to_string(),
-            "issued_at": now.to_string(),
-        });
-        let path = self.dir.path().join("data/tokens.json");
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, tokens.to_string()).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
+        common::control(&self.sandbox, method, path, body).await
     }
 
     fn cmd(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
