@@ -373,11 +373,7 @@ impl Items {
     /// At most `size` items at a time, each batch parsed (or moved out) when it is reached.
     fn batches(self, size: usize) -> Box<dyn Iterator<Item = Listing> + Send> {
         match self {
-            Items::Raw(raw) => Box::new(
-                (0..raw.len())
-                    .step_by(size.max(1))
-                    .map(move |start| raw.parse(start..start + size)),
-            ),
+            Items::Raw(raw) => Box::new(raw.into_chunks(size)),
             Items::Parsed(listing) => {
                 let mut activities = listing.activities.into_iter();
                 let mut rejected = Some(listing.rejected);

@@ -121,7 +121,7 @@ impl SmashRunClient {
     }
 
     /// [`SmashRunClient::unpaged_listing`] as it arrived: the body and where each item is in
-    /// it, parsed a batch at a time by whoever writes it ([`RawListing::chunks`]), so that a
+    /// it, parsed a batch at a time by whoever writes it ([`RawListing::into_chunks`]), so that a
     /// long history is never held parsed all at once.
     pub async fn unpaged_raw(&self, since: Option<Timestamp>) -> Result<RawListing, Error> {
         let query = since_query(since);
@@ -285,7 +285,7 @@ fn parse_items<'a>(
 }
 
 /// A listing as it arrived: the body, checked to be a JSON array, and where each item is in
-/// it. Its activities are parsed a batch at a time ([`RawListing::chunks`]): a long history is
+/// it. Its activities are parsed a batch at a time ([`RawListing::into_chunks`]): a long history is
 /// held as its bytes (about a kilobyte a run), never parsed all at once.
 #[derive(Clone, Debug)]
 pub struct RawListing {
@@ -336,8 +336,9 @@ impl RawListing {
         self.parse(0..self.items.len())
     }
 
-    /// The items `size` at a time (at least one), each batch parsed when it is reached.
-    pub fn chunks(&self, size: usize) -> impl Iterator<Item = Listing> + '_ {
+    /// The items `size` at a time (at least one), each batch parsed when it is reached; the
+    /// listing goes with the iterator and is freed after the last batch.
+    pub fn into_chunks(self, size: usize) -> impl Iterator<Item = Listing> + Send {
         let size = size.max(1);
         (0..self.items.len())
             .step_by(size)
@@ -380,7 +381,7 @@ mod tests {
         let raw = RawListing::new(bytes.clone(), None).unwrap();
         assert_eq!(raw.len(), 11);
         let whole = parse_listing(&bytes, None).unwrap();
-        let batches: Vec<Listing> = raw.chunks(4).collect();
+        let batches: Vec<Listing> = raw.clone().into_chunks(4).collect();
         assert_eq!(
             batches.iter().map(Listing::len).collect::<Vec<_>>(),
             [4, 4, 3]
@@ -403,6 +404,6 @@ mod tests {
         assert!(RawListing::new(&b"{\"activityId\":1}"[..], None).is_err());
         assert!(RawListing::new(&b"[1, 2"[..], None).is_err());
         let empty = RawListing::new(&b"[]"[..], None).unwrap();
-        assert!(empty.is_empty() && empty.chunks(10).next().is_none());
+        assert!(empty.is_empty() && empty.into_chunks(10).next().is_none());
     }
 }
