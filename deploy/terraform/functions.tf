@@ -52,6 +52,7 @@ resource "aws_lambda_function" "sync" {
       MYRUNSTREAK_REMIND_AT        = join(",", var.remind_at)
       MYRUNSTREAK_NOTIFY_SECRET_ID = aws_secretsmanager_secret.notify.name
       MYRUNSTREAK_STATUS_BUCKET    = var.status_bucket_name
+      MYRUNSTREAK_MAIL_FROM        = var.mail_from
     }
   }
 

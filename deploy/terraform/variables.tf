@@ -115,6 +115,17 @@ variable "notify_secret_name" {
   default     = "myrunstreak/notify"
 }
 
+variable "mail_from" {
+  description = "Sender address for reminders to mailto: channels, sent through Amazon SES. Set it to create the SES identity (SES mails the address a verification link) and let the sync send from it alone. Empty (the default): no SES, and mailto: channels fail with that reason."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.mail_from == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.mail_from))
+    error_message = "mail_from is an email address such as streak@example.com, or empty."
+  }
+}
+
 variable "status_bucket_name" {
   description = "A bucket of its own where each sync publishes status.json, badge.svg and streak.ics under status/, readable by anyone (nothing private is in them). Empty (the default): nothing is published."
   type        = string

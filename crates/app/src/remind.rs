@@ -11,13 +11,17 @@
 //!   `http(s)://…?format=ntfy`: ntfy's header format (Title, Priority rising as midnight nears,
 //!   Tags) with the message as the body;
 //! - any other `http(s)://` URL: a POST of `/api/v1/streak`'s JSON plus `message`;
-//! - `mailto:`: needs Amazon SES, so only when running in AWS; here it fails with that reason.
+//! - `mailto:`: a plain-text mail through a [`Mailer`] (the AWS adapter sends it with Amazon SES
+//!   from `MYRUNSTREAK_MAIL_FROM`); without one it fails with that reason, and is not retried.
 //!
 //! A URL may hold a secret (an ntfy topic, a webhook token): it is only ever shown through
 //! [`Channel::label`] / [`redact_list`], which keep the scheme and host.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
+
+use async_trait::async_trait;
 
 use jiff::civil::{Date, Time};
 use jiff::{Timestamp, ZonedDateTime};
@@ -270,14 +274,46 @@ pub trait Notifier: Send + Sync {
     ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
 }
 
-/// Delivers over HTTP(S) with reqwest; `mailto:` is refused with its reason.
-#[derive(Clone, Debug)]
+/// One reminder as a plain-text mail.
+#[derive(Clone, Copy, Debug)]
+pub struct Mail<'a> {
+    /// The address of the `mailto:` channel.
+    pub to: &'a str,
+    /// The notification's title.
+    pub subject: &'a str,
+    /// The notification's message.
+    pub text: &'a str,
+}
+
+/// Sends mail (a port: `myrunstreak-aws` sends it through Amazon SES). An error never names the
+/// address.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// One attempt.
+    async fn send(&self, mail: &Mail<'_>) -> Result<(), DeliveryError>;
+}
+
+/// Why a `mailto:` channel fails where no mailer is wired.
+pub const MAIL_NEEDS_SES: &str = "mailto: reminders are sent through Amazon SES: set MYRUNSTREAK_MAIL_FROM to a sender address verified in SES (with AWS credentials and AWS_REGION), or use an ntfy or webhook URL";
+
+/// Delivers over HTTP(S) with reqwest, and `mailto:` through the [`Mailer`] it is given (without
+/// one, `mailto:` is refused with its reason).
+#[derive(Clone)]
 pub struct HttpNotifier {
     http: reqwest::Client,
+    mailer: Option<Arc<dyn Mailer>>,
+}
+
+impl std::fmt::Debug for HttpNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpNotifier")
+            .field("mailer", &self.mailer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpNotifier {
-    /// A notifier with its own client (10 s to connect, 30 s per request).
+    /// A notifier with its own client (10 s to connect, 30 s per request) and no mailer.
     pub fn new() -> Result<HttpNotifier, DeliveryError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("myrunstreak/", env!("CARGO_PKG_VERSION")))
@@ -285,7 +321,13 @@ impl HttpNotifier {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| DeliveryError::Transport(e.to_string()))?;
-        Ok(HttpNotifier { http })
+        Ok(HttpNotifier { http, mailer: None })
+    }
+
+    /// `mailto:` channels go through `mailer`.
+    pub fn with_mailer(mut self, mailer: Option<Arc<dyn Mailer>>) -> Self {
+        self.mailer = mailer;
+        self
     }
 }
 
@@ -300,10 +342,17 @@ struct WebhookBody<'a> {
 impl Notifier for HttpNotifier {
     async fn deliver(&self, channel: &Channel, n: &Notification<'_>) -> Result<(), DeliveryError> {
         let request = match channel {
-            Channel::Mail { .. } => {
-                return Err(DeliveryError::Unsupported(
-                    "mailto: reminders go through Amazon SES and are only available when running in AWS; use an ntfy or webhook URL here".into(),
-                ));
+            Channel::Mail { to } => {
+                let mailer = self
+                    .mailer
+                    .as_ref()
+                    .ok_or_else(|| DeliveryError::Unsupported(MAIL_NEEDS_SES.into()))?;
+                let mail = Mail {
+                    to,
+                    subject: &n.title,
+                    text: &n.message,
+                };
+                return mailer.send(&mail).await;
             }
             Channel::Ntfy { url } => self
                 .http

@@ -145,6 +145,9 @@ pub struct Settings {
     pub notify_secret_id: Option<String>,
     /// `MYRUNSTREAK_REMIND_AT`: local times of the day to remind at, earliest first.
     pub remind_at: Vec<jiff::civil::Time>,
+    /// `MYRUNSTREAK_MAIL_FROM`: the sender, verified in Amazon SES, of reminders to `mailto:`
+    /// channels; without it `mailto:` channels cannot be used.
+    pub mail_from: Option<String>,
 }
 
 impl Settings {
@@ -326,6 +329,7 @@ impl Settings {
             notify_url,
             notify_secret_id: get("MYRUNSTREAK_NOTIFY_SECRET_ID"),
             remind_at,
+            mail_from: get("MYRUNSTREAK_MAIL_FROM"),
         })
     }
 
@@ -466,6 +470,10 @@ impl Settings {
                     .map(|t| t.strftime("%H:%M").to_string())
                     .collect::<Vec<_>>()
                     .join(","),
+            ),
+            (
+                "MYRUNSTREAK_MAIL_FROM",
+                self.mail_from.clone().unwrap_or_default(),
             ),
         ]
     }

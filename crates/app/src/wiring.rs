@@ -17,7 +17,9 @@ use crate::doctor::{DoctorError, DoctorReport, diagnose};
 use crate::mirror::Mirror;
 use crate::publish::{Publication, PublishError, publish};
 use crate::queries::{StreakQuery, streak};
-use crate::remind::{Backoff, Channel, DeliveryError, HttpNotifier, RemindReport, RemindRequest};
+use crate::remind::{
+    Backoff, Channel, DeliveryError, HttpNotifier, Mailer, RemindReport, RemindRequest,
+};
 use crate::settings::{Settings, TokenStoreKind};
 use crate::sync::{SyncError, SyncEvent, SyncReport, SyncRequest, scheduled_mode, sync};
 use crate::tokens::{EnvTokenStore, FileTokenStore, StoredTokens, TokenStore};
@@ -112,6 +114,7 @@ pub struct Wiring {
     tokens: Arc<dyn TokenStore>,
     http: reqwest::Client,
     observer: Option<Observer>,
+    mailer: Option<Arc<dyn Mailer>>,
 }
 
 impl std::fmt::Debug for Wiring {
@@ -131,6 +134,7 @@ impl Wiring {
             tokens,
             http: http_client()?,
             observer: None,
+            mailer: None,
         })
     }
 
@@ -149,6 +153,13 @@ impl Wiring {
     pub fn with_client_credentials(mut self, client_id: String, client_secret: Secret) -> Self {
         self.settings.client_id = client_id;
         self.settings.client_secret = client_secret;
+        self
+    }
+
+    /// Reminders to `mailto:` channels are sent by `mailer` (the shell builds the SES one when
+    /// `MYRUNSTREAK_MAIL_FROM` is set).
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
         self
     }
 
@@ -306,10 +317,8 @@ impl Wiring {
             units: self.settings.units,
         };
         let local = options.now.to_zoned_datetime(zone);
-        Ok(
-            crate::remind::remind(&mut store, &HttpNotifier::new()?, &answer, &local, &request)
-                .await?,
-        )
+        let notifier = HttpNotifier::new()?.with_mailer(self.mailer.clone());
+        Ok(crate::remind::remind(&mut store, &notifier, &answer, &local, &request).await?)
     }
 
     /// The published status at `now`, from the mirror as it is (see [`crate::publish`]);

@@ -1,5 +1,6 @@
-//! AWS adapters for MyRunStreak: the runner's tokens in Secrets Manager, and the DuckDB file in
-//! S3 with conditional writes so that two overlapping writers never lose an update.
+//! AWS adapters for MyRunStreak: the runner's tokens in Secrets Manager, the DuckDB file in S3
+//! with conditional writes so that two overlapping writers never lose an update, and reminders by
+//! mail through SES.
 //!
 //! Both speak to AWS through the real `aws-sdk-*` clients; tests point them at a local emulator
 //! with an endpoint override. Nothing here logs a token.
@@ -9,6 +10,7 @@
 
 mod s3;
 mod secrets;
+mod ses;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::config::{Credentials, Region};
@@ -17,6 +19,7 @@ pub use s3::{DatabaseObject, S3Error, StatusPrefix};
 pub use secrets::{
     ClientCredentials, SecretsManagerTokenStore, load_client_credentials, load_secret_field,
 };
+pub use ses::SesMailer;
 
 /// Where AWS is.
 #[derive(Clone, Debug, Default)]
@@ -55,6 +58,11 @@ pub fn s3_client(config: &aws_config::SdkConfig, options: &AwsOptions) -> aws_sd
         .force_path_style(options.endpoint_url.is_some())
         .build();
     aws_sdk_s3::Client::from_conf(s3)
+}
+
+/// An SES (API v2) client, for reminders by mail.
+pub fn ses_client(config: &aws_config::SdkConfig) -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::new(config)
 }
 
 /// A Secrets Manager client.

@@ -4,17 +4,18 @@
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
+use myrunstreak_app::remind::{DeliveryError, Mail, Mailer};
 use myrunstreak_app::{StoredTokens, TokenStore};
 use myrunstreak_aws::{
-    AwsOptions, DatabaseObject, S3Error, SecretsManagerTokenStore, load_client_credentials,
-    s3_client, sdk_config, secrets_client,
+    AwsOptions, DatabaseObject, S3Error, SecretsManagerTokenStore, SesMailer,
+    load_client_credentials, s3_client, sdk_config, secrets_client, ses_client,
 };
 use myrunstreak_testkit::Moto;
 use serde_json::{Value, json};
 use smashrun_client::{OAuthClient, OAuthConfig, Secret, TokenProvider, TokenSet};
 
 struct Aws {
-    _moto: Moto,
+    moto: Moto,
     options: AwsOptions,
 }
 
@@ -25,10 +26,7 @@ async fn moto() -> Aws {
         endpoint_url: Some(moto.url.clone()),
         static_credentials: Some(("test".into(), "test".into())),
     };
-    Aws {
-        _moto: moto,
-        options,
-    }
+    Aws { moto, options }
 }
 
 fn tokens(access: &str, issued: Timestamp) -> TokenSet {
@@ -234,4 +232,47 @@ async fn the_database_object_is_only_replaced_by_whoever_read_it_last() {
         "the winner's update survives"
     );
     assert_eq!(object.etag().await.unwrap(), Some(second));
+}
+
+#[tokio::test]
+async fn a_reminder_mail_goes_out_only_from_a_verified_sender_and_errors_name_no_address() {
+    let m = moto().await;
+    let ses = ses_client(&sdk_config(&m.options).await);
+    let mailer = SesMailer::new(ses.clone(), "streak@example.com");
+    let mail = Mail {
+        to: "sam@example.com",
+        subject: "Streak at risk",
+        text: "Streak 1,234 days: today not run yet",
+    };
+
+    // SES refuses a sender it has not verified: not retried, and neither address is in the error
+    let refused = mailer.send(&mail).await.unwrap_err();
+    assert!(
+        matches!(refused, DeliveryError::Unsupported(_)),
+        "{refused:?}"
+    );
+    assert!(!refused.retryable());
+    let text = refused.to_string();
+    assert!(
+        text.contains("MessageRejected") && text.contains("MYRUNSTREAK_MAIL_FROM"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("sam@") && !text.contains("streak@"),
+        "{text}"
+    );
+    assert!(m.moto.sent_mail().await.is_empty());
+
+    ses.create_email_identity()
+        .email_identity("streak@example.com")
+        .send()
+        .await
+        .unwrap();
+    mailer.send(&mail).await.unwrap();
+    let sent = m.moto.sent_mail().await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].from, "streak@example.com");
+    assert_eq!(sent[0].to, ["sam@example.com"]);
+    assert_eq!(sent[0].subject, "Streak at risk");
+    assert_eq!(sent[0].body, "Streak 1,234 days: today not run yet");
 }

@@ -6,17 +6,22 @@ use std::sync::Arc;
 use anyhow::Result;
 use myrunstreak_app::{Mirror, Settings, TokenStore, Wiring, local_token_store};
 
+/// Where AWS is for the settings (`AWS_REGION`, `AWS_ENDPOINT_URL`, the default credential
+/// chain).
+fn aws_options(settings: &Settings) -> myrunstreak_aws::AwsOptions {
+    myrunstreak_aws::AwsOptions {
+        region: settings.aws_region.clone(),
+        endpoint_url: settings.aws_endpoint_url.clone(),
+        static_credentials: None,
+    }
+}
+
 /// The token store the settings name.
 pub async fn token_store(settings: &Settings) -> Result<Arc<dyn TokenStore>> {
     if let Some(local) = local_token_store(settings)? {
         return Ok(local);
     }
-    let options = myrunstreak_aws::AwsOptions {
-        region: settings.aws_region.clone(),
-        endpoint_url: settings.aws_endpoint_url.clone(),
-        static_credentials: None,
-    };
-    let config = myrunstreak_aws::sdk_config(&options).await;
+    let config = myrunstreak_aws::sdk_config(&aws_options(settings)).await;
     let client = myrunstreak_aws::secrets_client(&config);
     Ok(Arc::new(myrunstreak_aws::SecretsManagerTokenStore::new(
         client,
@@ -25,8 +30,15 @@ pub async fn token_store(settings: &Settings) -> Result<Arc<dyn TokenStore>> {
 }
 
 /// Settings, tokens, client and store, wired by the application layer.
+/// Reminders to `mailto:` channels go through SES when `MYRUNSTREAK_MAIL_FROM` is set.
 pub async fn wiring(settings: &Settings) -> Result<Wiring> {
-    Ok(Wiring::new(settings.clone(), token_store(settings).await?)?)
+    let mut wiring = Wiring::new(settings.clone(), token_store(settings).await?)?;
+    if let Some(from) = &settings.mail_from {
+        let ses =
+            myrunstreak_aws::ses_client(&myrunstreak_aws::sdk_config(&aws_options(settings)).await);
+        wiring = wiring.with_mailer(Arc::new(myrunstreak_aws::SesMailer::new(ses, from)));
+    }
+    Ok(wiring)
 }
 
 /// The database for reading.

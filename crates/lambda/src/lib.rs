@@ -25,8 +25,8 @@ use myrunstreak_app::remind::{Backoff, RemindOutcome};
 use myrunstreak_app::wiring::RemindOptions;
 use myrunstreak_app::{Settings, TokenStore, Wiring};
 use myrunstreak_aws::{
-    AwsOptions, DatabaseObject, SecretsManagerTokenStore, StatusPrefix, load_client_credentials,
-    load_secret_field, s3_client, sdk_config, secrets_client,
+    AwsOptions, DatabaseObject, SecretsManagerTokenStore, SesMailer, StatusPrefix,
+    load_client_credentials, load_secret_field, s3_client, sdk_config, secrets_client, ses_client,
 };
 use myrunstreak_server::ServerConfig;
 use serde_json::{Value, json};
@@ -121,8 +121,11 @@ impl Checkout {
             secrets,
             deps.settings.tokens_secret_id.clone(),
         ));
-        let wiring = Wiring::new(settings, store)?
+        let mut wiring = Wiring::new(settings, store)?
             .with_client_credentials(credentials.client_id, credentials.client_secret);
+        if let Some(from) = &deps.settings.mail_from {
+            wiring = wiring.with_mailer(Arc::new(SesMailer::new(ses_client(&config), from)));
+        }
         let status = deps.settings.status_bucket.as_ref().map(|bucket| {
             StatusPrefix::new(
                 s3_client(&config, &deps.aws),

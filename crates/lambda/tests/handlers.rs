@@ -8,7 +8,9 @@ use jiff::civil::date;
 use jiff::{SignedDuration, Timestamp};
 use lambda_runtime::{Context, LambdaEvent};
 use myrunstreak_app::Settings;
-use myrunstreak_aws::{AwsOptions, DatabaseObject, s3_client, sdk_config, secrets_client};
+use myrunstreak_aws::{
+    AwsOptions, DatabaseObject, s3_client, sdk_config, secrets_client, ses_client,
+};
 use myrunstreak_lambda::{Deps, api_router, handle_sync, scheduled_remind};
 use myrunstreak_testkit::Moto;
 use serde_json::{Value, json};
@@ -16,7 +18,7 @@ use smashrun_sandbox::{Client, Sandbox, SandboxConfig};
 use tower::ServiceExt;
 
 struct Cloud {
-    _moto: Moto,
+    moto: Moto,
     aws: AwsOptions,
     sandbox: Sandbox,
     dir: tempfile::TempDir,
@@ -82,7 +84,7 @@ async fn cloud() -> Cloud {
         .await
         .unwrap();
     Cloud {
-        _moto: moto,
+        moto,
         aws,
         sandbox,
         dir: tempfile::tempdir().unwrap(),
@@ -352,7 +354,16 @@ async fn the_scheduled_reminder_sends_once_even_from_a_fresh_container() {
     secrets_client(&sdk)
         .create_secret()
         .name("myrunstreak/notify")
-        .secret_string(json!({ "notify_url": hook }).to_string())
+        .secret_string(
+            json!({ "notify_url": format!("{hook}, mailto:sam@example.com") }).to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // and a mail through SES, from a sender verified there
+    ses_client(&sdk)
+        .create_email_identity()
+        .email_identity("streak@example.com")
         .send()
         .await
         .unwrap();
@@ -363,6 +374,7 @@ async fn the_scheduled_reminder_sends_once_even_from_a_fresh_container() {
             "MYRUNSTREAK_NOTIFY_SECRET_ID",
             "myrunstreak/notify".to_owned(),
         ),
+        ("MYRUNSTREAK_MAIL_FROM", "streak@example.com".to_owned()),
     ];
     // the history ends on 2026-05-03: at 20:20 in New York the next evening, today is at risk
     let evening: Timestamp = "2026-05-04T20:20:00-04:00".parse().unwrap();
@@ -372,12 +384,16 @@ async fn the_scheduled_reminder_sends_once_even_from_a_fresh_container() {
     assert_eq!(first["today"]["state"], "at_risk", "{first}");
     assert_eq!(first["outcome"]["outcome"], "sent", "{first}");
     assert_eq!(first["outcome"]["slot"], "18:00", "{first}");
-    {
+    let message = {
         let got = seen.lock().unwrap();
         assert_eq!(got.len(), 1, "one message");
-        let message = got[0]["message"].as_str().unwrap();
-        assert!(message.contains("today not run yet"), "{message}");
-    }
+        got[0]["message"].as_str().unwrap().to_owned()
+    };
+    assert!(message.contains("today not run yet"), "{message}");
+    let mail = c.moto.sent_mail().await;
+    assert_eq!(mail.len(), 1, "one mail: {mail:?}");
+    assert_eq!(mail[0].to, ["sam@example.com"]);
+    assert_eq!(mail[0].body, message, "the mail says what the webhook got");
     // a new container (an empty work folder) fifteen minutes later: what was sent came back
     // from S3 with the file, so nothing is sent twice
     let later = scheduled_remind(
@@ -389,6 +405,7 @@ async fn the_scheduled_reminder_sends_once_even_from_a_fresh_container() {
     .unwrap();
     assert_eq!(later["outcome"]["outcome"], "already_sent", "{later}");
     assert_eq!(seen.lock().unwrap().len(), 1, "still one message");
+    assert_eq!(c.moto.sent_mail().await.len(), 1, "still one mail");
 
     // an event asking for something else is an error that names what exists
     let err = handle_sync(

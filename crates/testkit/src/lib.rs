@@ -55,6 +55,47 @@ impl Moto {
     }
 }
 
+/// A mail moto's SES took (it sends nothing: it keeps what it was asked to send).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentMail {
+    /// The sender.
+    pub from: String,
+    /// The `To` addresses.
+    pub to: Vec<String>,
+    /// The subject.
+    pub subject: String,
+    /// The text body.
+    pub body: String,
+}
+
+impl Moto {
+    /// Every mail SES was asked to send, oldest first (from moto's `/moto-api/data.json`).
+    pub async fn sent_mail(&self) -> Vec<SentMail> {
+        let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", self.url))
+            .await
+            .expect("moto answers")
+            .json()
+            .await
+            .expect("moto's data is JSON");
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+        data["ses"]["Message"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|m| SentMail {
+                from: text(&m["source"]),
+                to: m["destinations"]["ToAddresses"]
+                    .as_array()
+                    .map(|a| a.iter().map(text).collect())
+                    .unwrap_or_default(),
+                subject: text(&m["subject"]),
+                body: text(&m["body"]),
+            })
+            .collect()
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
