@@ -330,6 +330,7 @@ mod tests {
                     time_left_s: 13_200,
                     today_km: 0.0,
                     milestones: Milestones::for_days(days),
+                    override_days: Vec::new(),
                 },
                 longest: StreakJson {
                     days,
@@ -337,6 +338,7 @@ mod tests {
                     end: Some(date(2026, 5, 3)),
                     distance_km: 9000.0,
                     runs: days,
+                    override_days: Vec::new(),
                 },
                 rule: Rule::Usrsa,
                 as_of: date(2026, 5, 4),

@@ -134,6 +134,9 @@ pub struct CurrentStreakJson {
     pub today_km: f64,
     /// Milestones reached and the next one.
     pub milestones: Milestones,
+    /// Days of this streak counted by an override (the runner's word, no run record), shown
+    /// wherever the streak is, the published status included.
+    pub override_days: Vec<Date>,
 }
 
 /// A streak, as shown.
@@ -149,6 +152,8 @@ pub struct StreakJson {
     pub distance_km: f64,
     /// Counted runs.
     pub runs: u32,
+    /// Days of this streak counted by an override (the runner's word, no run record).
+    pub override_days: Vec<Date>,
 }
 
 /// `streak`: the current and the longest streak.
@@ -170,7 +175,7 @@ pub struct StreakResponse {
     pub streak_count: usize,
 }
 
-fn streak_json(s: Option<&myrunstreak_domain::Streak>) -> StreakJson {
+fn streak_json(s: Option<&myrunstreak_domain::Streak>, overrides: &[Date]) -> StreakJson {
     match s {
         Some(s) => StreakJson {
             days: s.days,
@@ -178,6 +183,7 @@ fn streak_json(s: Option<&myrunstreak_domain::Streak>) -> StreakJson {
             end: Some(s.end),
             distance_km: s.distance.km(),
             runs: s.runs,
+            override_days: within(overrides, Some(s.start), Some(s.end)),
         },
         None => StreakJson {
             days: 0,
@@ -185,7 +191,33 @@ fn streak_json(s: Option<&myrunstreak_domain::Streak>) -> StreakJson {
             end: None,
             distance_km: 0.0,
             runs: 0,
+            override_days: Vec::new(),
         },
+    }
+}
+
+/// The days, in order, that an override counts under `query` (none when the ledger is left out).
+fn override_days(runs: &[Run], query: &StreakQuery) -> Vec<Date> {
+    let policy = query.day_policy();
+    let mut days: Vec<Date> = runs
+        .iter()
+        .filter(|r| r.is_override())
+        .map(|r| policy.day_of(&r.start))
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    days
+}
+
+/// The days of `days` from `start` to `end` (none when either is unknown).
+fn within(days: &[Date], start: Option<Date>, end: Option<Date>) -> Vec<Date> {
+    match (start, end) {
+        (Some(start), Some(end)) => days
+            .iter()
+            .copied()
+            .filter(|d| (start..=end).contains(d))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -237,6 +269,7 @@ pub fn streak(
     let runs = &*query.counted(runs);
     let (zone, horizon) = horizon(runs, query, now)?;
     let report = streaks(runs, &query.rules(), &horizon);
+    let overrides = override_days(runs, query);
     let c = &report.current;
     let (remaining_km, remaining_s, needs_any_run) = match c.remaining {
         Remaining::Nothing => (Some(0.0), None, false),
@@ -257,8 +290,9 @@ pub fn streak(
             time_left_s: c.time_left_s,
             today_km: c.today.distance.km(),
             milestones: c.milestones.clone(),
+            override_days: within(&overrides, c.start, c.end),
         },
-        longest: streak_json(report.longest.as_ref()),
+        longest: streak_json(report.longest.as_ref(), &overrides),
         rule: query.rule,
         as_of: report.today,
         timezone: zone_name(&zone),
@@ -330,11 +364,12 @@ pub fn streak_history(
     let runs = &*query.counted(runs);
     let (_, horizon) = horizon(runs, query, now)?;
     let report = streaks(runs, &query.rules(), &horizon);
+    let overrides = override_days(runs, query);
     let mut list: Vec<StreakJson> = report
         .streaks
         .iter()
         .filter(|s| s.days >= min_days)
-        .map(|s| streak_json(Some(s)))
+        .map(|s| streak_json(Some(s), &overrides))
         .collect();
     list.sort_by(|a, b| b.days.cmp(&a.days).then(b.end.cmp(&a.end)));
     Ok(StreaksResponse {
@@ -507,6 +542,7 @@ pub fn day_audit(
     units: Units,
 ) -> Result<DayAuditResponse, DomainError> {
     let runs = &*query.counted(runs);
+    let overrides = override_days(runs, query);
     let (_, horizon) = horizon(runs, query, now)?;
     let audit = audit_day(runs, date, &query.rules(), &horizon);
     let reason = audit.explain(units);
@@ -542,7 +578,10 @@ pub fn day_audit(
         runs,
         near_misses: audit.near_misses,
         flags: audit.flags,
-        streak: audit.streak.as_ref().map(|s| streak_json(Some(s))),
+        streak: audit
+            .streak
+            .as_ref()
+            .map(|s| streak_json(Some(s), &overrides)),
         in_current_streak: audit.in_current_streak,
     })
 }

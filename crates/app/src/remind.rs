@@ -694,6 +694,7 @@ mod tests {
                     time_left_s,
                     today_km: 0.0,
                     milestones: Milestones::for_days(1234),
+                    override_days: Vec::new(),
                 },
                 longest: StreakJson {
                     days: 1234,
@@ -701,6 +702,7 @@ mod tests {
                     end: None,
                     distance_km: 0.0,
                     runs: 0,
+                    override_days: Vec::new(),
                 },
                 rule: Rule::Usrsa,
                 as_of: date(2026, 5, 4),

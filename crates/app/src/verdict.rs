@@ -297,6 +297,7 @@ mod tests {
                 time_left_s: 13_200,
                 today_km: 0.0,
                 milestones: Milestones::for_days(days),
+                override_days: Vec::new(),
             },
             longest: StreakJson {
                 days,
@@ -304,6 +305,7 @@ mod tests {
                 end: None,
                 distance_km: 0.0,
                 runs: 0,
+                override_days: Vec::new(),
             },
             rule: Rule::Usrsa,
             as_of: date(2026, 5, 4),

@@ -149,6 +149,17 @@ pub fn plural(n: u32, word: &str) -> String {
     )
 }
 
+/// The days a streak owes to an override, said wherever the streak is.
+fn print_overrides(days: &[jiff::civil::Date]) {
+    if !days.is_empty() {
+        let days: Vec<String> = days.iter().map(ToString::to_string).collect();
+        println!(
+            "  Counted by an override: {} (see `myrunstreak ledger`)",
+            days.join(", ")
+        );
+    }
+}
+
 /// The streak as a runner reads it.
 pub fn print(s: &StreakResponse, units: Units) {
     let c = &s.current;
@@ -160,6 +171,7 @@ pub fn print(s: &StreakResponse, units: Units) {
         ),
         _ => println!("Current streak: 0 days: {}", status_line(s, units)),
     }
+    print_overrides(&c.override_days);
     if let (Some(start), Some(end)) = (s.longest.start, s.longest.end) {
         println!(
             "Longest streak: {} ({start} to {end}), {} over {} runs",
@@ -167,6 +179,9 @@ pub fn print(s: &StreakResponse, units: Units) {
             units.format(Distance::from_km(s.longest.distance_km).unwrap_or_default()),
             s.longest.runs
         );
+        if s.longest.override_days != c.override_days {
+            print_overrides(&s.longest.override_days);
+        }
     }
     let m = &c.milestones;
     if !m.reached.is_empty() {

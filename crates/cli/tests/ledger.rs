@@ -219,6 +219,38 @@ async fn a_gap_is_bridged_by_add_and_by_override_and_comes_back_when_removed() {
         assert_eq!(w.current(&["--rule", rule]).await, 6, "{rule}");
         assert_eq!(w.current(&["--rule", rule, "--exclude-ledger"]).await, 1);
     }
+    // the streak names its override days, and so does the published status (not the reason)
+    let streak = w.json(&["streak", "--as-of", "2026-05-03"]).await;
+    assert_eq!(streak["current"]["override_days"], json!(["2026-05-02"]));
+    assert_eq!(streak["longest"]["override_days"], json!(["2026-05-02"]));
+    let text = w.run_ok(&["streak", "--as-of", "2026-05-03"]).await;
+    assert!(
+        text.contains("Counted by an override: 2026-05-02"),
+        "{text}"
+    );
+    let published = w.dir.path().join("published");
+    w.run_ok(&[
+        "publish",
+        published.to_str().unwrap(),
+        "--now",
+        "2026-05-03T18:00:00Z",
+    ])
+    .await;
+    let status: Value =
+        serde_json::from_slice(&std::fs::read(published.join("status.json")).unwrap()).unwrap();
+    assert_eq!(status["current"]["override_days"], json!(["2026-05-02"]));
+    for file in ["status.json", "badge.svg", "streak.ics"] {
+        let body = std::fs::read_to_string(published.join(file)).unwrap();
+        assert!(
+            !body.contains("watch died"),
+            "the reason stays private: {file}"
+        );
+    }
+    let bare = w
+        .json(&["streak", "--as-of", "2026-05-03", "--exclude-ledger"])
+        .await;
+    assert_eq!(bare["current"]["override_days"], json!([]));
+
     let why = w
         .json(&["streak", "why", "2026-05-02", "--as-of", "2026-05-03"])
         .await;
