@@ -81,11 +81,12 @@ resource "aws_lambda_function" "api" {
     variables = {
       ENVIRONMENT           = var.environment
       LOG_LEVEL             = "info"
-      MYRUNSTREAK_S3_BUCKET = aws_s3_bucket.data.bucket
-      MYRUNSTREAK_S3_KEY    = var.db_key
-      MYRUNSTREAK_RULE      = var.streak_rule
-      MYRUNSTREAK_TIMEZONE  = var.home_timezone
-      MYRUNSTREAK_WORK_DIR  = "/tmp/myrunstreak"
+      MYRUNSTREAK_S3_BUCKET           = aws_s3_bucket.data.bucket
+      MYRUNSTREAK_S3_KEY              = var.db_key
+      MYRUNSTREAK_RULE                = var.streak_rule
+      MYRUNSTREAK_TIMEZONE            = var.home_timezone
+      MYRUNSTREAK_WORK_DIR            = "/tmp/myrunstreak"
+      MYRUNSTREAK_API_TOKEN_SECRET_ID = aws_secretsmanager_secret.api_token.name
     }
   }
 
@@ -159,14 +160,22 @@ resource "aws_apigatewayv2_integration" "api" {
 }
 
 resource "aws_apigatewayv2_route" "root" {
-  #checkov:skip=CKV_AWS_309:the read endpoints are public by design (the dashboard, an embeddable badge.svg); only GET routes exist and the API's role cannot write
+  #checkov:skip=CKV_AWS_309:the read endpoints are public by design (the dashboard, an embeddable badge.svg); the GET routes read; the one write (POST /api/v1/ledger) has its own route behind the bearer token
   api_id    = aws_apigatewayv2_api.http.id
   route_key = "GET /"
   target    = "integrations/${aws_apigatewayv2_integration.api.id}"
 }
 
+# The one write: a ledger entry, behind the bearer token of the api_token secret.
+resource "aws_apigatewayv2_route" "ledger_post" {
+  #checkov:skip=CKV_AWS_309:the function checks the bearer token itself (constant-time, from Secrets Manager), as `myrunstreak serve` does; an API Gateway authorizer would be a second Lambda for the same check
+  api_id    = aws_apigatewayv2_api.http.id
+  route_key = "POST /api/v1/ledger"
+  target    = "integrations/${aws_apigatewayv2_integration.api.id}"
+}
+
 resource "aws_apigatewayv2_route" "proxy" {
-  #checkov:skip=CKV_AWS_309:the read endpoints are public by design (the dashboard, an embeddable badge.svg); only GET routes exist and the API's role cannot write
+  #checkov:skip=CKV_AWS_309:the read endpoints are public by design (the dashboard, an embeddable badge.svg); the GET routes read; the one write (POST /api/v1/ledger) has its own route behind the bearer token
   api_id    = aws_apigatewayv2_api.http.id
   route_key = "GET /{proxy+}"
   target    = "integrations/${aws_apigatewayv2_integration.api.id}"

@@ -43,12 +43,29 @@ data "aws_iam_policy_document" "sync" {
   }
 }
 
-# The API only reads the object and writes its logs: it cannot write the bucket or read tokens.
+# The API reads the object; its one write, a ledger entry, replaces the object only with
+# If-Match (the ETag it read, as the sync does), so it can never overwrite a newer version. It
+# reads its own bearer token and never SmashRun's tokens.
 data "aws_iam_policy_document" "api" {
   statement {
-    sid       = "DatabaseObjectReadOnly"
+    sid       = "DatabaseObjectRead"
     actions   = ["s3:GetObject"]
     resources = [local.object_arn]
+  }
+  statement {
+    sid       = "LedgerEntryConditionalWrite"
+    actions   = ["s3:PutObject"]
+    resources = [local.object_arn]
+    condition {
+      test     = "Null"
+      variable = "s3:if-match"
+      values   = ["false"]
+    }
+  }
+  statement {
+    sid       = "ApiToken"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.api_token.arn]
   }
   statement {
     sid       = "TellMissingFromForbidden"

@@ -115,6 +115,12 @@ variable "notify_secret_name" {
   default     = "myrunstreak/notify"
 }
 
+variable "api_token_secret_name" {
+  description = "Secrets Manager secret whose api_token is the bearer token of POST /api/v1/ledger (the API's one write, made through the same conditional S3 write as the sync)."
+  type        = string
+  default     = "myrunstreak/api-token"
+}
+
 variable "mail_from" {
   description = "Sender address for reminders to mailto: channels, sent through Amazon SES. Set it to create the SES identity (SES mails the address a verification link) and let the sync send from it alone. Empty (the default): no SES, and mailto: channels fail with that reason."
   type        = string

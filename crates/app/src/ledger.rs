@@ -9,12 +9,13 @@
 //! the streak sees it (the home zone, else the clock of the most recent mirrored run) at the
 //! entry's time, or at noon when it has none, so that the entry lands on that date.
 
+use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 use jiff::tz::{AmbiguousOffset, Offset};
 use myrunstreak_domain::{Distance, DomainError, LedgerEntry, LedgerItem, Run};
 use myrunstreak_store::{Store, StoreError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::queries::{StreakQuery, runner_zone};
 
@@ -185,6 +186,87 @@ pub fn remove_override(
     book.remove_override(date)?
         .map(|e| change(e, query))
         .transpose()
+}
+
+/// A new entry as a shell receives it: the body of `POST /api/v1/ledger`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum NewEntry {
+    /// A manual run.
+    Run {
+        /// The run day.
+        date: Date,
+        /// How far, in km.
+        distance_km: f64,
+        /// Moving time in seconds.
+        #[serde(default)]
+        duration_s: Option<f64>,
+        /// The local start time.
+        #[serde(default)]
+        time: Option<Time>,
+        /// A note.
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// An override of a day, with the runner's reason.
+    Override {
+        /// The day.
+        date: Date,
+        /// Why there is no run record.
+        reason: String,
+    },
+}
+
+/// Records `entry`, made at `now`.
+pub fn record(
+    book: &mut impl LedgerBook,
+    entry: NewEntry,
+    query: &StreakQuery,
+    now: Timestamp,
+) -> Result<LedgerChange, LedgerError> {
+    match entry {
+        NewEntry::Run {
+            date,
+            distance_km,
+            duration_s,
+            time,
+            note,
+        } => {
+            let run = ManualRun {
+                date,
+                time,
+                distance: Distance::from_km(distance_km)?,
+                duration_s,
+                note,
+            };
+            add_run(book, run, query, now)
+        }
+        NewEntry::Override { date, reason } => add_override(book, date, &reason, query, now),
+    }
+}
+
+/// What a [`LedgerWriter`] can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerWriteError {
+    /// The entry was refused.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The database could not be read or written where it lives; nothing was recorded.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// Where a shell records ledger entries when the database is not a file it may write in place
+/// (a port: in AWS, the S3 object, changed through the same conditional write as the sync).
+#[async_trait]
+pub trait LedgerWriter: Send + Sync {
+    /// Records `entry` under `query`, made at `now`, and makes it durable.
+    async fn record(
+        &self,
+        entry: NewEntry,
+        query: &StreakQuery,
+        now: Timestamp,
+    ) -> Result<LedgerChange, LedgerWriteError>;
 }
 
 /// Every entry.

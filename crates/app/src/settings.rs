@@ -145,6 +145,9 @@ pub struct Settings {
     pub notify_secret_id: Option<String>,
     /// `MYRUNSTREAK_REMIND_AT`: local times of the day to remind at, earliest first.
     pub remind_at: Vec<jiff::civil::Time>,
+    /// `MYRUNSTREAK_API_TOKEN_SECRET_ID`: in AWS, the Secrets Manager secret whose `api_token`
+    /// is the API's bearer token (so that the token stays out of the environment).
+    pub api_token_secret_id: Option<String>,
     /// `MYRUNSTREAK_MAIL_FROM`: the sender, verified in Amazon SES, of reminders to `mailto:`
     /// channels; without it `mailto:` channels cannot be used.
     pub mail_from: Option<String>,
@@ -330,6 +333,7 @@ impl Settings {
             notify_secret_id: get("MYRUNSTREAK_NOTIFY_SECRET_ID"),
             remind_at,
             mail_from: get("MYRUNSTREAK_MAIL_FROM"),
+            api_token_secret_id: get("MYRUNSTREAK_API_TOKEN_SECRET_ID"),
         })
     }
 
@@ -474,6 +478,10 @@ impl Settings {
             (
                 "MYRUNSTREAK_MAIL_FROM",
                 self.mail_from.clone().unwrap_or_default(),
+            ),
+            (
+                "MYRUNSTREAK_API_TOKEN_SECRET_ID",
+                self.api_token_secret_id.clone().unwrap_or_default(),
             ),
         ]
     }

@@ -48,6 +48,7 @@ pub fn config(settings: &Settings) -> Result<ServerConfig> {
         sync: Some(runner),
         reload_every: Duration::from_secs(1),
         stale_after: settings.stale_after,
+        ledger_writer: None,
     })
 }
 

@@ -20,12 +20,13 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use jiff::Timestamp;
+use myrunstreak_app::ledger::{self, LedgerChange, LedgerWriteError, LedgerWriter, NewEntry};
 use myrunstreak_app::queries::StreakQuery;
 use myrunstreak_app::remind::{Backoff, RemindOutcome};
 use myrunstreak_app::wiring::RemindOptions;
 use myrunstreak_app::{Settings, TokenStore, Wiring};
 use myrunstreak_aws::{
-    AwsOptions, DatabaseObject, SecretsManagerTokenStore, SesMailer, StatusPrefix,
+    AwsOptions, DatabaseObject, S3Error, SecretsManagerTokenStore, SesMailer, StatusPrefix,
     load_client_credentials, load_secret_field, s3_client, sdk_config, secrets_client, ses_client,
 };
 use myrunstreak_server::ServerConfig;
@@ -214,6 +215,67 @@ pub async fn scheduled_remind(deps: &Deps, request_id: &str, now: Timestamp) -> 
     Ok(summary)
 }
 
+/// `POST /api/v1/ledger` in AWS: the entry goes into the S3 object through the sync's own
+/// conditional write (download with its ETag, record, upload only if the object still has that
+/// ETag), again from a fresh download when another writer got there first.
+struct S3Ledger {
+    object: DatabaseObject,
+    path: PathBuf,
+    mirror: Arc<Mirror>,
+}
+
+/// Tries of a ledger write that keeps losing to other writers.
+const LEDGER_WRITE_TRIES: u32 = 3;
+
+#[async_trait::async_trait]
+impl LedgerWriter for S3Ledger {
+    async fn record(
+        &self,
+        entry: NewEntry,
+        query: &StreakQuery,
+        now: Timestamp,
+    ) -> Result<LedgerChange, LedgerWriteError> {
+        let unavailable = |e: &dyn std::fmt::Display| LedgerWriteError::Unavailable(e.to_string());
+        let mut attempt = 1;
+        loop {
+            let _ = std::fs::remove_file(&self.path);
+            let _ = std::fs::remove_file(self.path.with_extension("duckdb.wal"));
+            let Some(etag) = self
+                .object
+                .download(&self.path)
+                .await
+                .map_err(|e| unavailable(&e))?
+            else {
+                return Err(LedgerWriteError::Unavailable(
+                    "there is no database in S3 yet: the first sync creates it".into(),
+                ));
+            };
+            let (path, entry, query) = (self.path.clone(), entry.clone(), query.clone());
+            // the store is closed (and checkpointed) when the closure returns, before the upload
+            let change = tokio::task::spawn_blocking(move || {
+                ledger::record(&mut ledger::open_book(&path, now)?, entry, &query, now)
+            })
+            .await
+            .map_err(|e| unavailable(&e))??;
+            match self.object.upload(&self.path, Some(&etag)).await {
+                Ok(new_etag) => {
+                    tracing::info!(entry = change.entry.id, etag = %new_etag, "ledger entry uploaded");
+                    self.mirror.expire().await;
+                    return Ok(change);
+                }
+                Err(S3Error::Conflict { .. }) if attempt < LEDGER_WRITE_TRIES => {
+                    tracing::warn!(
+                        attempt,
+                        "the database changed while the entry was recorded; again from a fresh copy"
+                    );
+                    attempt += 1;
+                }
+                Err(e) => return Err(unavailable(&e)),
+            }
+        }
+    }
+}
+
 /// Keeps a read-only copy of the database in the work folder, fresh by ETag (checked at most
 /// once per `every`).
 struct Mirror {
@@ -237,6 +299,11 @@ impl Mirror {
         *state = (etag, Some(Instant::now()));
         Ok(())
     }
+
+    /// The next request checks S3 again (after a write of our own).
+    async fn expire(&self) {
+        self.state.lock().await.1 = None;
+    }
 }
 
 async fn refresh_first(
@@ -251,9 +318,15 @@ async fn refresh_first(
 }
 
 /// The API's router: the same as `myrunstreak serve`, over a read-only copy of the S3 object
-/// cached in the work folder by ETag. Nothing changes state from here (no sync, no token).
+/// cached in the work folder by ETag. With `MYRUNSTREAK_API_TOKEN_SECRET_ID`, the one change it
+/// makes (behind that bearer token) is `POST /api/v1/ledger`, through [`S3Ledger`]; it never
+/// syncs and never reads SmashRun's tokens.
 pub async fn api_router(deps: &Deps, check_every: Duration) -> Result<Router> {
     let config = sdk_config(&deps.aws).await;
+    let api_token = match &deps.settings.api_token_secret_id {
+        Some(id) => Some(load_secret_field(&secrets_client(&config), id, "api_token").await?),
+        None => None,
+    };
     std::fs::create_dir_all(&deps.work_dir)?;
     let path = deps.work_dir.join("snapshot.duckdb");
     let mirror = Arc::new(Mirror {
@@ -271,7 +344,19 @@ pub async fn api_router(deps: &Deps, check_every: Duration) -> Result<Router> {
         query: StreakQuery::from_settings(&deps.settings)?,
         units: deps.settings.units,
         goals: myrunstreak_app::Goals::from_settings(&deps.settings),
-        api_token: None,
+        ledger_writer: match api_token {
+            None => None,
+            Some(_) => Some(Arc::new(S3Ledger {
+                object: DatabaseObject::new(
+                    s3_client(&config, &deps.aws),
+                    deps.bucket()?,
+                    deps.settings.s3_key.clone(),
+                ),
+                path: deps.work_dir.join("ledger-write.duckdb"),
+                mirror: mirror.clone(),
+            }) as Arc<dyn LedgerWriter>),
+        },
+        api_token,
         cors_origins: deps.settings.cors_origins.clone(),
         sync: None,
         reload_every: Duration::from_secs(1),

@@ -288,7 +288,12 @@ async fn a_failing_sync_is_a_handler_error() {
 }
 
 async fn api_call(router: &axum::Router, name: &str) -> (u16, Value) {
-    let request = lambda_http::request::from_str(&event(name).to_string()).unwrap();
+    api_request(router, event(name)).await
+}
+
+/// API Gateway's v2 event `event` through `router`: the status and the JSON answer.
+async fn api_request(router: &axum::Router, event: Value) -> (u16, Value) {
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
     let (parts, body) = request.into_parts();
     let request = axum::http::Request::from_parts(parts, axum::body::Body::from(body.to_vec()));
     let response = router.clone().oneshot(request).await.unwrap();
@@ -323,6 +328,112 @@ async fn the_api_answers_api_gateway_v2_requests_from_the_s3_copy() {
     let (status, body) = api_call(&router, "apigw-v2-post-sync.json").await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"]["code"], "disabled");
+}
+
+/// `method path` as API Gateway hands it over, with a bearer token and a JSON body.
+fn api_event(method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
+    let mut e = event("apigw-v2-post-sync.json");
+    e["rawPath"] = json!(path);
+    e["requestContext"]["http"]["path"] = json!(path);
+    e["requestContext"]["http"]["method"] = json!(method);
+    e["headers"]["authorization"] = json!(format!("Bearer {token}"));
+    if let Some(body) = body {
+        e["headers"]["content-type"] = json!("application/json");
+        e["body"] = json!(body.to_string());
+    }
+    e
+}
+
+#[tokio::test]
+async fn a_ledger_entry_posted_to_the_api_is_written_to_s3_and_kept_by_the_next_sync() {
+    let c = cloud().await;
+    handle_sync(
+        &c.deps("sync"),
+        invocation(event("scheduled-event.json"), "seed"),
+    )
+    .await
+    .unwrap();
+    let etag = c.object().await.etag().await.unwrap();
+    // the API's bearer token is a secret of its own, as Terraform keeps it
+    secrets_client(&sdk_config(&c.aws).await)
+        .create_secret()
+        .name("myrunstreak/api-token")
+        .secret_string(json!({ "api_token": "t0ken-abc" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let with_token = [(
+        "MYRUNSTREAK_API_TOKEN_SECRET_ID",
+        "myrunstreak/api-token".to_owned(),
+    )];
+    let router = api_router(&c.deps_with("api", &with_token), Duration::from_secs(60))
+        .await
+        .unwrap();
+    let entry = json!({"kind": "override", "date": "2026-05-01", "reason": "watch died"});
+
+    let (status, body) = api_request(
+        &router,
+        api_event("POST", "/api/v1/ledger", "wrong", Some(entry.clone())),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(
+        c.object().await.etag().await.unwrap(),
+        etag,
+        "nothing written"
+    );
+
+    let (status, body) = api_request(
+        &router,
+        api_event("POST", "/api/v1/ledger", "t0ken-abc", Some(entry.clone())),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["entry"]["kind"], "override");
+    assert_eq!(body["day"], "2026-05-01");
+    assert_ne!(
+        c.object().await.etag().await.unwrap(),
+        etag,
+        "written to S3, conditionally on the ETag it read"
+    );
+    // the same container reads it back at once (its cached copy was expired by the write)
+    let (status, body) = api_request(&router, api_event("GET", "/api/v1/ledger", "", None)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["entries"][0]["reason"], "watch died", "{body}");
+    // a second override of that day is refused, and nothing is written
+    let etag = c.object().await.etag().await.unwrap();
+    let (status, body) = api_request(
+        &router,
+        api_event("POST", "/api/v1/ledger", "t0ken-abc", Some(entry)),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(c.object().await.etag().await.unwrap(), etag);
+
+    // the next sync starts from the object with the entry and keeps it; a fresh API container
+    // without the token still reads it (and still cannot write)
+    handle_sync(
+        &c.deps("sync-2"),
+        invocation(event("scheduled-event.json"), "after"),
+    )
+    .await
+    .unwrap();
+    let fresh = api_router(&c.deps("api-2"), Duration::from_secs(60))
+        .await
+        .unwrap();
+    let (_, body) = api_request(&fresh, api_event("GET", "/api/v1/ledger", "", None)).await;
+    assert_eq!(body["entries"].as_array().unwrap().len(), 1, "{body}");
+    let (status, _) = api_request(
+        &fresh,
+        api_event(
+            "POST",
+            "/api/v1/ledger",
+            "t0ken-abc",
+            Some(json!({"kind": "override", "date": "2026-04-30", "reason": "x"})),
+        ),
+    )
+    .await;
+    assert_eq!(status, 403, "no token configured: writes are disabled");
 }
 
 /// A local webhook: every POST body it receives.

@@ -12,12 +12,12 @@ use axum::{Json, Router};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use myrunstreak_app::goals;
-use myrunstreak_app::ledger::{self, LedgerError, LedgerResponse};
+use myrunstreak_app::ledger::{self, LedgerError, LedgerResponse, LedgerWriteError, NewEntry};
 use myrunstreak_app::queries::{self, RunDetail, StreakQuery};
 use myrunstreak_app::verdict::{self, Freshness};
 use myrunstreak_app::{HeldRun, RunItem, StoreError, SyncEntry, is_stale};
 use myrunstreak_domain::{PeriodRule, Rule};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use subtle::ConstantTimeEq;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -541,25 +541,6 @@ async fn ledger(State(state): State<Shared>) -> Result<Json<LedgerResponse>, Api
     }))
 }
 
-/// The body of `POST /api/v1/ledger`.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-enum NewEntry {
-    /// A manual run.
-    Run {
-        date: Date,
-        distance_km: f64,
-        #[serde(default)]
-        duration_s: Option<f64>,
-        #[serde(default)]
-        time: Option<jiff::civil::Time>,
-        #[serde(default)]
-        note: Option<String>,
-    },
-    /// An override of a day, with the runner's reason.
-    Override { date: Date, reason: String },
-}
-
 #[utoipa::path(post, path = "/api/v1/ledger", tag = "ledger", security(("bearer" = [])),
     request_body(content = String, content_type = "application/json", description = "`{\"kind\":\"run\",\"date\":\"2026-05-02\",\"distance_km\":1.93,\"duration_s\":690,\"time\":\"06:40\",\"note\":\"...\"}` or `{\"kind\":\"override\",\"date\":\"2026-05-02\",\"reason\":\"watch died\"}`"),
     responses((status = 201, description = "The entry recorded and the day it counts on (as `myrunstreak add --json` / `override --json`)"),
@@ -574,45 +555,7 @@ async fn add_to_ledger(
     authorized(&state, &headers, "POST /api/v1/ledger")?;
     let entry: NewEntry = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("a ledger entry: {e}")))?;
-    // one writer at a time: never while this server syncs
-    let Ok(guard) = state.syncing.clone().try_lock_owned() else {
-        return Err(ApiError::unavailable(
-            "a sync is running; try again in a moment",
-        ));
-    };
-    let path = state.config.db_path.clone();
-    let query = state.config.query.clone();
-    let change = tokio::task::spawn_blocking(move || {
-        let _guard = guard;
-        let now = Timestamp::now();
-        let mut book = ledger::open_book(&path, now)?;
-        match entry {
-            NewEntry::Run {
-                date,
-                distance_km,
-                duration_s,
-                time,
-                note,
-            } => {
-                let distance = myrunstreak_domain::Distance::from_km(distance_km)
-                    .map_err(LedgerError::Invalid)?;
-                let run = ledger::ManualRun {
-                    date,
-                    time,
-                    distance,
-                    duration_s,
-                    note,
-                };
-                ledger::add_run(&mut book, run, &query, now)
-            }
-            NewEntry::Override { date, reason } => {
-                ledger::add_override(&mut book, date, &reason, &query, now)
-            }
-        }
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(|e| match e {
+    let refused = |e: LedgerError| match e {
         LedgerError::Invalid(e) => ApiError::bad_request(e.to_string()),
         LedgerError::Store(e @ StoreError::AlreadyOverridden { .. }) => {
             ApiError::conflict(e.to_string())
@@ -621,7 +564,35 @@ async fn add_to_ledger(
             ApiError::unavailable("the database is in use by a sync; try again in a moment")
         }
         LedgerError::Store(e) => ApiError::internal(e),
-    })?;
+    };
+    let query = state.config.query.clone();
+    // where the database is not ours to write in place (AWS), the writer makes it durable
+    if let Some(writer) = &state.config.ledger_writer {
+        let change = writer
+            .record(entry, &query, Timestamp::now())
+            .await
+            .map_err(|e| match e {
+                LedgerWriteError::Ledger(e) => refused(e),
+                LedgerWriteError::Unavailable(e) => ApiError::unavailable(e),
+            })?;
+        state.snapshot.invalidate();
+        return Ok((StatusCode::CREATED, Json(change)).into_response());
+    }
+    // one writer at a time: never while this server syncs
+    let Ok(guard) = state.syncing.clone().try_lock_owned() else {
+        return Err(ApiError::unavailable(
+            "a sync is running; try again in a moment",
+        ));
+    };
+    let path = state.config.db_path.clone();
+    let change = tokio::task::spawn_blocking(move || {
+        let _guard = guard;
+        let now = Timestamp::now();
+        ledger::record(&mut ledger::open_book(&path, now)?, entry, &query, now)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(refused)?;
     state.snapshot.invalidate();
     Ok((StatusCode::CREATED, Json(change)).into_response())
 }

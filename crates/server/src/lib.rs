@@ -62,6 +62,9 @@ pub struct ServerConfig {
     /// `MYRUNSTREAK_STALE_AFTER`: older data is flagged stale, and today's verdict cannot be
     /// given from it.
     pub stale_after: jiff::SignedDuration,
+    /// Where `POST /api/v1/ledger` records an entry when the file is not to be written in place
+    /// (the Lambda's conditional write to S3); `None`: into `db_path`.
+    pub ledger_writer: Option<std::sync::Arc<dyn myrunstreak_app::ledger::LedgerWriter>>,
 }
 
 impl std::fmt::Debug for ServerConfig {

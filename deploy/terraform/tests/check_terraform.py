@@ -96,8 +96,15 @@ def actions(policy):
 sync, api = actions("sync"), actions("api")
 check(any(a == "s3:PutObject" for a, _ in sync), "the sync must be able to write the object")
 check(any(a == "secretsmanager:PutSecretValue" for a, _ in sync), "the sync must be able to write the tokens back")
-check(not any(a in ("s3:PutObject", "s3:DeleteObject", "s3:*") for a, _ in api), "the API must not write the bucket")
-check(not any(a.startswith("secretsmanager:") for a, _ in api), "the API must not read the tokens")
+api_statements = data.get(("aws_iam_policy_document", "api"), {}).get("statement", [])
+for st in api_statements:
+    if any(a in ("s3:PutObject", "s3:DeleteObject", "s3:*") for a in st.get("actions", [])):
+        check(st.get("actions") == ["s3:PutObject"] and st.get("resources") == ["${local.object_arn}"], "the API may only put the one object")
+        check(any(c.get("test") == "Null" and c.get("variable") == "s3:if-match" and c.get("values") == ["false"] for c in st.get("condition", [])),
+              "the API may only replace the object with If-Match (a conditional write)")
+check(not any(a.startswith("secretsmanager:") and r != "${aws_secretsmanager_secret.api_token.arn}" for a, r in api), "the API may read its own token secret and no other")
+check(resources.get(("aws_lambda_function", "api"), {}).get("environment", [{}])[0].get("variables", {}).get("MYRUNSTREAK_API_TOKEN_SECRET_ID") == "${aws_secretsmanager_secret.api_token.name}",
+      "the API function reads its bearer token from the api_token secret")
 for role, granted in (("sync", sync), ("api", api)):
     for action, resource in granted:
         check(resource != "*" and action != "*" and not action.endswith(":*"), f"{role}: {action} on {resource} is not least privilege")

@@ -54,6 +54,7 @@ pub fn server_config(
         sync: runner,
         reload_every: Duration::from_millis(0),
         stale_after: myrunstreak_app::DEFAULT_STALE_AFTER,
+        ledger_writer: None,
     }
 }
 
