@@ -114,6 +114,16 @@ impl Cloud {
         }
     }
 
+    /// One scheduled sync from the work folder `work`, as request `id`; its summary.
+    async fn scheduled_sync(&self, work: &str, id: &str) -> Value {
+        handle_sync(
+            &self.deps(work),
+            invocation(event("scheduled-event.json"), id),
+        )
+        .await
+        .unwrap()
+    }
+
     async fn object(&self) -> DatabaseObject {
         let sdk = sdk_config(&self.aws).await;
         DatabaseObject::new(
@@ -217,12 +227,7 @@ async fn the_scheduled_sync_mirrors_into_s3_and_writes_refreshed_tokens_back() {
     );
 
     // the next day's run is incremental, from the uploaded file
-    let again = handle_sync(
-        &c.deps("b"),
-        invocation(event("scheduled-event.json"), "req-2"),
-    )
-    .await
-    .unwrap();
+    let again = c.scheduled_sync("b", "req-2").await;
     assert_eq!(again["mode"]["mode"], "incremental", "{again}");
     assert_eq!(again["counts"]["added"], 0);
     assert_ne!(again["etag"], summary["etag"]);
@@ -231,12 +236,7 @@ async fn the_scheduled_sync_mirrors_into_s3_and_writes_refreshed_tokens_back() {
 #[tokio::test]
 async fn two_overlapping_syncs_never_lose_an_update() {
     let c = cloud().await;
-    handle_sync(
-        &c.deps("seed"),
-        invocation(event("scheduled-event.json"), "seed"),
-    )
-    .await
-    .unwrap();
+    c.scheduled_sync("seed", "seed").await;
     // both read the same version; SmashRun is slow, so they overlap
     reqwest::Client::new()
         .put(format!("{}/faults", c.sandbox.control_url()))
@@ -310,12 +310,7 @@ async fn api_request(router: &axum::Router, event: Value) -> (u16, Value) {
 #[tokio::test]
 async fn the_api_answers_api_gateway_v2_requests_from_the_s3_copy() {
     let c = cloud().await;
-    handle_sync(
-        &c.deps("sync"),
-        invocation(event("scheduled-event.json"), "seed"),
-    )
-    .await
-    .unwrap();
+    c.scheduled_sync("sync", "seed").await;
     let router = api_router(&c.deps("api"), Duration::from_secs(60))
         .await
         .unwrap();
@@ -347,12 +342,7 @@ fn api_event(method: &str, path: &str, token: &str, body: Option<Value>) -> Valu
 #[tokio::test]
 async fn a_ledger_entry_posted_to_the_api_is_written_to_s3_and_kept_by_the_next_sync() {
     let c = cloud().await;
-    handle_sync(
-        &c.deps("sync"),
-        invocation(event("scheduled-event.json"), "seed"),
-    )
-    .await
-    .unwrap();
+    c.scheduled_sync("sync", "seed").await;
     let etag = c.object().await.etag().await.unwrap();
     // the API's bearer token is a secret of its own, as Terraform keeps it
     secrets_client(&sdk_config(&c.aws).await)
@@ -412,12 +402,7 @@ async fn a_ledger_entry_posted_to_the_api_is_written_to_s3_and_kept_by_the_next_
 
     // the next sync starts from the object with the entry and keeps it; a fresh API container
     // without the token still reads it (and still cannot write)
-    handle_sync(
-        &c.deps("sync-2"),
-        invocation(event("scheduled-event.json"), "after"),
-    )
-    .await
-    .unwrap();
+    c.scheduled_sync("sync-2", "after").await;
     let fresh = api_router(&c.deps("api-2"), Duration::from_secs(60))
         .await
         .unwrap();
