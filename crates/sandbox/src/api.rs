@@ -106,6 +106,19 @@ async fn guard(State(shared): State<Shared>, request: Request, next: Next) -> Re
         if let Err(wait) = state.admit(&token) {
             return retry_after(wait, "Too many requests: slow down.");
         }
+        if state.outage_left > 0 {
+            state.outage_left -= 1;
+            *state
+                .counters
+                .faults
+                .entry("outage".to_owned())
+                .or_default() += 1;
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_error",
+                "The sandbox is down for a moment (on purpose).",
+            );
+        }
         state.request_seq += 1;
         let fault = state.config.faults.decide(state.request_seq);
         if let Some(f) = fault {

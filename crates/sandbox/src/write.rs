@@ -8,8 +8,8 @@
 //! summary, `activityId` included, and a `Location`), and what a repeated `externalId` does:
 //! [`RepeatedExternalId::Same`] answers the existing activity (200) and creates nothing,
 //! [`RepeatedExternalId::Duplicate`] creates a second one. `lose_answers` creates the activity
-//! and then loses the answer (a 502, or a connection dropped mid-body), so that a client's retry
-//! can be tested.
+//! and then loses the answer (a 502, or a dropped connection), optionally followed by an outage
+//! of a few requests, so that a client's retry, and its search before it, can be tested.
 //!
 //! A created activity is an activity like any other: it is listed, counted and served by id,
 //! with `source` `manual` and its `externalId`.
@@ -72,6 +72,9 @@ pub struct WriteReading {
     pub lose_answers: u32,
     /// How they are lost.
     pub lost_as: LostAnswer,
+    /// After a lost answer, the next this many API requests get 503 (the server went down
+    /// after creating), so that a client's search for what it created fails too.
+    pub outage_after_lost: u32,
     /// The status of a write whose token lacks `write_activity`: 403 (default) or 401.
     pub missing_scope_status: u16,
 }
@@ -82,6 +85,7 @@ impl Default for WriteReading {
             repeated_external_id: RepeatedExternalId::Same,
             lose_answers: 0,
             lost_as: LostAnswer::BadGateway,
+            outage_after_lost: 0,
             missing_scope_status: 403,
         }
     }
@@ -225,6 +229,7 @@ pub(crate) async fn create(
     state.insert(activity);
     if reading.lose_answers > 0 {
         state.config.writes.lose_answers -= 1;
+        state.outage_left = reading.outage_after_lost;
         *state
             .counters
             .faults

@@ -221,6 +221,26 @@ async fn a_lost_answer_still_created_the_activity() {
     assert!(dropped.is_err(), "no answer at all: {dropped:?}");
     assert_eq!(with_external_id(&sb, &writer, "lost-2").await.len(), 1);
 
+    put_writes(&sb, json!({ "lose_answers": 1, "outage_after_lost": 2 })).await;
+    assert_eq!(
+        post(&sb, &writer, &run("lost-4")).await.status(),
+        StatusCode::BAD_GATEWAY
+    );
+    for _ in 0..2 {
+        let down = reqwest::Client::new()
+            .get(format!("{}/my/activities/search", sb.api_url()))
+            .bearer_auth(&writer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    assert_eq!(
+        with_external_id(&sb, &writer, "lost-4").await.len(),
+        1,
+        "up again"
+    );
+
     // the fault was used up: the next answer arrives
     let fine = post(&sb, &writer, &run("lost-3")).await;
     assert_eq!(fine.status(), StatusCode::CREATED);
