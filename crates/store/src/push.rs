@@ -90,6 +90,16 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets an attempt to push entry `entry_id` that SmashRun is known to have refused; a
+    /// completed push is kept.
+    pub fn forget_push_attempt(&mut self, entry_id: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM ledger_pushes WHERE entry_id = ? AND activity_id IS NULL",
+            params![entry_id],
+        )?;
+        Ok(())
+    }
+
     /// Forgets the push of entry `entry_id` (the entry is being removed).
     pub(crate) fn forget_push(&self, entry_id: i64) -> Result<(), StoreError> {
         self.conn.execute(
@@ -124,6 +134,13 @@ mod tests {
         .unwrap();
         let entry = store.add_ledger_entry(&item, at).unwrap();
         assert_eq!(store.ledger().unwrap()[0].push, None);
+        store.record_push_attempt(entry.id, "refused", at).unwrap();
+        store.forget_push_attempt(entry.id).unwrap();
+        assert_eq!(
+            store.ledger().unwrap()[0].push,
+            None,
+            "a refused attempt is forgotten"
+        );
         assert!(store.record_pushed(entry.id, 42, at).is_err(), "no attempt");
 
         store.record_push_attempt(entry.id, "x-1", at).unwrap();
@@ -147,6 +164,11 @@ mod tests {
             "the mirror has no run 42"
         );
 
+        store.forget_push_attempt(entry.id).unwrap();
+        assert!(
+            store.ledger().unwrap()[0].push.is_some(),
+            "a completed push is kept"
+        );
         store.remove_ledger_entry(entry.id).unwrap();
         assert!(store.ledger_pushes().unwrap().is_empty());
     }
