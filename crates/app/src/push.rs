@@ -307,3 +307,262 @@ fn find_entry(book: &impl LedgerBook, id: i64) -> Result<LedgerEntry, PushError>
         .find(|e| e.id == id)
         .ok_or(PushError::NoSuchEntry(id))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use jiff::civil::date;
+    use jiff::tz::Offset;
+    use myrunstreak_domain::{Distance, LedgerItem, LedgerPush, PushState, Run};
+
+    use super::*;
+
+    /// A ledger in memory with one manual run (entry 1) and one override (entry 2).
+    struct Book {
+        entries: Vec<LedgerEntry>,
+        /// (external id, activity id) by entry.
+        pushes: std::collections::HashMap<i64, (String, Option<i64>)>,
+    }
+
+    impl Book {
+        fn new() -> Self {
+            let created: Timestamp = "2026-05-03T08:00:00Z".parse().unwrap();
+            let offset = Offset::from_seconds(-4 * 3600).unwrap();
+            let run = LedgerItem::run(
+                date(2026, 5, 2),
+                None,
+                offset,
+                Distance::from_km(3.0).unwrap(),
+                None,
+                None,
+            )
+            .unwrap();
+            let over = LedgerItem::override_day(date(2026, 5, 1), offset, "watch died").unwrap();
+            let entry = |id, item| LedgerEntry {
+                id,
+                created,
+                item,
+                push: None,
+            };
+            Book {
+                entries: vec![entry(1, run), entry(2, over)],
+                pushes: Default::default(),
+            }
+        }
+    }
+
+    impl LedgerBook for Book {
+        fn entries(&self) -> Result<Vec<LedgerEntry>, StoreError> {
+            Ok(self
+                .entries
+                .iter()
+                .cloned()
+                .map(|mut e| {
+                    e.push = self.pushes.get(&e.id).map(|(x, a)| {
+                        LedgerPush::new(x.clone(), *a, a.map(|_| Timestamp::UNIX_EPOCH), None)
+                    });
+                    e
+                })
+                .collect())
+        }
+        fn add(&mut self, _: &LedgerItem, _: Timestamp) -> Result<LedgerEntry, StoreError> {
+            unreachable!("a push adds nothing")
+        }
+        fn remove(&mut self, _: i64) -> Result<Option<LedgerEntry>, StoreError> {
+            unreachable!("a push removes nothing")
+        }
+        fn remove_override(&mut self, _: Date) -> Result<Option<LedgerEntry>, StoreError> {
+            unreachable!("a push removes nothing")
+        }
+        fn runs(&self) -> Result<Vec<Run>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
+    impl PushBook for Book {
+        fn record_attempt(&mut self, entry: i64, x: &str, _: Timestamp) -> Result<(), StoreError> {
+            self.pushes.entry(entry).or_insert((x.to_owned(), None));
+            Ok(())
+        }
+        fn record_pushed(&mut self, entry: i64, a: i64, _: Timestamp) -> Result<(), StoreError> {
+            self.pushes.get_mut(&entry).unwrap().1 = Some(a);
+            Ok(())
+        }
+        fn forget_attempt(&mut self, entry: i64) -> Result<(), StoreError> {
+            self.pushes.retain(|e, (_, a)| *e != entry || a.is_some());
+            Ok(())
+        }
+    }
+
+    /// SmashRun as a script: each POST takes the next answer (and creates the activity unless
+    /// it is refused); a search finds what was created.
+    #[derive(Default)]
+    struct Writer {
+        answers: Mutex<VecDeque<Result<Option<i64>, ClientError>>>,
+        created: Mutex<Vec<(i64, NewActivity)>>,
+        searches: Mutex<u32>,
+    }
+
+    impl Writer {
+        fn answering(answers: Vec<Result<Option<i64>, ClientError>>) -> Self {
+            Writer {
+                answers: Mutex::new(answers.into()),
+                ..Writer::default()
+            }
+        }
+        fn posts(&self) -> usize {
+            self.created.lock().unwrap().len()
+        }
+    }
+
+    fn lost() -> Result<Option<i64>, ClientError> {
+        Err(ClientError::Status {
+            method: "POST",
+            path: "/my/activities".into(),
+            status: 502,
+            body: String::new(),
+        })
+    }
+
+    impl ActivityWriter for Writer {
+        async fn create(&self, activity: &NewActivity) -> Result<Option<i64>, ClientError> {
+            let answer = self.answers.lock().unwrap().pop_front().unwrap_or(Ok(None));
+            let refused = matches!(
+                answer,
+                Err(ClientError::MissingScope { .. } | ClientError::WriteRefused { .. })
+            );
+            if !refused {
+                let mut created = self.created.lock().unwrap();
+                let id = 500 + created.len() as i64;
+                created.push((id, activity.clone()));
+            }
+            answer
+        }
+        async fn find(&self, external_id: &str, _: Date) -> Result<Option<i64>, ClientError> {
+            *self.searches.lock().unwrap() += 1;
+            Ok(self
+                .created
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(_, a)| a.external_id == external_id)
+                .map(|(id, _)| *id))
+        }
+    }
+
+    async fn push_one(
+        book: &mut Book,
+        writer: &Writer,
+        id: i64,
+        granted: Option<&str>,
+    ) -> Result<PushReport, PushError> {
+        push(book, writer, id, granted, Timestamp::UNIX_EPOCH, |_| {
+            Duration::ZERO
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn the_activity_is_the_entrys_run_at_noon_with_its_offset() {
+        let (mut book, writer) = (Book::new(), Writer::answering(vec![Ok(Some(500))]));
+        let report = push_one(&mut book, &writer, 1, None).await.unwrap();
+        assert_eq!(
+            (report.activity_id, report.outcome, report.posts),
+            (500, PushOutcome::Created, 1)
+        );
+        assert_eq!(report.entry.push.unwrap().state, PushState::Pushed);
+        let sent = writer.created.lock().unwrap()[0].1.clone();
+        assert_eq!(sent.start.to_string(), "2026-05-02T12:00:00-04:00");
+        assert_eq!(sent.external_id, "myrunstreak-ledger-1-1777795200");
+        assert_eq!(
+            *writer.searches.lock().unwrap(),
+            0,
+            "a first push does not search"
+        );
+        // a second push sends nothing
+        let again = push_one(&mut book, &writer, 1, None).await.unwrap();
+        assert_eq!(again.outcome, PushOutcome::AlreadyPushed);
+        assert_eq!(writer.posts(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_an_id_is_completed_by_the_external_id() {
+        let (mut book, writer) = (Book::new(), Writer::answering(vec![Ok(None)]));
+        let report = push_one(&mut book, &writer, 1, None).await.unwrap();
+        assert_eq!(
+            (report.activity_id, report.outcome),
+            (500, PushOutcome::Created)
+        );
+    }
+
+    #[tokio::test]
+    async fn lost_answers_are_searched_for_and_never_posted_twice() {
+        let (mut book, writer) = (Book::new(), Writer::answering(vec![lost()]));
+        let report = push_one(&mut book, &writer, 1, None).await.unwrap();
+        assert_eq!(
+            (report.activity_id, report.outcome, report.posts),
+            (500, PushOutcome::Found, 1)
+        );
+        assert_eq!(writer.posts(), 1);
+    }
+
+    #[tokio::test]
+    async fn refusals_forget_the_attempt_and_overrides_are_never_sent() {
+        let mut book = Book::new();
+        let scope = Writer::answering(vec![Err(ClientError::MissingScope {
+            status: 403,
+            message: "no".into(),
+        })]);
+        let err = push_one(&mut book, &scope, 1, None).await.unwrap_err();
+        assert!(err.needs_write_login(), "{err}");
+        assert!(book.pushes.is_empty(), "the entry is as unpushed as before");
+
+        let err = push_one(&mut book, &Writer::default(), 1, Some("read_activity"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PushError::NotGranted { .. }) && err.needs_write_login());
+        let err = push_one(&mut book, &Writer::default(), 2, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PushError::Override(2)), "{err}");
+        let err = push_one(&mut book, &Writer::default(), 9, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PushError::NoSuchEntry(9)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn when_nothing_answers_and_nothing_is_found_it_gives_up_after_its_attempts() {
+        /// A SmashRun that loses every POST before creating anything.
+        struct Down(Mutex<u32>);
+        impl ActivityWriter for Down {
+            async fn create(&self, _: &NewActivity) -> Result<Option<i64>, ClientError> {
+                *self.0.lock().unwrap() += 1;
+                lost()
+            }
+            async fn find(&self, _: &str, _: Date) -> Result<Option<i64>, ClientError> {
+                Ok(None)
+            }
+        }
+        let (mut book, down) = (Book::new(), Down(Mutex::new(0)));
+        let err = push(&mut book, &down, 1, None, Timestamp::UNIX_EPOCH, |_| {
+            Duration::ZERO
+        })
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PushError::GaveUp {
+                    attempts: MAX_ATTEMPTS,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(*down.0.lock().unwrap(), MAX_ATTEMPTS);
+        assert!(book.pushes[&1].1.is_none(), "still only attempted");
+    }
+}
