@@ -70,10 +70,12 @@ pub enum LedgerError {
     Store(#[from] StoreError),
 }
 
-/// The entries as runs for the engine.
+/// The entries as runs for the engine: those that count on their own (not an entry whose pushed
+/// activity the mirror has: that run counts instead).
 pub fn runs_of(entries: &[LedgerEntry]) -> Result<Vec<Run>, StoreError> {
     entries
         .iter()
+        .filter(|e| e.counts_on_its_own())
         .map(|e| {
             e.to_run()
                 .map_err(|err| StoreError::Unreadable(format!("ledger entry {}: {err}", e.id)))

@@ -1,7 +1,7 @@
 //! The application layer: the one seam every MyRunStreak shell (CLI, HTTP server, Lambda) talks
 //! to. It holds the settings, the token stores, the wiring of settings → tokens → SmashRun client →
 //! store ([`Wiring`]), the sync service and its rules, the runner's ledger of manual runs and
-//! overrides ([`ledger`]), the streak and analytics queries, the answer types every shell
+//! overrides ([`ledger`]) and their pushes to SmashRun ([`push`]), the streak and analytics queries, the answer types every shell
 //! serializes ([`views`], [`queries`]), and what is published from them ([`publish`]:
 //! `status.json`, the [`badge`], the `streak.ics` feed).
 //!
@@ -21,6 +21,7 @@ pub mod ledger;
 pub mod mirror;
 pub mod ports;
 pub mod publish;
+pub mod push;
 pub mod queries;
 pub mod remind;
 pub mod settings;

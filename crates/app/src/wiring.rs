@@ -16,6 +16,7 @@ use thiserror::Error;
 use crate::doctor::{DoctorError, DoctorReport, diagnose};
 use crate::mirror::Mirror;
 use crate::publish::{Publication, PublishError, publish};
+use crate::push::{PushError, PushReport, push};
 use crate::queries::{StreakQuery, streak};
 use crate::remind::{
     Backoff, Channel, DeliveryError, HttpNotifier, Mailer, RemindReport, RemindRequest,
@@ -57,6 +58,9 @@ pub enum WiringError {
     /// The notifier could not be built.
     #[error(transparent)]
     Notify(#[from] DeliveryError),
+    /// A ledger entry was not pushed to SmashRun.
+    #[error(transparent)]
+    Push(#[from] PushError),
 }
 
 /// What `remind` needs besides the settings.
@@ -361,6 +365,27 @@ impl Wiring {
         now: Timestamp,
     ) -> Result<(), WiringError> {
         Ok(self.open_store(now)?.mute_reminders_until(until)?)
+    }
+
+    /// Pushes ledger entry `id` to SmashRun at `now` ([`crate::push`]). The scope the stored
+    /// tokens were granted, when they say, is checked before anything is sent.
+    pub async fn push(&self, id: i64, now: Timestamp) -> Result<PushReport, WiringError> {
+        // unreadable tokens are the client's to report, with its own advice
+        let granted = match self.tokens.load().await {
+            Ok(Some(tokens)) => tokens.scope,
+            _ => None,
+        };
+        let mut store = self.open_store(now)?;
+        let pause = |retry: u32| Duration::from_millis(250u64 << retry.min(4));
+        Ok(push(
+            &mut store,
+            &self.source(),
+            id,
+            granted.as_deref(),
+            now,
+            pause,
+        )
+        .await?)
     }
 
     /// Probes SmashRun's contested readings; keeps the findings as hints unless `save` is false.

@@ -23,6 +23,10 @@ pub enum AuthCommand {
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
+        /// Also ask for permission to add activities (write_activity), to push ledger entries
+        /// to SmashRun (`add --push`, `ledger push ID`).
+        #[arg(long)]
+        write: bool,
     },
     /// Who is signed in, where the tokens are, when they expire and will be refreshed.
     Status,
@@ -44,6 +48,7 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
         AuthCommand::Login {
             no_browser,
             timeout,
+            write,
         } => {
             refuse_env_store(settings, "a login")?;
             let oauth = wiring.oauth()?;
@@ -53,11 +58,15 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
                 open_browser: !no_browser,
                 read_stdin: no_browser,
                 timeout: Duration::from_secs(timeout),
+                write,
+            };
+            let asks = if write {
+                "read your SmashRun runs and add the ledger's runs you push"
+            } else {
+                "read your SmashRun runs"
             };
             let tokens = login(&oauth, &options, |url| {
-                println!(
-                    "Open this address to let MyRunStreak read your SmashRun runs:\n\n  {url}\n"
-                );
+                println!("Open this address to let MyRunStreak {asks}:\n\n  {url}\n");
                 if out_of_band {
                     println!("Then paste the code SmashRun shows you here.");
                 } else if no_browser {
@@ -82,6 +91,17 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
                 day(tokens.expires_at),
                 day(tokens.refresh_due_at())
             );
+            match tokens.scope.as_deref() {
+                Some(granted)
+                    if write && !granted.split_whitespace().any(|s| s == "write_activity") =>
+                {
+                    println!(
+                        "SmashRun granted only {granted:?}: pushing to SmashRun will be refused."
+                    )
+                }
+                Some(granted) => println!("Granted: {granted}."),
+                None => {}
+            }
             Ok(())
         }
         AuthCommand::Status => {
@@ -108,6 +128,9 @@ pub async fn run(command: AuthCommand, settings: &Settings) -> Result<()> {
             }
             println!("Token store: {}", store.describe());
             println!("Access token expires: {}", day(tokens.expires_at));
+            if let Some(granted) = &tokens.scope {
+                println!("Granted: {granted}");
+            }
             match &tokens.refresh_token {
                 Some(_) => println!("Refresh due: {}", day(tokens.refresh_due_at())),
                 None => println!(

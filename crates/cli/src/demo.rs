@@ -106,6 +106,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         open_browser: false,
         read_stdin: false,
         timeout: Duration::from_secs(30),
+        write: false,
     };
     let tokens = login(&oauth, &options, |url| {
         let url = url.to_string();

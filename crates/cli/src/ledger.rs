@@ -1,13 +1,18 @@
-//! `add`, `override` and `ledger`: the runner's own record of days SmashRun does not know about.
+//! `add`, `override` and `ledger`: the runner's own record of days SmashRun does not know about,
+//! and `add --push` / `ledger push ID`, which create a ledger run on SmashRun too.
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 use myrunstreak_app::Settings;
+use myrunstreak_app::WiringError;
 use myrunstreak_app::ledger::{self, LedgerBook, LedgerChange, ManualRun};
+use myrunstreak_app::push::{PushError, PushOutcome, PushReport};
 use myrunstreak_app::queries::{StreakQuery, streak};
-use myrunstreak_domain::{Distance, LedgerEntry, LedgerKind, Units, format_duration};
+use myrunstreak_domain::{Distance, LedgerEntry, LedgerKind, PushState, Units, format_duration};
+
+use crate::context;
 
 use crate::streak::plural;
 
@@ -29,7 +34,11 @@ pub struct AddArgs {
     /// A note.
     #[arg(long)]
     pub note: Option<String>,
-    /// Print JSON: the entry and the day it counts on.
+    /// Also create the run on SmashRun (needs `myrunstreak auth login --write`); the entry is
+    /// kept in the ledger either way.
+    #[arg(long)]
+    pub push: bool,
+    /// Print JSON: the entry and the day it counts on (with --push: the push's report).
     #[arg(long)]
     pub json: bool,
 }
@@ -69,6 +78,12 @@ pub enum LedgerCommand {
         /// The entry's id (from `myrunstreak ledger`).
         id: i64,
     },
+    /// Create a manual run on SmashRun too (or retry a push whose answer was lost: what SmashRun
+    /// already has is found, never created twice). Needs `myrunstreak auth login --write`.
+    Push {
+        /// The entry's id (from `myrunstreak ledger`).
+        id: i64,
+    },
 }
 
 fn parse_distance(text: &str) -> Result<Distance, String> {
@@ -81,10 +96,11 @@ fn query(settings: &Settings) -> Result<StreakQuery> {
     Ok(StreakQuery::from_settings(settings)?)
 }
 
-/// `add`.
-pub fn add(args: AddArgs, settings: &Settings) -> Result<()> {
+/// `add`, and with `--push` the push.
+pub async fn add(args: AddArgs, settings: &Settings) -> Result<()> {
     let now = Timestamp::now();
     let query = query(settings)?;
+    let pushing = args.push;
     let mut book = ledger::open_book(&settings.duckdb_path, now)?;
     let run = ManualRun {
         date: args.date,
@@ -94,17 +110,62 @@ pub fn add(args: AddArgs, settings: &Settings) -> Result<()> {
         note: args.note,
     };
     let added = ledger::add_run(&mut book, run, &query, now)?;
-    if args.json {
+    if args.json && !pushing {
         println!("{}", serde_json::to_string_pretty(&added)?);
         return Ok(());
     }
-    println!(
-        "Added ledger entry {}: {}; it counts on {}.",
-        added.entry.id,
-        describe(&added.entry, settings.units),
-        added.day
-    );
-    after(&book, &query, now, settings.units)
+    if !args.json {
+        println!(
+            "Added ledger entry {}: {}; it counts on {}.",
+            added.entry.id,
+            describe(&added.entry, settings.units),
+            added.day
+        );
+        after(&book, &query, now, settings.units)?;
+    }
+    if pushing {
+        // the push opens the database itself
+        drop(book);
+        return push(added.entry.id, args.json, settings).await;
+    }
+    Ok(())
+}
+
+/// Pushes entry `id` and says what happened; on failure the error says the entry is kept.
+async fn push(id: i64, json: bool, settings: &Settings) -> Result<()> {
+    let wiring = context::wiring(settings).await?;
+    let report = match wiring.push(id, Timestamp::now()).await {
+        Ok(report) => report,
+        Err(e @ WiringError::Push(PushError::NoSuchEntry(_) | PushError::Override(_))) => {
+            return Err(e.into());
+        }
+        Err(e) => {
+            return Err(anyhow::Error::from(e).context(format!(
+                "ledger entry {id} was not pushed to SmashRun; it stays in the ledger and counts as before"
+            )));
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!("{}", pushed_line(&report));
+    Ok(())
+}
+
+fn pushed_line(r: &PushReport) -> String {
+    let (id, activity) = (r.entry.id, r.activity_id);
+    match r.outcome {
+        PushOutcome::Created => format!(
+            "Pushed ledger entry {id} to SmashRun as activity {activity}. The entry counts until the next sync brings that run into the mirror; then the run counts instead."
+        ),
+        PushOutcome::Found => format!(
+            "SmashRun already had ledger entry {id} as activity {activity} (an earlier push's answer was lost); nothing was created twice."
+        ),
+        PushOutcome::AlreadyPushed => format!(
+            "Ledger entry {id} was already pushed to SmashRun as activity {activity}; nothing was sent."
+        ),
+    }
 }
 
 /// `override`.
@@ -146,8 +207,11 @@ pub fn override_day(args: OverrideArgs, settings: &Settings) -> Result<()> {
     after(&book, &query, now, settings.units)
 }
 
-/// `ledger` and `ledger remove`.
-pub fn ledger(args: LedgerArgs, settings: &Settings) -> Result<()> {
+/// `ledger`, `ledger remove` and `ledger push`.
+pub async fn ledger(args: LedgerArgs, settings: &Settings) -> Result<()> {
+    if let Some(LedgerCommand::Push { id }) = args.command {
+        return push(id, args.json, settings).await;
+    }
     let now = Timestamp::now();
     let query = query(settings)?;
     let mut book = ledger::open_book(&settings.duckdb_path, now)?;
@@ -179,10 +243,11 @@ pub fn ledger(args: LedgerArgs, settings: &Settings) -> Result<()> {
     }
     for e in &list.entries {
         println!(
-            "{:>4}  {}  {}",
+            "{:>4}  {}  {}{}",
             e.id,
             e.item.date,
-            describe(e, settings.units)
+            describe(e, settings.units),
+            push_state(e)
         );
     }
     Ok(())
@@ -210,6 +275,28 @@ fn describe(e: &LedgerEntry, units: Units) -> String {
             text
         }
         LedgerKind::Override { reason } => format!("override: {reason}"),
+    }
+}
+
+/// Where an entry stands with SmashRun, for the listing: nothing when it was never pushed.
+fn push_state(e: &LedgerEntry) -> String {
+    let Some(p) = &e.push else {
+        return String::new();
+    };
+    let activity = p.activity_id.map(|a| a.to_string()).unwrap_or_default();
+    match p.state {
+        PushState::Attempted => {
+            format!(
+                "  [push unconfirmed: `myrunstreak ledger push {}` looks for it]",
+                e.id
+            )
+        }
+        PushState::Pushed => {
+            format!("  [pushed as SmashRun activity {activity}; counts until synced]")
+        }
+        PushState::Confirmed => {
+            format!("  [on SmashRun as activity {activity}, mirrored: counted as that run]")
+        }
     }
 }
 

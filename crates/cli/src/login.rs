@@ -34,6 +34,19 @@ pub struct LoginOptions {
     pub read_stdin: bool,
     /// Give up after this long.
     pub timeout: Duration,
+    /// Ask for `write_activity` too (to push ledger entries to SmashRun).
+    pub write: bool,
+}
+
+impl LoginOptions {
+    /// The scopes to ask for: `read_activity`, and `write_activity` when asked to write.
+    pub fn scopes(&self) -> Vec<Scope> {
+        let mut scopes = vec![Scope::ReadActivity];
+        if self.write {
+            scopes.push(Scope::WriteActivity);
+        }
+        scopes
+    }
 }
 
 /// Whether `redirect_uri` is the out-of-band one, where a bare code is the answer.
@@ -193,7 +206,7 @@ pub async fn login(
     options: &LoginOptions,
     on_url: impl FnOnce(&Url),
 ) -> Result<TokenSet> {
-    let authorization = Arc::new(oauth.authorize(&[Scope::ReadActivity]));
+    let authorization = Arc::new(oauth.authorize(&options.scopes()));
     let redirect = oauth.config().redirect_uri.clone();
     let channel = if is_out_of_band(&redirect) {
         Channel::OutOfBand

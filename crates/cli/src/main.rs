@@ -65,7 +65,8 @@ enum Command {
     Add(ledger::AddArgs),
     /// Count a day without a run record, with your reason; shown as an override everywhere.
     Override(ledger::OverrideArgs),
-    /// Your ledger of manual runs and overrides; `ledger remove ID` removes one.
+    /// Your ledger of manual runs and overrides; `ledger remove ID` removes one, `ledger push ID`
+    /// creates a manual run on SmashRun too.
     Ledger(ledger::LedgerArgs),
     /// Write your runs to CSV, Parquet or JSON with DuckDB's own writers.
     Export(analytics::ExportArgs),
@@ -127,9 +128,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Records(args) => analytics::records(args, &settings),
         Command::Calendar(args) => analytics::calendar(args, &settings),
         Command::Export(args) => analytics::export(args, &settings),
-        Command::Add(args) => ledger::add(args, &settings),
+        Command::Add(args) => ledger::add(args, &settings).await,
         Command::Override(args) => ledger::override_day(args, &settings),
-        Command::Ledger(args) => ledger::ledger(args, &settings),
+        Command::Ledger(args) => ledger::ledger(args, &settings).await,
         Command::Doctor(args) => doctor::run(args, &settings).await,
         Command::Remind(args) => remind::run(args, &settings).await,
         Command::Publish(args) => publish::run(args, &settings).await,

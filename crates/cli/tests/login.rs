@@ -82,6 +82,12 @@ impl World {
         c
     }
 
+    /// The scope kept with the stored tokens (null when none).
+    fn stored_scope(&self) -> Value {
+        let text = std::fs::read_to_string(self.dir.path().join("data/tokens.json")).unwrap();
+        serde_json::from_str::<Value>(&text).unwrap()["scope"].clone()
+    }
+
     async fn output(&self, mut c: Command) -> Output {
         tokio::task::spawn_blocking(move || c.output().unwrap())
             .await
@@ -103,8 +109,15 @@ impl World {
 
     /// `auth login --no-browser`, running, with its lines arriving on channels.
     fn start_login(&self) -> Login {
+        self.start_login_with(&[])
+    }
+
+    /// [`World::start_login`] with `extra` arguments.
+    fn start_login_with(&self, extra: &[&str]) -> Login {
+        let mut args = vec!["auth", "login", "--no-browser", "--timeout", "120"];
+        args.extend_from_slice(extra);
         let mut child = self
-            .cmd(&["auth", "login", "--no-browser", "--timeout", "120"])
+            .cmd(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -331,6 +344,35 @@ async fn a_pasted_redirect_with_its_state_completes_the_login() {
     let (ok, out) = login.finish().await;
     assert!(ok, "{out}");
     assert!(out.contains("Hello, Sam!"), "{out}");
+    assert_eq!(w.stored_scope(), json!("read_activity"), "reading only");
+    w.sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn a_login_with_write_asks_for_it_and_keeps_what_was_granted() {
+    let w = world(None).await;
+    let mut login = w.start_login_with(&["--write"]);
+    let scope = login
+        .query()
+        .into_iter()
+        .find(|(k, _)| k == "scope")
+        .unwrap()
+        .1;
+    assert_eq!(scope, "read_activity write_activity");
+    let r = no_redirects().get(&login.url).send().await.unwrap();
+    login.paste(r.headers()["location"].to_str().unwrap());
+    let (ok, out) = login.finish().await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("Granted: read_activity write_activity."),
+        "{out}"
+    );
+    assert_eq!(w.stored_scope(), json!("read_activity write_activity"));
+    let status = w.run_ok(&["auth", "status"], &[]).await;
+    assert!(
+        status.contains("Granted: read_activity write_activity"),
+        "{status}"
+    );
     w.sandbox.stop().await;
 }
 

@@ -131,9 +131,79 @@ pub struct LedgerEntry {
     /// What it states.
     #[serde(flatten)]
     pub item: LedgerItem,
+    /// What became of pushing it to SmashRun; `None` (null) when it never was.
+    pub push: Option<LedgerPush>,
+}
+
+/// Where a pushed entry stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushState {
+    /// A push was sent, and whether SmashRun created the activity is not known yet (the answer
+    /// was lost); the next push looks for it before sending again.
+    Attempted,
+    /// SmashRun created the activity; the mirror does not have it yet, so the entry still counts.
+    Pushed,
+    /// The mirror has the activity: it counts, and the entry no longer does on its own.
+    Confirmed,
+}
+
+/// An entry's push to SmashRun.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LedgerPush {
+    /// Where it stands.
+    pub state: PushState,
+    /// The `externalId` sent ([`LedgerEntry::external_id`]).
+    pub external_id: String,
+    /// SmashRun's id of the activity, once known.
+    pub activity_id: Option<i64>,
+    /// When SmashRun's creation of it was known.
+    pub pushed_at: Option<Timestamp>,
+}
+
+impl LedgerPush {
+    /// The push as recorded (`activity_id` and `pushed_at` once SmashRun's answer was had), with
+    /// `mirrored`, the id of a live mirrored run that is the pushed activity (by id or by
+    /// `externalId`), if any.
+    pub fn new(
+        external_id: String,
+        activity_id: Option<i64>,
+        pushed_at: Option<Timestamp>,
+        mirrored: Option<i64>,
+    ) -> Self {
+        let state = match (mirrored, activity_id) {
+            (Some(_), _) => PushState::Confirmed,
+            (None, Some(_)) => PushState::Pushed,
+            (None, None) => PushState::Attempted,
+        };
+        LedgerPush {
+            state,
+            external_id,
+            activity_id: activity_id.or(mirrored),
+            pushed_at,
+        }
+    }
 }
 
 impl LedgerEntry {
+    /// The `externalId` the entry is pushed with: stable across retries and pushes, and unique
+    /// to this entry in this database (its id with the second it was made).
+    pub fn external_id(&self) -> String {
+        format!(
+            "myrunstreak-ledger-{}-{}",
+            self.id,
+            self.created.as_second()
+        )
+    }
+
+    /// Whether the entry counts by itself: not once the mirror has the activity it was pushed
+    /// as (that run counts instead, so the day is not counted twice).
+    pub fn counts_on_its_own(&self) -> bool {
+        self.push
+            .as_ref()
+            .is_none_or(|p| p.state != PushState::Confirmed)
+    }
+
     /// The entry as the streak engine takes it: a run marked as the ledger's, or an override.
     /// Refused when the id is not positive (the ledger's ids are).
     pub fn to_run(&self) -> Result<Run, DomainError> {
@@ -189,6 +259,7 @@ mod tests {
         let entry = LedgerEntry {
             id: 3,
             created: Timestamp::UNIX_EPOCH,
+            push: None,
             item: LedgerItem::run(
                 day,
                 Some(late),
@@ -210,6 +281,7 @@ mod tests {
             id: 4,
             created: Timestamp::UNIX_EPOCH,
             item: LedgerItem::override_day(day, noon_offset, "  watch died ").unwrap(),
+            push: None,
         };
         let run = o.to_run().unwrap();
         assert!(run.is_override() && run.start.offset_assumed());
@@ -222,6 +294,41 @@ mod tests {
                 reason: "watch died".into()
             }
         );
+    }
+
+    #[test]
+    fn a_pushed_entry_stops_counting_on_its_own_once_mirrored() {
+        let mut entry = LedgerEntry {
+            id: 7,
+            created: "2026-05-03T08:00:00Z".parse().unwrap(),
+            item: LedgerItem::run(
+                date(2026, 5, 2),
+                None,
+                Offset::UTC,
+                Distance::from_km(2.0).unwrap(),
+                None,
+                None,
+            )
+            .unwrap(),
+            push: None,
+        };
+        assert_eq!(entry.external_id(), "myrunstreak-ledger-7-1777795200");
+        assert!(entry.counts_on_its_own());
+        let id = entry.external_id();
+        entry.push = Some(LedgerPush::new(id.clone(), None, None, None));
+        assert_eq!(entry.push.as_ref().unwrap().state, PushState::Attempted);
+        assert!(entry.counts_on_its_own());
+        entry.push = Some(LedgerPush::new(id.clone(), Some(42), None, None));
+        assert_eq!(entry.push.as_ref().unwrap().state, PushState::Pushed);
+        assert!(entry.counts_on_its_own(), "not mirrored yet");
+        // an answer lost, then the activity mirrored: found by its externalId
+        let found = LedgerPush::new(id, None, None, Some(43));
+        assert_eq!(
+            (found.state, found.activity_id),
+            (PushState::Confirmed, Some(43))
+        );
+        entry.push = Some(found);
+        assert!(!entry.counts_on_its_own());
     }
 
     #[test]

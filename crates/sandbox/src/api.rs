@@ -23,7 +23,10 @@ use crate::{Shared, lock};
 pub(crate) fn routes(shared: Shared) -> Router<Shared> {
     Router::new()
         .route("/v1/my/userinfo", get(userinfo))
-        .route("/v1/my/activities", get(all_activities))
+        .route(
+            "/v1/my/activities",
+            get(all_activities).post(crate::write::create),
+        )
         .route("/v1/my/activities/search", get(search_summary))
         .route("/v1/my/activities/search/{style}", get(search_style))
         .route("/v1/my/activities/{id}", get(activity))
@@ -58,9 +61,9 @@ fn json_bytes(value: &impl serde::Serialize) -> Response {
     }
 }
 
-fn bearer(request: &Request) -> Option<String> {
-    if let Some(value) = request
-        .headers()
+/// The access token of a request: its bearer header, else its `access_token` parameter.
+pub(crate) fn bearer(headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> Option<String> {
+    if let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
@@ -72,7 +75,7 @@ fn bearer(request: &Request) -> Option<String> {
             return parts.next().map(|t| t.trim().to_owned());
         }
     }
-    request.uri().query().and_then(|q| {
+    uri.query().and_then(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == "access_token")
             .map(|(_, v)| v.into_owned())
@@ -88,7 +91,7 @@ fn retry_after(seconds: u64, description: &str) -> Response {
 }
 
 async fn guard(State(shared): State<Shared>, request: Request, next: Next) -> Response {
-    let Some(token) = bearer(&request) else {
+    let Some(token) = bearer(request.headers(), request.uri()) else {
         return error(StatusCode::UNAUTHORIZED, "unauthorized", "No access token.");
     };
     let (fault, latency) = {
@@ -102,6 +105,19 @@ async fn guard(State(shared): State<Shared>, request: Request, next: Next) -> Re
         }
         if let Err(wait) = state.admit(&token) {
             return retry_after(wait, "Too many requests: slow down.");
+        }
+        if state.outage_left > 0 {
+            state.outage_left -= 1;
+            *state
+                .counters
+                .faults
+                .entry("outage".to_owned())
+                .or_default() += 1;
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_error",
+                "The sandbox is down for a moment (on purpose).",
+            );
         }
         state.request_seq += 1;
         let fault = state.config.faults.decide(state.request_seq);
@@ -153,13 +169,13 @@ async fn guard(State(shared): State<Shared>, request: Request, next: Next) -> Re
 }
 
 /// A body that yields `head` and then fails: the connection is dropped mid-answer.
-struct FailingBody {
+pub(crate) struct FailingBody {
     head: Option<Bytes>,
     failed: bool,
 }
 
 impl FailingBody {
-    fn new(head: Bytes) -> Self {
+    pub(crate) fn new(head: Bytes) -> Self {
         FailingBody {
             head: Some(head),
             failed: false,

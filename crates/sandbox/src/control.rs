@@ -68,7 +68,7 @@ async fn get_run(State(shared): State<Shared>, Path(id): Path<i64>) -> Response 
 }
 
 /// The keys of a summary in SmashRun's order, with a manual run's values.
-fn template(id: i64, start: &str, now: &str) -> Map<String, Value> {
+pub(crate) fn template(id: i64, start: &str, now: &str) -> Map<String, Value> {
     let value = json!({
         "activityId": id, "activityType": "running", "duration": 1800.0, "distance": 5.0,
         "calories": 315, "notes": "", "startDateTimeLocal": start, "externalId": "",
@@ -178,6 +178,7 @@ async fn issue_tokens(State(shared): State<Shared>, body: Option<Json<IssueToken
         .map(SignedDuration::from_secs)
         .unwrap_or(state.config.access_token_lifetime);
     let (access, refresh) = (state.random_token(), state.random_token());
+    let scope_said = scope.clone();
     let refresh_lifetime = state.config.refresh_token_lifetime;
     state.tokens.insert(
         access.clone(),
@@ -197,7 +198,7 @@ async fn issue_tokens(State(shared): State<Shared>, body: Option<Json<IssueToken
             revoked: false,
         },
     );
-    Json(json!({ "access_token": access, "refresh_token": refresh, "token_type": "Bearer", "expires_in": lifetime.as_secs() })).into_response()
+    Json(json!({ "access_token": access, "refresh_token": refresh, "token_type": "Bearer", "expires_in": lifetime.as_secs(), "scope": scope_said })).into_response()
 }
 
 #[derive(Deserialize, Default)]

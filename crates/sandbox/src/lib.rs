@@ -25,6 +25,7 @@ mod pkce;
 pub mod quirks;
 mod reading;
 mod state;
+mod write;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -46,6 +47,7 @@ pub use pkce::PkceMode;
 pub use quirks::Quirks;
 pub use reading::ListingReading;
 pub use state::{Client, Counters, RateLimits};
+pub use write::{LostAnswer, RepeatedExternalId, WriteReading};
 
 /// The client registered by default, which the demo and tests use.
 pub const DEFAULT_CLIENT_ID: &str = "myrunstreak-sandbox";
@@ -97,6 +99,8 @@ pub struct SandboxConfig {
     /// Odd data to serve (offset-less or extreme starts, garbage fields, absurd token
     /// lifetimes): all off by default.
     pub quirks: Quirks,
+    /// The contested readings of `POST /my/activities` (a repeated `externalId`, lost answers).
+    pub writes: WriteReading,
 }
 
 impl Default for SandboxConfig {
@@ -128,6 +132,7 @@ impl Default for SandboxConfig {
             default_count: 10,
             listing: ListingReading::default(),
             quirks: Quirks::default(),
+            writes: WriteReading::default(),
         }
     }
 }
@@ -179,6 +184,7 @@ pub fn router(config: SandboxConfig) -> Router {
         .merge(api::routes(shared.clone()))
         .merge(control::routes())
         .merge(reading::routes())
+        .merge(write::routes())
         .layer(middleware::from_fn_with_state(
             shared.clone(),
             count_requests,

@@ -87,6 +87,10 @@ struct Args {
     /// How many of the runs with garbage also get garbage in `distance` (unreadable).
     #[arg(long, default_value_t = 0, value_name = "N")]
     garbage_distance_runs: usize,
+    /// What a repeated externalId does on POST /my/activities: same (the existing activity is
+    /// the answer) or duplicate (a second one is created).
+    #[arg(long, default_value = "same", value_name = "MODE")]
+    repeated_external_id: smashrun_sandbox::RepeatedExternalId,
     /// JSON the token endpoint claims as `expires_in` (e.g. 1e30 or 9223372036854775807).
     #[arg(long, value_name = "JSON")]
     token_expires_in: Option<String>,
@@ -147,6 +151,7 @@ async fn main() -> Result<()> {
             None => None,
         },
     };
+    config.writes.repeated_external_id = args.repeated_external_id;
     config.listing.unpaged_cap = args.unpaged_cap;
     config.listing.from_date_local = args.from_date_local;
     config.max_count = args.page_cap;

@@ -458,6 +458,8 @@ async fn token(State(shared): State<Shared>, headers: HeaderMap, body: String) -
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": lifetime.as_secs(),
+        // the scopes granted, as OAuth 2.0 servers commonly say (RFC 6749 5.1)
+        "scope": scope.clone(),
     });
     if !refreshing || state.config.rotate_refresh_tokens {
         let refresh = state.random_token();

@@ -167,6 +167,8 @@ pub(crate) struct State {
     pub windows: HashMap<String, VecDeque<Timestamp>>,
     pub counters: Counters,
     pub request_seq: u64,
+    /// API requests still to answer 503 (an outage after a lost answer, [`crate::WriteReading`]).
+    pub outage_left: u32,
 }
 
 impl State {
@@ -182,6 +184,7 @@ impl State {
             windows: HashMap::new(),
             counters: Counters::default(),
             request_seq: 0,
+            outage_left: 0,
         };
         for g in generated {
             let id = g

@@ -65,9 +65,9 @@ impl ClientConfig {
 
 /// The SmashRun REST API.
 pub struct SmashRunClient {
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     config: ClientConfig,
-    tokens: Arc<dyn TokenProvider>,
+    pub(crate) tokens: Arc<dyn TokenProvider>,
     budget: Arc<RateBudget>,
     observer: Option<Observer>,
     requests: AtomicU64,
@@ -123,7 +123,12 @@ impl SmashRunClient {
         }
     }
 
-    async fn sleep(&self, reason: WaitReason, wait: Duration, path: &str) {
+    /// Counts one request sent (every attempt counts).
+    pub(crate) fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) async fn pause(&self, reason: WaitReason, wait: Duration, path: &str) {
         self.emit(Event::Waiting {
             reason,
             wait,
@@ -132,11 +137,11 @@ impl SmashRunClient {
         tokio::time::sleep(wait).await;
     }
 
-    async fn wait_for_budget(&self, path: &str) {
+    pub(crate) async fn wait_for_budget(&self, path: &str) {
         loop {
             match self.budget.try_acquire(tokio::time::Instant::now()) {
                 Ok(()) => return,
-                Err(wait) => self.sleep(WaitReason::Budget, wait, path).await,
+                Err(wait) => self.pause(WaitReason::Budget, wait, path).await,
             }
         }
     }
@@ -210,7 +215,7 @@ impl SmashRunClient {
                             let wait = retry_after
                                 .unwrap_or_else(|| self.config.retry.backoff(limited))
                                 .min(self.config.retry.max_wait);
-                            self.sleep(WaitReason::RateLimited, wait, path).await;
+                            self.pause(WaitReason::RateLimited, wait, path).await;
                             continue;
                         }
                         s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
@@ -247,7 +252,7 @@ impl SmashRunClient {
                 cause: failure.describe(),
             });
             let wait = self.config.retry.backoff(failures);
-            self.sleep(WaitReason::Retry, wait, path).await;
+            self.pause(WaitReason::Retry, wait, path).await;
         }
     }
 

@@ -95,6 +95,26 @@ pub enum Error {
         /// The start of the body.
         snippet: String,
     },
+    /// SmashRun refused a write for want of the `write_activity` scope (403, or a 401 that a
+    /// refreshed token did not cure).
+    #[error(
+        "SmashRun refused to create the activity ({status}: {message}): this sign-in may only read; run `myrunstreak auth login --write` to allow writing"
+    )]
+    MissingScope {
+        /// 401 or 403.
+        status: u16,
+        /// SmashRun's explanation.
+        message: String,
+    },
+    /// SmashRun refused a write for what it carried (400, 415, 422, ...): sending it again would
+    /// not help.
+    #[error("SmashRun refused to create the activity ({status}): {message}")]
+    WriteRefused {
+        /// The status code.
+        status: u16,
+        /// SmashRun's explanation.
+        message: String,
+    },
     /// A setting is missing or wrong.
     #[error("{0}")]
     Config(String),
@@ -104,6 +124,16 @@ impl Error {
     /// Whether the user has to log in again to fix this.
     pub fn needs_login(&self) -> bool {
         matches!(self, Error::Unauthorized { .. } | Error::Reauthorize { .. })
+    }
+
+    /// Whether a write that failed this way may nevertheless have been done: the request may
+    /// have reached SmashRun and only the answer was lost (a dropped connection, a 5xx, a
+    /// timeout). The caller looks before it tries again.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            Error::Transport { .. } | Error::Decode { .. } | Error::Status { .. }
+        )
     }
 
     /// Whether an unpaged listing that failed this way is worth replacing by pages: a broken,

@@ -31,6 +31,7 @@ mod provider;
 mod retry;
 mod secret;
 mod tokens;
+mod write;
 
 pub use budget::RateBudget;
 pub use client::{ClientConfig, SmashRunClient};
@@ -47,3 +48,4 @@ pub use provider::{StaticToken, TokenFuture, TokenProvider};
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use secret::Secret;
 pub use tokens::{TokenSet, token_lifetime};
+pub use write::{NewActivity, created_id};

@@ -22,7 +22,14 @@ impl Store {
             ExportFormat::Json => "FORMAT json, ARRAY true",
         };
         // a file older than the ledger (schema 6), opened read-only, has none
-        let ledger = include_ledger && self.schema_version()? >= 6;
+        let version = self.schema_version()?;
+        let ledger = include_ledger && version >= 6;
+        // an entry whose pushed activity the mirror has is that run, exported once, as SmashRun's
+        let own = if version >= 8 {
+            "WHERE entry_id NOT IN (SELECT entry_id FROM ledger_push_states WHERE mirrored_id IS NOT NULL)"
+        } else {
+            ""
+        };
         let runs = "SELECT activity_id, start_local, run_date, start_utc, utc_offset_s, distance_km, duration_s, activity_type, source,
                            is_treadmill, is_race, calories, heart_rate_average, cadence_average, weather_type, temperature, how_felt,
                            terrain, notes, created_utc, updated_utc,
@@ -37,7 +44,7 @@ impl Store {
                         note AS notes, created_utc,
                         CASE kind WHEN 'run' THEN 'ledger' ELSE 'override' END AS origin,
                         entry_id AS ledger_entry, reason AS override_reason
-                 FROM ledger"
+                 FROM ledger {own}"
             )
         } else {
             runs.to_owned()
@@ -47,7 +54,9 @@ impl Store {
         ))?;
         let ledger_rows = if ledger {
             self.conn
-                .query_row("SELECT count(*) FROM ledger", [], |r| r.get::<_, i64>(0))?
+                .query_row(&format!("SELECT count(*) FROM ledger {own}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })?
         } else {
             0
         };

@@ -55,6 +55,7 @@ fn entry(row: Row) -> Result<LedgerEntry, StoreError> {
             utc_offset_s: offset_s,
             kind,
         },
+        push: None,
     })
 }
 
@@ -82,7 +83,9 @@ impl Store {
                 r.get(9)?,
             ))
         })?;
-        rows.map(|row| entry(row?)).collect()
+        let mut entries = rows.map(|row| entry(row?)).collect::<Result<Vec<_>, _>>()?;
+        self.attach_pushes(&mut entries)?;
+        Ok(entries)
     }
 
     /// Records `item` made at `created`, and returns it with its new id. A second override of a
@@ -138,6 +141,7 @@ impl Store {
             id,
             created: from_micros(micros(created)),
             item: item.clone(),
+            push: None,
         })
     }
 
@@ -145,6 +149,7 @@ impl Store {
     pub fn remove_ledger_entry(&mut self, id: i64) -> Result<Option<LedgerEntry>, StoreError> {
         let found = self.ledger()?.into_iter().find(|e| e.id == id);
         if found.is_some() {
+            self.forget_push(id)?;
             self.conn
                 .execute("DELETE FROM ledger WHERE entry_id = ?", params![id])?;
         }

@@ -21,7 +21,8 @@
 //!
 //! Each concern is one module adding to [`Store`]: opening and migrating, writing batches,
 //! deletions, the sync log, reading runs back, details, export, reminders sent, the runner's
-//! ledger (manual runs and overrides, in a table no sync touches), and small stored values.
+//! ledger (manual runs and overrides, in a table no sync touches), the ledger's pushes to
+//! SmashRun (`push`), and small stored values.
 
 mod columns;
 mod deletions;
@@ -32,6 +33,7 @@ mod ledger;
 mod meta;
 mod migrate;
 mod open;
+mod push;
 mod read;
 mod reminders;
 mod rows;
