@@ -15,6 +15,29 @@ impl Store {
         path: &Path,
         include_ledger: bool,
     ) -> Result<u64, StoreError> {
+        self.export_with(format, path, include_ledger.then_some(&[][..]))
+    }
+
+    /// [`Store::export`], with the ledger's entries (`Some`) but those listed (the duplicates of
+    /// mirrored runs, which the mirror's rows already stand for), or without the ledger (`None`).
+    pub fn export_with(
+        &self,
+        format: ExportFormat,
+        path: &Path,
+        ledger_except: Option<&[i64]>,
+    ) -> Result<u64, StoreError> {
+        let include_ledger = ledger_except.is_some();
+        let except = ledger_except
+            .unwrap_or_default()
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let kept = if except.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE entry_id NOT IN ({except})")
+        };
         let target = path.to_string_lossy().replace('\'', "''");
         let options = match format {
             ExportFormat::Csv => "FORMAT csv, HEADER true",
@@ -37,7 +60,7 @@ impl Store {
                         note AS notes, created_utc,
                         CASE kind WHEN 'run' THEN 'ledger' ELSE 'override' END AS origin,
                         entry_id AS ledger_entry, reason AS override_reason
-                 FROM ledger"
+                 FROM ledger{kept}"
             )
         } else {
             runs.to_owned()
@@ -47,7 +70,9 @@ impl Store {
         ))?;
         let ledger_rows = if ledger {
             self.conn
-                .query_row("SELECT count(*) FROM ledger", [], |r| r.get::<_, i64>(0))?
+                .query_row(&format!("SELECT count(*) FROM ledger{kept}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })?
         } else {
             0
         };

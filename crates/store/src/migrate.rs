@@ -8,9 +8,9 @@ use crate::time::micros;
 use crate::{Store, StoreError};
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
-const MIGRATIONS: [(i64, &str); 6] = [
+pub(crate) const MIGRATIONS: [(i64, &str); 7] = [
     (1, include_str!("migrations/001_initial.sql")),
     (2, include_str!("migrations/002_offset_assumed.sql")),
     (3, include_str!("migrations/003_pending_deletions.sql")),
@@ -20,6 +20,7 @@ const MIGRATIONS: [(i64, &str); 6] = [
     ),
     (5, include_str!("migrations/005_reminders_sent.sql")),
     (6, include_str!("migrations/006_ledger.sql")),
+    (7, include_str!("migrations/007_ledger_imports.sql")),
 ];
 
 impl Store {
