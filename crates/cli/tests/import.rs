@@ -179,20 +179,20 @@ async fn a_run_lands_on_the_day_of_its_zone_or_of_its_own_clock() {
     let w = world().await;
     let evening = sample("evening-0310utc.gpx");
     let evening = evening.to_str().unwrap();
-    // 03:10 UTC is 21:10 the evening before in Chicago (CDT, −05:00, since 03-08)
+    // 03:10 UTC is 22:10 the evening before in Chicago (CDT, −05:00, since 03-08)
     let said = w
         .run_ok(&["import", evening, "--tz", "America/Chicago"])
         .await;
     assert!(
         said.contains(
-            "evening-0310utc.gpx: 5.02 km on 2026-03-09 (Mon), 21:10 -05:00 (America/Chicago) → ledger entry 1"
+            "evening-0310utc.gpx: 5.02 km on 2026-03-09 (Mon), 22:10 -05:00 (America/Chicago) → ledger entry 1"
         ),
         "{said}"
     );
     let ledger = w.json(&["ledger"]).await;
     let entry = &ledger["entries"][0];
     assert_eq!(entry["date"], "2026-03-09");
-    assert_eq!(entry["time"], "21:10:00");
+    assert_eq!(entry["time"], "22:10:00");
     assert_eq!(entry["utc_offset_s"], -5 * 3600);
     assert_eq!(entry["file"]["format"], "gpx");
     assert_eq!(entry["file"]["name"], "evening-0310utc.gpx");

@@ -89,7 +89,7 @@ impl Store {
         let select = if version < 7 {
             SELECT.replace(
                 "source, file_name, file_sha256, sport",
-                "'manual', NULL, NULL, NULL",
+                "'manual', CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR)",
             )
         } else {
             SELECT.to_owned()
