@@ -44,7 +44,7 @@ pub struct FileOutcome {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum FileResult {
     /// A new ledger entry.
-    Imported(Imported),
+    Imported(Box<Imported>),
     /// The same bytes are in the ledger already: no second entry.
     AlreadyImported {
         /// The entry they were imported as.
@@ -203,14 +203,14 @@ fn record(
     let duplicate = duplicate_of(&entry, &book.mirrored().map_err(store)?).map(|a| a.get());
     let counts_as_run = entry.item.file().is_none_or(|f| f.is_running());
     let changed = change(entry, query).map_err(|e: LedgerError| e.to_string())?;
-    Ok(FileResult::Imported(Imported {
+    Ok(FileResult::Imported(Box::new(Imported {
         start: changed.entry.item.start(),
         day: changed.day,
         entry: changed.entry,
         zone: zone_label,
         counts_as_run,
         duplicate_of: duplicate,
-    }))
+    })))
 }
 
 /// Imports every file in `paths`, in order; one that fails does not stop the others.
