@@ -5,6 +5,11 @@
 //! marked with its [`RunOrigin`](myrunstreak_domain::RunOrigin) so that shells can show it for
 //! what it is, or leave it out ([`StreakQuery::exclude_ledger`]).
 //!
+//! A ledger run that duplicates a mirrored SmashRun run (the domain's
+//! [`duplicate_of`](myrunstreak_domain::duplicate_of)) is left out wherever the ledger's runs join
+//! the mirror's ([`with_ledger`]), so the day counts once, whether the mirrored run came before
+//! the entry or after it; `ledger` shows such an entry as a duplicate ([`LedgerLine`]).
+//!
 //! An entry's day is the date the runner gives. Its UTC offset is taken from the runner's zone as
 //! the streak sees it (the home zone, else the clock of the most recent mirrored run) at the
 //! entry's time, or at noon when it has none, so that the entry lands on that date.
@@ -13,7 +18,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 use jiff::tz::{AmbiguousOffset, Offset};
-use myrunstreak_domain::{Distance, DomainError, LedgerEntry, LedgerItem, Run};
+use myrunstreak_domain::{Distance, DomainError, LedgerEntry, LedgerItem, Run, duplicates};
 use myrunstreak_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -24,14 +29,20 @@ use crate::queries::{StreakQuery, runner_zone};
 pub trait LedgerBook {
     /// Every entry, by day, then id.
     fn entries(&self) -> Result<Vec<LedgerEntry>, StoreError>;
-    /// Records `item`; a second override of one day is [`StoreError::AlreadyOverridden`].
+    /// Records `item`; a second override of one day is [`StoreError::AlreadyOverridden`], a file
+    /// already imported [`StoreError::AlreadyImported`].
     fn add(&mut self, item: &LedgerItem, created: Timestamp) -> Result<LedgerEntry, StoreError>;
     /// Removes entry `id`; `None` when there is none.
     fn remove(&mut self, id: i64) -> Result<Option<LedgerEntry>, StoreError>;
     /// Removes the override of `date`; `None` when the day has none.
     fn remove_override(&mut self, date: Date) -> Result<Option<LedgerEntry>, StoreError>;
-    /// The mirror's runs and the ledger's, for the runner's zone and the streak after a change.
-    fn runs(&self) -> Result<Vec<Run>, StoreError>;
+    /// The mirror's runs alone (not deleted).
+    fn mirrored(&self) -> Result<Vec<Run>, StoreError>;
+    /// The mirror's runs and the ledger's but its duplicates ([`with_ledger`]), for the runner's
+    /// zone and the streak after a change.
+    fn runs(&self) -> Result<Vec<Run>, StoreError> {
+        with_ledger(self.mirrored()?, &self.entries()?)
+    }
 }
 
 impl LedgerBook for Store {
@@ -47,10 +58,8 @@ impl LedgerBook for Store {
     fn remove_override(&mut self, date: Date) -> Result<Option<LedgerEntry>, StoreError> {
         Store::remove_override(self, date)
     }
-    fn runs(&self) -> Result<Vec<Run>, StoreError> {
-        let mut runs = self.domain_runs()?;
-        runs.extend(runs_of(&self.ledger()?)?);
-        Ok(runs)
+    fn mirrored(&self) -> Result<Vec<Run>, StoreError> {
+        self.domain_runs()
     }
 }
 
@@ -70,17 +79,24 @@ pub enum LedgerError {
     Store(#[from] StoreError),
 }
 
-/// The entries as runs for the engine: those that count on their own (not an entry whose pushed
-/// activity the mirror has: that run counts instead).
-pub fn runs_of(entries: &[LedgerEntry]) -> Result<Vec<Run>, StoreError> {
-    entries
+/// The mirror's runs with the ledger's entries as runs for the engine, but the entries that
+/// duplicate a mirrored run and those whose pushed activity the mirror has (that run counts
+/// instead): each day's run counts once.
+pub fn with_ledger(
+    mut mirrored: Vec<Run>,
+    entries: &[LedgerEntry],
+) -> Result<Vec<Run>, StoreError> {
+    let duplicates = duplicates(&mirrored, entries);
+    let own = entries
         .iter()
-        .filter(|e| e.counts_on_its_own())
+        .filter(|e| e.counts_on_its_own() && !duplicates.contains_key(&e.id))
         .map(|e| {
             e.to_run()
                 .map_err(|err| StoreError::Unreadable(format!("ledger entry {}: {err}", e.id)))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    mirrored.extend(own);
+    Ok(mirrored)
 }
 
 /// A manual run as the runner gives it.
@@ -111,7 +127,44 @@ pub struct LedgerChange {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LedgerResponse {
     /// The entries.
-    pub entries: Vec<LedgerEntry>,
+    pub entries: Vec<LedgerLine>,
+}
+
+/// One entry of the listing, and the mirrored run it duplicates, if any.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LedgerLine {
+    /// The entry.
+    #[serde(flatten)]
+    pub entry: LedgerEntry,
+    /// The SmashRun activity this entry duplicates: the entry is then not counted on its own.
+    pub duplicate_of: Option<i64>,
+}
+
+impl LedgerResponse {
+    /// The entries, each with the run of `runs` (the mirror's, the ledger's may be there too)
+    /// it duplicates.
+    pub fn of(entries: Vec<LedgerEntry>, runs: &[Run]) -> Self {
+        let duplicates = duplicates(runs, &entries);
+        LedgerResponse {
+            entries: entries
+                .into_iter()
+                .map(|entry| LedgerLine {
+                    duplicate_of: duplicates.get(&entry.id).map(|a| a.get()),
+                    entry,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The runner's zone as the streak sees it: the home zone, else the clock of the most recent
+/// mirrored run (else UTC).
+pub fn zone(
+    book: &impl LedgerBook,
+    query: &StreakQuery,
+    now: Timestamp,
+) -> Result<jiff::tz::TimeZone, StoreError> {
+    Ok(runner_zone(&book.runs()?, query, now))
 }
 
 /// The offset of the runner's zone at `time` (noon when none) on `date`.
@@ -130,7 +183,7 @@ fn offset_on(
     })
 }
 
-fn change(entry: LedgerEntry, query: &StreakQuery) -> Result<LedgerChange, LedgerError> {
+pub(crate) fn change(entry: LedgerEntry, query: &StreakQuery) -> Result<LedgerChange, LedgerError> {
     let run = entry.to_run()?;
     Ok(LedgerChange {
         day: query.day_policy().day_of(&run.start),
@@ -271,11 +324,9 @@ pub trait LedgerWriter: Send + Sync {
     ) -> Result<LedgerChange, LedgerWriteError>;
 }
 
-/// Every entry.
+/// Every entry, each duplicate marked with the mirrored run it duplicates.
 pub fn list(book: &impl LedgerBook) -> Result<LedgerResponse, LedgerError> {
-    Ok(LedgerResponse {
-        entries: book.entries()?,
-    })
+    Ok(LedgerResponse::of(book.entries()?, &book.mirrored()?))
 }
 
 /// Parses a duration as a runner writes it: `11:30` (minutes and seconds), `1:02:03`, or seconds.

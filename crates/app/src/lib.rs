@@ -17,6 +17,7 @@
 pub mod badge;
 pub mod doctor;
 pub mod goals;
+pub mod import;
 pub mod ledger;
 pub mod mirror;
 pub mod ports;

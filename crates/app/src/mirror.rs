@@ -68,13 +68,12 @@ impl Mirror {
     }
 
     /// Every run not deleted, and the runner's ledger (manual runs and overrides, each marked
-    /// with its [`RunOrigin`](myrunstreak_domain::RunOrigin)), as the streak engine needs them.
+    /// with its [`RunOrigin`](myrunstreak_domain::RunOrigin)) but the duplicates of mirrored runs
+    /// ([`crate::ledger::with_ledger`]), as the streak engine needs them.
     /// A query leaves the ledger out with
     /// [`StreakQuery::exclude_ledger`](crate::queries::StreakQuery::exclude_ledger).
     pub fn domain_runs(&self) -> Result<Vec<Run>, StoreError> {
-        let mut runs = self.store.domain_runs()?;
-        runs.extend(crate::ledger::runs_of(&self.store.ledger()?)?);
-        Ok(runs)
+        crate::ledger::with_ledger(self.store.domain_runs()?, &self.store.ledger()?)
     }
 
     /// The runner's ledger, by day.
@@ -117,7 +116,8 @@ impl Mirror {
             .collect())
     }
 
-    /// Writes the live runs to `path`; returns how many.
+    /// Writes the live runs to `path`, and the ledger's entries with `include_ledger` but those
+    /// that duplicate a mirrored run; returns how many.
     pub fn export(
         &self,
         format: ExportFormat,
@@ -129,7 +129,14 @@ impl Mirror {
             ExportFormat::Parquet => myrunstreak_store::ExportFormat::Parquet,
             ExportFormat::Json => myrunstreak_store::ExportFormat::Json,
         };
-        self.store.export(format, path, include_ledger)
+        let ledger = if include_ledger {
+            let entries = self.store.ledger()?;
+            let duplicates = myrunstreak_domain::duplicates(&self.store.domain_runs()?, &entries);
+            Some(duplicates.into_keys().collect::<Vec<i64>>())
+        } else {
+            None
+        };
+        self.store.export_with(format, path, ledger.as_deref())
     }
 
     /// A digest of everything SmashRun told us, blind to when we saw it.

@@ -376,7 +376,7 @@ mod tests {
         fn remove_override(&mut self, _: Date) -> Result<Option<LedgerEntry>, StoreError> {
             unreachable!("a push removes nothing")
         }
-        fn runs(&self) -> Result<Vec<Run>, StoreError> {
+        fn mirrored(&self) -> Result<Vec<Run>, StoreError> {
             Ok(Vec::new())
         }
     }

@@ -241,9 +241,14 @@ pub async fn ledger(args: LedgerArgs, settings: &Settings) -> Result<()> {
             "The ledger is empty: `myrunstreak add` records a run SmashRun lacks, `myrunstreak override` a day without a record."
         );
     }
-    for e in &list.entries {
+    for line in &list.entries {
+        let e = &line.entry;
+        let duplicate = line
+            .duplicate_of
+            .map(|a| format!(" — duplicate of SmashRun activity {a}, not counted twice"))
+            .unwrap_or_default();
         println!(
-            "{:>4}  {}  {}{}",
+            "{:>4}  {}  {}{duplicate}{}",
             e.id,
             e.item.date,
             describe(e, settings.units),
@@ -261,8 +266,21 @@ fn describe(e: &LedgerEntry, units: Units) -> String {
             distance,
             duration_s,
             note,
+            file,
         } => {
             let mut text = format!("run of {}", units.format(*distance));
+            if let Some(f) = file {
+                text = match &f.sport {
+                    Some(sport) if !f.is_running() => {
+                        format!(
+                            "{sport} of {}, not counted as a run",
+                            units.format(*distance)
+                        )
+                    }
+                    _ => text,
+                };
+                text += &format!(" from {} ({})", f.name, f.format.as_str());
+            }
             if let Some(t) = e.item.time {
                 text += &format!(" at {}", t.strftime("%H:%M"));
             }
@@ -301,7 +319,12 @@ fn push_state(e: &LedgerEntry) -> String {
 }
 
 /// The streak after the change, in one line.
-fn after(book: &impl LedgerBook, query: &StreakQuery, now: Timestamp, units: Units) -> Result<()> {
+pub(crate) fn after(
+    book: &impl LedgerBook,
+    query: &StreakQuery,
+    now: Timestamp,
+    units: Units,
+) -> Result<()> {
     let s = streak(&book.runs()?, query, now)?;
     let c = &s.current;
     println!(

@@ -13,6 +13,7 @@ mod context;
 mod demo;
 mod doctor;
 mod goals;
+mod import;
 mod ledger;
 mod login;
 mod publish;
@@ -63,10 +64,12 @@ enum Command {
     Calendar(analytics::CalendarArgs),
     /// Record a run SmashRun lacks (no file): it counts, marked as the ledger's.
     Add(ledger::AddArgs),
+    /// Import runs from GPX, TCX or FIT files into your ledger; says which day each lands on.
+    Import(import::ImportArgs),
     /// Count a day without a run record, with your reason; shown as an override everywhere.
     Override(ledger::OverrideArgs),
-    /// Your ledger of manual runs and overrides; `ledger remove ID` removes one, `ledger push ID`
-    /// creates a manual run on SmashRun too.
+    /// Your ledger of manual and imported runs and overrides; `ledger remove ID` removes one,
+    /// `ledger push ID` creates a manual run on SmashRun too.
     Ledger(ledger::LedgerArgs),
     /// Write your runs to CSV, Parquet or JSON with DuckDB's own writers.
     Export(analytics::ExportArgs),
@@ -129,6 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Calendar(args) => analytics::calendar(args, &settings),
         Command::Export(args) => analytics::export(args, &settings),
         Command::Add(args) => ledger::add(args, &settings).await,
+        Command::Import(args) => import::run(args, &settings),
         Command::Override(args) => ledger::override_day(args, &settings),
         Command::Ledger(args) => ledger::ledger(args, &settings).await,
         Command::Doctor(args) => doctor::run(args, &settings).await,

@@ -9,6 +9,18 @@
 //! A run day is a local date, and an entry keeps the UTC offset of the runner's zone on that day
 //! (at its start time, or at noon when it has none), so that the entry lands on its date under
 //! either day policy: the local clock reads the date as written, a home zone reads the instant.
+//!
+//! A run may come from a file (GPX, TCX, FIT: [`ImportedFile`]); it is then a ledger run like a
+//! manual one, with the file's name, its content hash (the same file imported twice is one entry)
+//! and the sport the file names. A file of another sport (cycling, say) is kept, and does not
+//! count as a run, as SmashRun's own activities of other types do not.
+//!
+//! A ledger run that duplicates a mirrored SmashRun run ([`duplicate_of`]: same local day, starts
+//! within [`DUPLICATE_WINDOW_S`] when both have a time, distances within 5 % or 0.1 km) is not
+//! counted on its own. The rule is applied when the runs are read, never stored, so a run mirrored
+//! after the import is recognised as well.
+
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use jiff::civil::{Date, Time};
@@ -16,6 +28,65 @@ use jiff::tz::Offset;
 use serde::Serialize;
 
 use crate::{ActivityId, Distance, DomainError, LocalStart, Run, RunOrigin};
+
+/// The format of an imported activity file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    /// GPS Exchange Format.
+    Gpx,
+    /// Garmin's Training Center XML.
+    Tcx,
+    /// Garmin's binary Flexible and Interoperable data Transfer format.
+    Fit,
+}
+
+impl FileFormat {
+    /// The format's name as stored and shown: `gpx`, `tcx`, `fit`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileFormat::Gpx => "gpx",
+            FileFormat::Tcx => "tcx",
+            FileFormat::Fit => "fit",
+        }
+    }
+
+    /// The format named `text` (`gpx`, `tcx`, `fit`).
+    pub fn parse(text: &str) -> Option<FileFormat> {
+        match text {
+            "gpx" => Some(FileFormat::Gpx),
+            "tcx" => Some(FileFormat::Tcx),
+            "fit" => Some(FileFormat::Fit),
+            _ => None,
+        }
+    }
+}
+
+/// The file a ledger run was imported from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImportedFile {
+    /// GPX, TCX or FIT.
+    pub format: FileFormat,
+    /// The file's name as given (its last path component).
+    pub name: String,
+    /// SHA-256 of the file's bytes, lowercase hex: the same file imported twice is one entry.
+    pub sha256: String,
+    /// The sport the file names (`running`, `cycling`, ...), lowercase; `None` when it names none
+    /// (or only a generic one).
+    pub sport: Option<String>,
+}
+
+impl ImportedFile {
+    /// Whether the run counts as a run: the file names no sport, or a running one.
+    pub fn is_running(&self) -> bool {
+        self.sport.as_deref().is_none_or(is_running_sport)
+    }
+}
+
+/// Whether a sport as a file names it is running (`running`, `trail_running`, `Run`, ...).
+pub fn is_running_sport(sport: &str) -> bool {
+    sport.to_ascii_lowercase().contains("run")
+}
 
 /// What a ledger entry states.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -29,6 +100,9 @@ pub enum LedgerKind {
         duration_s: Option<f64>,
         /// The runner's note.
         note: Option<String>,
+        /// The file it was imported from; `None` for a run entered by hand.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file: Option<ImportedFile>,
     },
     /// The day counts without a run record.
     Override {
@@ -80,8 +154,40 @@ impl LedgerItem {
                 distance,
                 duration_s,
                 note: note.filter(|n| !n.trim().is_empty()),
+                file: None,
             },
         })
+    }
+
+    /// A run imported from `file`, starting at `start` (its local wall time and offset); refused
+    /// as [`LedgerItem::run`] refuses a manual run.
+    pub fn imported(
+        start: jiff::civil::DateTime,
+        offset: Offset,
+        distance: Distance,
+        duration_s: Option<f64>,
+        file: ImportedFile,
+    ) -> Result<Self, DomainError> {
+        let mut item = LedgerItem::run(
+            start.date(),
+            Some(start.time()),
+            offset,
+            distance,
+            duration_s,
+            None,
+        )?;
+        if let LedgerKind::Run { file: f, .. } = &mut item.kind {
+            *f = Some(file);
+        }
+        Ok(item)
+    }
+
+    /// The file the entry was imported from, if any.
+    pub fn file(&self) -> Option<&ImportedFile> {
+        match &self.kind {
+            LedgerKind::Run { file, .. } => file.as_ref(),
+            LedgerKind::Override { .. } => None,
+        }
     }
 
     /// An override of `date`; refused without a reason, which is what keeps it honest.
@@ -207,19 +313,22 @@ impl LedgerEntry {
     /// The entry as the streak engine takes it: a run marked as the ledger's, or an override.
     /// Refused when the id is not positive (the ledger's ids are).
     pub fn to_run(&self) -> Result<Run, DomainError> {
-        let (distance, duration_s, origin) = match &self.item.kind {
+        let (distance, duration_s, is_running, origin) = match &self.item.kind {
             LedgerKind::Run {
                 distance,
                 duration_s,
+                file,
                 ..
             } => (
                 *distance,
                 duration_s.unwrap_or(0.0),
+                file.as_ref().is_none_or(ImportedFile::is_running),
                 RunOrigin::Ledger { entry: self.id },
             ),
             LedgerKind::Override { reason } => (
                 Distance::ZERO,
                 0.0,
+                true,
                 RunOrigin::Override {
                     entry: self.id,
                     reason: reason.clone(),
@@ -231,11 +340,59 @@ impl LedgerEntry {
             start: self.item.start(),
             distance,
             duration_s,
-            is_running: true,
+            is_running,
             is_treadmill: false,
             origin,
         })
     }
+}
+
+/// How far apart two starts may be for a ledger run to duplicate a mirrored one: 10 minutes.
+pub const DUPLICATE_WINDOW_S: i64 = 600;
+
+/// Distances this close always match (0.1 km), whatever the share.
+const DUPLICATE_SLACK: Distance = Distance::from_cm(10_000);
+
+/// The mirrored SmashRun activity that ledger entry `entry` duplicates, if any: a run of the
+/// same local day (each side's own wall date), whose start is within [`DUPLICATE_WINDOW_S`] of
+/// the entry's when the entry has a time (a mirrored run always has one), and whose distance is
+/// within 5 % of the mirrored one or within 0.1 km. Of several, the closest start wins, then the
+/// closest distance. Overrides duplicate nothing: they state a day, not a run.
+pub fn duplicate_of(entry: &LedgerEntry, mirrored: &[Run]) -> Option<ActivityId> {
+    let LedgerKind::Run { distance, .. } = &entry.item.kind else {
+        return None;
+    };
+    let start = entry.item.time.map(|_| entry.item.start().instant());
+    mirrored
+        .iter()
+        .filter(|run| run.origin == RunOrigin::SmashRun && run.start.date() == entry.item.date)
+        .filter_map(|run| {
+            let apart_s = match start {
+                Some(start) => {
+                    let apart = (run.start.instant().as_second() - start.as_second()).abs();
+                    if apart > DUPLICATE_WINDOW_S {
+                        return None;
+                    }
+                    apart
+                }
+                None => 0,
+            };
+            let gap = (run.distance.cm() - distance.cm()).abs();
+            // 5 % of the mirrored distance, in whole centimetres, rounded up
+            let share = (run.distance.cm().unsigned_abs() * 5).div_ceil(100) as i64;
+            (gap <= DUPLICATE_SLACK.cm() || gap <= share).then_some((apart_s, gap, run.id))
+        })
+        .min()
+        .map(|(_, _, id)| id)
+}
+
+/// Which ledger entries duplicate a mirrored run, by entry id, with the activity each duplicates
+/// (see [`duplicate_of`]). `runs` may hold the ledger's runs too: only SmashRun's are compared.
+pub fn duplicates(runs: &[Run], entries: &[LedgerEntry]) -> BTreeMap<i64, ActivityId> {
+    entries
+        .iter()
+        .filter_map(|e| duplicate_of(e, runs).map(|id| (e.id, id)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -338,5 +495,155 @@ mod tests {
         assert!(LedgerItem::run(day, None, Offset::UTC, Distance::ZERO, None, None).is_err());
         let km = Distance::from_km(2.0).unwrap();
         assert!(LedgerItem::run(day, None, Offset::UTC, km, Some(-1.0), None).is_err());
+    }
+
+    fn mirrored(id: i64, start: &str, km: f64) -> Run {
+        Run {
+            id: ActivityId::new(id).unwrap(),
+            start: LocalStart::parse(start).unwrap(),
+            distance: Distance::from_km(km).unwrap(),
+            duration_s: 1800.0,
+            is_running: true,
+            is_treadmill: false,
+            origin: RunOrigin::SmashRun,
+        }
+    }
+
+    /// A ledger run at `start` (wall time, -05:00), or untimed on its date when `timed` is false.
+    fn ledger_run(start: &str, timed: bool, km: f64) -> LedgerEntry {
+        let wall: jiff::civil::DateTime = start.parse().unwrap();
+        let offset = Offset::from_seconds(-5 * 3600).unwrap();
+        let time = timed.then(|| wall.time());
+        LedgerEntry {
+            id: 7,
+            created: Timestamp::UNIX_EPOCH,
+            push: None,
+            item: LedgerItem::run(
+                wall.date(),
+                time,
+                offset,
+                Distance::from_km(km).unwrap(),
+                None,
+                None,
+            )
+            .unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_duplicate_starts_within_ten_minutes() {
+        let smashrun = [mirrored(41, "2026-03-09T21:10:00-05:00", 5.0)];
+        let at = |t: &str| duplicate_of(&ledger_run(t, true, 5.0), &smashrun);
+        let id = ActivityId::new(41).ok();
+        assert_eq!(at("2026-03-09T21:19:59"), id, "9:59 later");
+        assert_eq!(at("2026-03-09T21:00:01"), id, "9:59 earlier");
+        assert_eq!(at("2026-03-09T21:20:00"), id, "10:00 exactly");
+        assert_eq!(at("2026-03-09T21:20:01"), None, "10:01 later");
+        assert_eq!(at("2026-03-09T20:59:59"), None, "10:01 earlier");
+    }
+
+    #[test]
+    fn a_duplicate_is_within_five_percent_or_a_tenth_of_a_km() {
+        let long = [mirrored(1, "2026-03-09T07:00:00-05:00", 10.0)];
+        let short = [mirrored(2, "2026-03-09T07:00:00-05:00", 1.0)];
+        let km = |km: f64, runs: &[Run]| {
+            duplicate_of(&ledger_run("2026-03-09T07:02:00", true, km), runs)
+        };
+        // 5 % of 10 km is 0.5 km, more than 0.1 km
+        assert_eq!(km(10.5, &long), ActivityId::new(1).ok());
+        assert_eq!(km(9.5, &long), ActivityId::new(1).ok());
+        assert_eq!(km(10.51, &long), None);
+        assert_eq!(km(9.49, &long), None);
+        // 5 % of 1 km is 0.05 km, less than 0.1 km
+        assert_eq!(km(1.1, &short), ActivityId::new(2).ok());
+        assert_eq!(km(0.9, &short), ActivityId::new(2).ok());
+        assert_eq!(km(1.11, &short), None);
+        assert_eq!(km(0.89, &short), None);
+    }
+
+    #[test]
+    fn an_untimed_run_matches_on_its_day_and_distance_alone() {
+        let smashrun = [
+            mirrored(1, "2026-03-09T06:00:00-05:00", 5.0),
+            mirrored(2, "2026-03-10T21:00:00-05:00", 5.0),
+        ];
+        assert_eq!(
+            duplicate_of(&ledger_run("2026-03-10T12:00:00", false, 5.2), &smashrun),
+            ActivityId::new(2).ok(),
+            "any time of the same day"
+        );
+        assert_eq!(
+            duplicate_of(&ledger_run("2026-03-11T12:00:00", false, 5.0), &smashrun),
+            None,
+            "not the next day"
+        );
+        assert_eq!(
+            duplicate_of(&ledger_run("2026-03-10T12:00:00", false, 6.0), &smashrun),
+            None,
+            "not another distance"
+        );
+        // with a time, 15 hours apart is no duplicate
+        assert_eq!(
+            duplicate_of(&ledger_run("2026-03-10T06:00:00", true, 5.0), &smashrun),
+            None
+        );
+    }
+
+    #[test]
+    fn the_closest_start_wins_and_only_smashrun_runs_are_compared() {
+        let mut ledger_twin = mirrored(9, "2026-03-09T07:00:00-05:00", 5.0);
+        ledger_twin.origin = RunOrigin::Ledger { entry: 9 };
+        let runs = [
+            ledger_twin,
+            mirrored(1, "2026-03-09T06:53:00-05:00", 5.0),
+            mirrored(2, "2026-03-09T07:04:00-05:00", 5.0),
+        ];
+        let entry = ledger_run("2026-03-09T07:00:00", true, 5.0);
+        assert_eq!(duplicate_of(&entry, &runs), ActivityId::new(2).ok());
+        let found = duplicates(&runs, std::slice::from_ref(&entry));
+        assert_eq!(found.get(&7), ActivityId::new(2).ok().as_ref());
+        let o = LedgerEntry {
+            id: 8,
+            created: Timestamp::UNIX_EPOCH,
+            push: None,
+            item: LedgerItem::override_day(date(2026, 3, 9), Offset::UTC, "watch died").unwrap(),
+        };
+        assert_eq!(
+            duplicate_of(&o, &runs),
+            None,
+            "an override duplicates nothing"
+        );
+    }
+
+    #[test]
+    fn an_imported_file_of_another_sport_is_kept_but_not_a_run() {
+        let file = |sport: Option<&str>| ImportedFile {
+            format: FileFormat::Fit,
+            name: "ride.fit".into(),
+            sha256: "00".into(),
+            sport: sport.map(str::to_owned),
+        };
+        let start: jiff::civil::DateTime = "2026-03-09T07:00:00".parse().unwrap();
+        let entry = |sport| LedgerEntry {
+            id: 5,
+            created: Timestamp::UNIX_EPOCH,
+            push: None,
+            item: LedgerItem::imported(
+                start,
+                Offset::UTC,
+                Distance::from_km(20.0).unwrap(),
+                Some(3600.0),
+                file(sport),
+            )
+            .unwrap(),
+        };
+        assert!(!entry(Some("cycling")).to_run().unwrap().is_running);
+        assert!(entry(Some("trail_running")).to_run().unwrap().is_running);
+        assert!(entry(None).to_run().unwrap().is_running);
+        assert_eq!(entry(None).item.time, Some(time(7, 0, 0, 0)));
+        assert_eq!(
+            entry(None).item.file().map(|f| f.format),
+            Some(FileFormat::Fit)
+        );
     }
 }

@@ -50,7 +50,10 @@ pub use day::{DayPolicy, Horizon, day_number};
 pub use distance::{Distance, Units, format_duration, format_pace, format_pace_per_km};
 pub use error::DomainError;
 pub use goals::{GoalAmount, GoalProgress, GoalStatus, PaceStanding, YearGoal, goal_progress};
-pub use ledger::{LedgerEntry, LedgerItem, LedgerKind, LedgerPush, PushState};
+pub use ledger::{
+    DUPLICATE_WINDOW_S, FileFormat, ImportedFile, LedgerEntry, LedgerItem, LedgerKind, LedgerPush,
+    PushState, duplicate_of, duplicates, is_running_sport,
+};
 pub use milestones::Milestones;
 pub use periods::{
     Period, PeriodProgress, PeriodReport, PeriodRule, PeriodStreak, PeriodTarget, period_streaks,

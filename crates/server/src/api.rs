@@ -533,12 +533,10 @@ async fn start_sync(State(state): State<Shared>, headers: HeaderMap) -> Result<R
 }
 
 #[utoipa::path(get, path = "/api/v1/ledger", tag = "ledger",
-    responses((status = 200, description = "The runner's ledger, by day: manual runs (`kind: run`) and overrides (`kind: override`, a day counted without a run record, with its reason), each with its `push` to SmashRun (null, or `state` `attempted`, `pushed` or `confirmed`, with `external_id` and `activity_id`), as `myrunstreak ledger --json`")))]
+    responses((status = 200, description = "The runner's ledger, by day: manual and imported runs (`kind: run`, with `file` when imported; `duplicate_of` names the SmashRun activity a run duplicates, then not counted on its own) and overrides (`kind: override`, a day counted without a run record, with its reason), each with its `push` to SmashRun (null, or `state` `attempted`, `pushed` or `confirmed`, with `external_id` and `activity_id`), as `myrunstreak ledger --json`")))]
 async fn ledger(State(state): State<Shared>) -> Result<Json<LedgerResponse>, ApiError> {
     let s = snapshot(&state).await?;
-    Ok(Json(LedgerResponse {
-        entries: s.ledger.clone(),
-    }))
+    Ok(Json(LedgerResponse::of(s.ledger.clone(), &s.runs)))
 }
 
 #[utoipa::path(post, path = "/api/v1/ledger", tag = "ledger", security(("bearer" = [])),

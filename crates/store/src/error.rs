@@ -66,6 +66,14 @@ pub enum StoreError {
         /// The override that is there.
         entry: i64,
     },
+    /// This file (by its content hash) is in the ledger already.
+    #[error("{name} is already imported as ledger entry {entry}")]
+    AlreadyImported {
+        /// The file's name as given this time.
+        name: String,
+        /// The entry it was imported as.
+        entry: i64,
+    },
     /// The file system refused.
     #[error("{action} {path}: {source}")]
     Io {

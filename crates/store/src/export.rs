@@ -15,6 +15,24 @@ impl Store {
         path: &Path,
         include_ledger: bool,
     ) -> Result<u64, StoreError> {
+        self.export_with(format, path, include_ledger.then_some(&[][..]))
+    }
+
+    /// [`Store::export`], with the ledger's entries (`Some`) but those listed (the duplicates of
+    /// mirrored runs, which the mirror's rows already stand for), or without the ledger (`None`).
+    pub fn export_with(
+        &self,
+        format: ExportFormat,
+        path: &Path,
+        ledger_except: Option<&[i64]>,
+    ) -> Result<u64, StoreError> {
+        let include_ledger = ledger_except.is_some();
+        let except = ledger_except
+            .unwrap_or_default()
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         let target = path.to_string_lossy().replace('\'', "''");
         let options = match format {
             ExportFormat::Csv => "FORMAT csv, HEADER true",
@@ -24,11 +42,19 @@ impl Store {
         // a file older than the ledger (schema 6), opened read-only, has none
         let version = self.schema_version()?;
         let ledger = include_ledger && version >= 6;
-        // an entry whose pushed activity the mirror has is that run, exported once, as SmashRun's
-        let own = if version >= 8 {
-            "WHERE entry_id NOT IN (SELECT entry_id FROM ledger_push_states WHERE mirrored_id IS NOT NULL)"
+        // left out: duplicates of mirrored runs, and entries whose pushed activity the mirror has
+        // (that run, exported once, as SmashRun's)
+        let mut left_out = Vec::new();
+        if !except.is_empty() {
+            left_out.push(format!("entry_id NOT IN ({except})"));
+        }
+        if version >= 8 {
+            left_out.push("entry_id NOT IN (SELECT entry_id FROM ledger_push_states WHERE mirrored_id IS NOT NULL)".to_owned());
+        }
+        let kept = if left_out.is_empty() {
+            String::new()
         } else {
-            ""
+            format!(" WHERE {}", left_out.join(" AND "))
         };
         let runs = "SELECT activity_id, start_local, run_date, start_utc, utc_offset_s, distance_km, duration_s, activity_type, source,
                            is_treadmill, is_race, calories, heart_rate_average, cadence_average, weather_type, temperature, how_felt,
@@ -44,7 +70,7 @@ impl Store {
                         note AS notes, created_utc,
                         CASE kind WHEN 'run' THEN 'ledger' ELSE 'override' END AS origin,
                         entry_id AS ledger_entry, reason AS override_reason
-                 FROM ledger {own}"
+                 FROM ledger{kept}"
             )
         } else {
             runs.to_owned()
@@ -54,7 +80,7 @@ impl Store {
         ))?;
         let ledger_rows = if ledger {
             self.conn
-                .query_row(&format!("SELECT count(*) FROM ledger {own}"), [], |r| {
+                .query_row(&format!("SELECT count(*) FROM ledger{kept}"), [], |r| {
                     r.get::<_, i64>(0)
                 })?
         } else {

@@ -7,16 +7,19 @@
 use duckdb::{OptionalExt, params};
 use jiff::Timestamp;
 use jiff::civil::{Date, Time};
-use myrunstreak_domain::{Distance, LedgerEntry, LedgerItem, LedgerKind};
+use myrunstreak_domain::{Distance, FileFormat, ImportedFile, LedgerEntry, LedgerItem, LedgerKind};
 
 use crate::time::{from_micros, micros};
 use crate::{Store, StoreError};
 
 const SELECT: &str = "SELECT entry_id, kind, strftime(run_date, '%Y-%m-%d'), CAST(start_time AS VARCHAR), utc_offset_s,
-        CAST(round(distance_km * 100000) AS BIGINT), duration_s, note, reason, epoch_us(created_utc)
+        CAST(round(distance_km * 100000) AS BIGINT), duration_s, note, reason, epoch_us(created_utc),
+        source, file_name, file_sha256, sport
     FROM ledger";
 
-type Row = (
+type Row = (Columns, FileColumns);
+type FileColumns = (String, Option<String>, Option<String>, Option<String>);
+type Columns = (
     i64,
     String,
     String,
@@ -30,18 +33,30 @@ type Row = (
 );
 
 fn entry(row: Row) -> Result<LedgerEntry, StoreError> {
-    let (id, kind, date, time, offset_s, cm, duration_s, note, reason, created) = row;
+    let (id, kind, date, time, offset_s, cm, duration_s, note, reason, created) = row.0;
+    let (source, file_name, sha256, sport) = row.1;
     let bad = |what: &str| StoreError::Unreadable(format!("ledger entry {id}: {what}"));
     let date: Date = date.parse().map_err(|e| bad(&format!("run_date: {e}")))?;
     let time: Option<Time> = time
         .map(|t| t.parse())
         .transpose()
         .map_err(|e| bad(&format!("start_time: {e}")))?;
+    let file = match (source.as_str(), file_name, sha256) {
+        ("manual", None, None) => None,
+        (format, Some(name), Some(sha256)) => Some(ImportedFile {
+            format: FileFormat::parse(format).ok_or_else(|| bad(&format!("source {format:?}")))?,
+            name,
+            sha256,
+            sport,
+        }),
+        _ => return Err(bad(&format!("source {source:?} with the wrong columns"))),
+    };
     let kind = match (kind.as_str(), cm, reason) {
         ("run", Some(cm), None) => LedgerKind::Run {
             distance: Distance::from_cm(cm),
             duration_s,
             note,
+            file,
         },
         ("override", None, Some(reason)) => LedgerKind::Override { reason },
         _ => return Err(bad(&format!("kind {kind:?} with the wrong columns"))),
@@ -63,24 +78,41 @@ impl Store {
     /// Every ledger entry, by day, then by id. A file opened read-only before migration 6 has
     /// no ledger yet: it has no entries.
     pub fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError> {
-        if self.read_only && self.schema_version()? < 6 {
+        let version = if self.read_only {
+            self.schema_version()?
+        } else {
+            crate::migrate::SCHEMA_VERSION
+        };
+        if version < 6 {
             return Ok(Vec::new());
         }
+        // a file read before migration 7 has no imports: every entry is manual
+        let select = if version < 7 {
+            SELECT.replace(
+                "source, file_name, file_sha256, sport",
+                "'manual', CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR)",
+            )
+        } else {
+            SELECT.to_owned()
+        };
         let mut stmt = self
             .conn
-            .prepare(&format!("{SELECT} ORDER BY run_date, entry_id"))?;
+            .prepare(&format!("{select} ORDER BY run_date, entry_id"))?;
         let rows = stmt.query_map([], |r| {
             Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
+                (
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                ),
+                (r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?),
             ))
         })?;
         let mut entries = rows.map(|row| entry(row?)).collect::<Result<Vec<_>, _>>()?;
@@ -89,7 +121,8 @@ impl Store {
     }
 
     /// Records `item` made at `created`, and returns it with its new id. A second override of a
-    /// day already overridden is refused ([`StoreError::AlreadyOverridden`]).
+    /// day already overridden is refused ([`StoreError::AlreadyOverridden`]), and so is a file
+    /// already imported, whatever its name ([`StoreError::AlreadyImported`]).
     pub fn add_ledger_entry(
         &mut self,
         item: &LedgerItem,
@@ -111,17 +144,35 @@ impl Store {
                 });
             }
         }
+        let file = item.file();
+        if let Some(file) = file {
+            let existing: Option<i64> = tx
+                .query_row(
+                    "SELECT entry_id FROM ledger WHERE file_sha256 = ?",
+                    params![file.sha256],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(entry) = existing {
+                return Err(StoreError::AlreadyImported {
+                    name: file.name.clone(),
+                    entry,
+                });
+            }
+        }
         let (kind, km, duration_s, note, reason) = match &item.kind {
             LedgerKind::Run {
                 distance,
                 duration_s,
                 note,
+                ..
             } => ("run", Some(distance.km()), *duration_s, note.clone(), None),
             LedgerKind::Override { reason } => ("override", None, None, None, Some(reason.clone())),
         };
         let id: i64 = tx.query_row(
-            "INSERT INTO ledger (kind, run_date, start_time, utc_offset_s, distance_km, duration_s, note, reason, created_utc)
-             VALUES (?, CAST(? AS DATE), CAST(? AS TIME), ?, ?, ?, ?, ?, make_timestamp(?))
+            "INSERT INTO ledger (kind, run_date, start_time, utc_offset_s, distance_km, duration_s, note, reason, created_utc,
+                                 source, file_name, file_sha256, sport)
+             VALUES (?, CAST(? AS DATE), CAST(? AS TIME), ?, ?, ?, ?, ?, make_timestamp(?), ?, ?, ?, ?)
              RETURNING entry_id",
             params![
                 kind,
@@ -132,7 +183,11 @@ impl Store {
                 duration_s,
                 note,
                 reason,
-                micros(created)
+                micros(created),
+                file.map_or("manual", |f| f.format.as_str()),
+                file.map(|f| f.name.clone()),
+                file.map(|f| f.sha256.clone()),
+                file.and_then(|f| f.sport.clone())
             ],
             |r| r.get(0),
         )?;
@@ -194,6 +249,10 @@ mod tests {
             ("note", "VARCHAR"),
             ("reason", "VARCHAR"),
             ("created_utc", "TIMESTAMP"),
+            ("source", "VARCHAR"),
+            ("file_name", "VARCHAR"),
+            ("file_sha256", "VARCHAR"),
+            ("sport", "VARCHAR"),
         ]
         .into_iter()
         .map(|(n, t)| (n.to_owned(), t.to_owned()))
@@ -256,5 +315,90 @@ mod tests {
         let d = store.add_ledger_entry(&over, created).unwrap();
         assert_eq!(d.id, 4);
         assert_eq!(store.ledger().unwrap(), vec![b, d]);
+    }
+
+    fn imported(sha256: &str, name: &str) -> LedgerItem {
+        LedgerItem::imported(
+            "2026-03-09T21:10:00".parse().unwrap(),
+            Offset::from_seconds(-5 * 3600).unwrap(),
+            Distance::from_km(5.02).unwrap(),
+            Some(1500.0),
+            ImportedFile {
+                format: FileFormat::Gpx,
+                name: name.into(),
+                sha256: sha256.into(),
+                sport: Some("running".into()),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_imported_run_keeps_its_file_and_the_same_file_is_one_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.duckdb");
+        let mut store = Store::open(&path, Timestamp::UNIX_EPOCH).unwrap();
+        let a = store
+            .add_ledger_entry(&imported("ab12", "track.gpx"), Timestamp::UNIX_EPOCH)
+            .unwrap();
+        let err = store
+            .add_ledger_entry(&imported("ab12", "copy.gpx"), Timestamp::UNIX_EPOCH)
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::AlreadyImported { entry, name } if *entry == a.id && name == "copy.gpx"),
+            "{err}"
+        );
+        let b = store
+            .add_ledger_entry(&imported("cd34", "other.gpx"), Timestamp::UNIX_EPOCH)
+            .unwrap();
+        drop(store);
+        let store = Store::open_read_only(&path).unwrap();
+        assert_eq!(store.ledger().unwrap(), vec![a.clone(), b]);
+        let file = a.item.file().unwrap();
+        assert_eq!(
+            (file.name.as_str(), file.sha256.as_str()),
+            ("track.gpx", "ab12")
+        );
+        assert_eq!(a.item.time, Some(time(21, 10, 0, 0)));
+    }
+
+    #[test]
+    fn migration_7_keeps_the_entries_and_ids_of_a_version_6_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("six.duckdb");
+        {
+            let conn = duckdb::Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE schema_version (version BIGINT NOT NULL, applied_utc TIMESTAMP NOT NULL)")
+                .unwrap();
+            for (version, sql) in &crate::migrate::MIGRATIONS[..6] {
+                conn.execute_batch(sql).unwrap();
+                conn.execute(
+                    "INSERT INTO schema_version VALUES (?, TIMESTAMP '2026-01-01')",
+                    params![version],
+                )
+                .unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO ledger (kind, run_date, start_time, utc_offset_s, distance_km, duration_s, note, reason, created_utc) VALUES
+                   ('run', DATE '2026-05-01', TIME '06:40:00', -18000, 3.0, 900.0, 'gym', NULL, TIMESTAMP '2026-05-02'),
+                   ('override', DATE '2026-05-02', NULL, -18000, NULL, NULL, NULL, 'watch died', TIMESTAMP '2026-05-02')",
+            )
+            .unwrap();
+        }
+        let read_before = Store::open_read_only(&path).unwrap().ledger().unwrap();
+        assert_eq!(
+            read_before.len(),
+            2,
+            "read-only at version 6: manual entries"
+        );
+        let mut store = Store::open(&path, Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 7);
+        let after = store.ledger().unwrap();
+        assert_eq!(after, read_before, "same ids, same entries");
+        assert!(after.iter().all(|e| e.item.file().is_none()));
+        let next = store
+            .add_ledger_entry(&imported("ef56", "run.gpx"), Timestamp::UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(next.id, 3, "the sequence goes on");
     }
 }

@@ -10,8 +10,7 @@ use crate::{Store, StoreError};
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = 8;
 
-// 7 is the import's (another branch); the gap is harmless: pending ones are those not recorded
-const MIGRATIONS: [(i64, &str); 7] = [
+pub(crate) const MIGRATIONS: [(i64, &str); 8] = [
     (1, include_str!("migrations/001_initial.sql")),
     (2, include_str!("migrations/002_offset_assumed.sql")),
     (3, include_str!("migrations/003_pending_deletions.sql")),
@@ -21,6 +20,7 @@ const MIGRATIONS: [(i64, &str); 7] = [
     ),
     (5, include_str!("migrations/005_reminders_sent.sql")),
     (6, include_str!("migrations/006_ledger.sql")),
+    (7, include_str!("migrations/007_ledger_imports.sql")),
     (8, include_str!("migrations/008_ledger_pushes.sql")),
 ];
 
