@@ -60,7 +60,7 @@ fn the_terraform_parses_and_holds_its_rules() {
 }
 
 #[test]
-fn the_checker_catches_a_writable_api_and_an_undeclared_variable() {
+fn the_checker_catches_an_unconditional_api_write_and_an_undeclared_variable() {
     let writable = broken("iam.tf", |t| {
         t.replacen(
             "actions   = [\"s3:GetObject\"]\n    resources = [local.object_arn]",
@@ -70,7 +70,24 @@ fn the_checker_catches_a_writable_api_and_an_undeclared_variable() {
     });
     let out = check(writable.path());
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("the API must not write the bucket"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("the API may only replace the object with If-Match")
+    );
+    // its one write loses its condition: an unconditional overwrite is caught too
+    let unconditional = broken("iam.tf", |t| {
+        t.replacen(
+            "variable = \"s3:if-match\"",
+            "variable = \"s3:x-amz-acl\"",
+            1,
+        )
+    });
+    let out = check(unconditional.path());
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("the API may only replace the object with If-Match")
+    );
 
     let undeclared = broken("functions.tf", |t| {
         t.replace(
