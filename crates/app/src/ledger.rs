@@ -18,7 +18,10 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 use jiff::tz::{AmbiguousOffset, Offset};
-use myrunstreak_domain::{Distance, DomainError, LedgerEntry, LedgerItem, Run, duplicates};
+use myrunstreak_domain::{
+    Distance, DomainError, LedgerEntry, LedgerItem, LedgerKind, PushState, Run, Units, duplicates,
+    format_duration,
+};
 use myrunstreak_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -322,6 +325,65 @@ pub trait LedgerWriter: Send + Sync {
         query: &StreakQuery,
         now: Timestamp,
     ) -> Result<LedgerChange, LedgerWriteError>;
+}
+
+/// One entry as a runner reads it: `run of 1.20 mi at 06:40 in 11:30 ("treadmill")`, or
+/// `override: watch died`.
+pub fn describe(e: &LedgerEntry, units: Units) -> String {
+    match &e.item.kind {
+        LedgerKind::Run {
+            distance,
+            duration_s,
+            note,
+            file,
+        } => {
+            let mut text = format!("run of {}", units.format(*distance));
+            if let Some(f) = file {
+                text = match &f.sport {
+                    Some(sport) if !f.is_running() => {
+                        format!(
+                            "{sport} of {}, not counted as a run",
+                            units.format(*distance)
+                        )
+                    }
+                    _ => text,
+                };
+                text += &format!(" from {} ({})", f.name, f.format.as_str());
+            }
+            if let Some(t) = e.item.time {
+                text += &format!(" at {}", t.strftime("%H:%M"));
+            }
+            if let Some(s) = duration_s {
+                text += &format!(" in {}", format_duration(*s));
+            }
+            if let Some(n) = note {
+                text += &format!(" ({n:?})");
+            }
+            text
+        }
+        LedgerKind::Override { reason } => format!("override: {reason}"),
+    }
+}
+
+/// Where an entry stands with SmashRun, as the listing and the dashboard say it; `None` when it
+/// was never pushed.
+pub fn push_note(e: &LedgerEntry) -> Option<String> {
+    let p = e.push.as_ref()?;
+    let activity = p.activity_id.map(|a| a.to_string()).unwrap_or_default();
+    Some(match p.state {
+        PushState::Attempted => {
+            format!(
+                "push unconfirmed: `myrunstreak ledger push {}` looks for it",
+                e.id
+            )
+        }
+        PushState::Pushed => {
+            format!("pushed as SmashRun activity {activity}; counts until synced")
+        }
+        PushState::Confirmed => {
+            format!("on SmashRun as activity {activity}, mirrored: counted as that run")
+        }
+    })
 }
 
 /// Every entry, each duplicate marked with the mirrored run it duplicates.

@@ -10,7 +10,7 @@ use myrunstreak_app::WiringError;
 use myrunstreak_app::ledger::{self, LedgerBook, LedgerChange, ManualRun};
 use myrunstreak_app::push::{PushError, PushOutcome, PushReport};
 use myrunstreak_app::queries::{StreakQuery, streak};
-use myrunstreak_domain::{Distance, LedgerEntry, LedgerKind, PushState, Units, format_duration};
+use myrunstreak_domain::{Distance, Units};
 
 use crate::context;
 
@@ -118,7 +118,7 @@ pub async fn add(args: AddArgs, settings: &Settings) -> Result<()> {
         println!(
             "Added ledger entry {}: {}; it counts on {}.",
             added.entry.id,
-            describe(&added.entry, settings.units),
+            ledger::describe(&added.entry, settings.units),
             added.day
         );
         after(&book, &query, now, settings.units)?;
@@ -226,7 +226,7 @@ pub async fn ledger(args: LedgerArgs, settings: &Settings) -> Result<()> {
         println!(
             "Removed ledger entry {}: {} ({}).",
             removed.entry.id,
-            describe(&removed.entry, settings.units),
+            ledger::describe(&removed.entry, settings.units),
             removed.day
         );
         return after(&book, &query, now, settings.units);
@@ -251,71 +251,13 @@ pub async fn ledger(args: LedgerArgs, settings: &Settings) -> Result<()> {
             "{:>4}  {}  {}{duplicate}{}",
             e.id,
             e.item.date,
-            describe(e, settings.units),
-            push_state(e)
+            ledger::describe(e, settings.units),
+            ledger::push_note(e)
+                .map(|n| format!("  [{n}]"))
+                .unwrap_or_default()
         );
     }
     Ok(())
-}
-
-/// One entry as a runner reads it: `run of 1.20 mi at 06:40 in 11:30 ("treadmill")`, or
-/// `override: watch died`.
-fn describe(e: &LedgerEntry, units: Units) -> String {
-    match &e.item.kind {
-        LedgerKind::Run {
-            distance,
-            duration_s,
-            note,
-            file,
-        } => {
-            let mut text = format!("run of {}", units.format(*distance));
-            if let Some(f) = file {
-                text = match &f.sport {
-                    Some(sport) if !f.is_running() => {
-                        format!(
-                            "{sport} of {}, not counted as a run",
-                            units.format(*distance)
-                        )
-                    }
-                    _ => text,
-                };
-                text += &format!(" from {} ({})", f.name, f.format.as_str());
-            }
-            if let Some(t) = e.item.time {
-                text += &format!(" at {}", t.strftime("%H:%M"));
-            }
-            if let Some(s) = duration_s {
-                text += &format!(" in {}", format_duration(*s));
-            }
-            if let Some(n) = note {
-                text += &format!(" ({n:?})");
-            }
-            text
-        }
-        LedgerKind::Override { reason } => format!("override: {reason}"),
-    }
-}
-
-/// Where an entry stands with SmashRun, for the listing: nothing when it was never pushed.
-fn push_state(e: &LedgerEntry) -> String {
-    let Some(p) = &e.push else {
-        return String::new();
-    };
-    let activity = p.activity_id.map(|a| a.to_string()).unwrap_or_default();
-    match p.state {
-        PushState::Attempted => {
-            format!(
-                "  [push unconfirmed: `myrunstreak ledger push {}` looks for it]",
-                e.id
-            )
-        }
-        PushState::Pushed => {
-            format!("  [pushed as SmashRun activity {activity}; counts until synced]")
-        }
-        PushState::Confirmed => {
-            format!("  [on SmashRun as activity {activity}, mirrored: counted as that run]")
-        }
-    }
 }
 
 /// The streak after the change, in one line.

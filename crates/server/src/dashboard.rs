@@ -5,11 +5,11 @@
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use myrunstreak_app::goals;
 use myrunstreak_app::queries::{self, status_line};
+use myrunstreak_app::{goals, ledger};
 use myrunstreak_domain::{
-    DayKind, Distance, DomainError, Period, RunOrigin, StreakStatus, Units, Verdict as DayVerdict,
-    format_duration, format_pace, format_pace_per_km,
+    DayKind, Distance, DomainError, LedgerKind, Period, RunOrigin, StreakStatus, Units,
+    Verdict as DayVerdict, format_duration, format_pace, format_pace_per_km,
 };
 
 use crate::{ServerConfig, Snapshot};
@@ -58,6 +58,7 @@ pub fn page(
 ) -> Result<String, DomainError> {
     let units = config.units;
     let streak = queries::streak(&s.runs, &config.query, now)?;
+    let ledger = ledger::LedgerResponse::of(s.ledger.clone(), &s.runs);
     let calendar = queries::calendar(&s.runs, &config.query, now, year)?;
     let stats = queries::stats(&s.runs, &config.query, None, None);
     let records = queries::records(&s.runs, &config.query);
@@ -160,6 +161,31 @@ pub fn page(
                         tr { td { (r.date.to_string()) } td.num { (units.format(d)) } td.num { (format_duration(secs)) }
                              td.num { (format_pace(secs, d, units).unwrap_or_default()) } td.notes { (r.notes.clone().unwrap_or_default()) } }
                     } } }
+                }
+                @if !ledger.entries.is_empty() {
+                    section id="ledger" {
+                        h2 { "Your ledger " span.muted { "runs and days SmashRun lacks, kept apart from the mirror" } }
+                        table { thead { tr { th { "Day" } th { "Entry" } th { "Source" } th { "Counted" } } }
+                        tbody { @for line in &ledger.entries {
+                            @let e = &line.entry;
+                            @let source = match &e.item.kind {
+                                LedgerKind::Override { .. } => "override".to_owned(),
+                                LedgerKind::Run { file: Some(f), .. } => format!("{} file", f.format.as_str()),
+                                LedgerKind::Run { file: None, .. } => "manual".to_owned(),
+                            };
+                            tr data-kind=(if e.item.is_override() { "override" } else { "run" }) {
+                                td { (e.item.date.to_string()) }
+                                td { (ledger::describe(e, units)) }
+                                td { (source) }
+                                td { @match (line.duplicate_of, ledger::push_note(e)) {
+                                    _ if matches!(&e.item.kind, LedgerKind::Run { file: Some(f), .. } if !f.is_running()) => { "no: not a run" }
+                                    (Some(a), _) => { "no: duplicate of SmashRun activity " (a) }
+                                    (None, Some(note)) => { (note) }
+                                    (None, None) => { "yes" }
+                                } }
+                            }
+                        } } }
+                    }
                 }
                 section.muted id="sync" {
                     @match &s.last_success {

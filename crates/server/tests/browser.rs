@@ -437,6 +437,33 @@ async fn an_override_day_and_a_ledger_run_day_look_different_from_a_run_day() {
         .unwrap();
     assert!(page.contains("(ledger entry 2)"), "{page}");
 
+    // the dashboard lists the ledger with each entry's source
+    let page = reqwest::get(format!("{}/", w.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let section = &page[page.find("id=\"ledger\"").expect("a ledger section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    let row = |kind: &str| -> &str {
+        let start = section
+            .find(&format!("data-kind=\"{kind}\""))
+            .unwrap_or_else(|| panic!("a {kind} row in {section}"));
+        &section[start..start + section[start..].find("</tr>").unwrap()]
+    };
+    let (over_row, run_row) = (row("override"), row("run"));
+    assert!(
+        over_row.contains(&override_day)
+            && over_row.contains("override: watch died")
+            && over_row.contains(">override<"),
+        "{over_row}"
+    );
+    assert!(
+        run_row.contains(&ledger_day) && run_row.contains(">manual<") && run_row.contains(">yes<"),
+        "{run_row}"
+    );
+
     // and the browser draws them apart
     let harness = STYLE_HARNESS
         .replace("OVERRIDE", &override_day)
