@@ -392,7 +392,10 @@ mod tests {
             "read-only at version 6: manual entries"
         );
         let mut store = Store::open(&path, Timestamp::UNIX_EPOCH).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 7);
+        assert_eq!(
+            store.schema_version().unwrap(),
+            crate::migrate::SCHEMA_VERSION
+        );
         let after = store.ledger().unwrap();
         assert_eq!(after, read_before, "same ids, same entries");
         assert!(after.iter().all(|e| e.item.file().is_none()));
