@@ -11,8 +11,7 @@ use myrunstreak_app::ledger;
 use myrunstreak_app::queries::StreakQuery;
 use myrunstreak_domain::{LedgerKind, Units};
 
-/// `import FILE... [--tz ZONE] [--json]`.
-// `--push` (create the activity on SmashRun too) belongs here when pushing lands.
+/// `import FILE... [--tz ZONE] [--push] [--json]`.
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     /// GPX, TCX or FIT files (the format is told from the contents).
@@ -22,6 +21,10 @@ pub struct ImportArgs {
     /// setting, else the clock of your most recent run. A FIT file's own clock wins.
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<String>,
+    /// Create each imported run on SmashRun too (after `auth login --write`), as `add --push`
+    /// does; a run SmashRun already has (a duplicate) or of another sport is not pushed.
+    #[arg(long, conflicts_with = "json")]
+    pub push: bool,
     /// Print JSON: each file's outcome.
     #[arg(long)]
     pub json: bool,
@@ -30,8 +33,8 @@ pub struct ImportArgs {
     pub now: Option<Timestamp>,
 }
 
-/// `import`.
-pub fn run(args: ImportArgs, settings: &Settings) -> Result<()> {
+/// `import`, and with `--push` the push of each new run.
+pub async fn run(args: ImportArgs, settings: &Settings) -> Result<()> {
     let now = args.now.unwrap_or_else(Timestamp::now);
     let query = StreakQuery::from_settings(settings)?;
     let zone = ImportZone::new(args.tz.as_deref()).map_err(|e| anyhow::anyhow!("--tz {e}"))?;
@@ -58,6 +61,33 @@ pub fn run(args: ImportArgs, settings: &Settings) -> Result<()> {
             .any(|f| !matches!(f.result, FileResult::Failed { .. }))
         {
             crate::ledger::after(&book, &query, now, settings.units)?;
+        }
+    }
+    if args.push {
+        // the push opens the database itself
+        drop(book);
+        let mut unpushed = 0;
+        for f in &response.files {
+            let FileResult::Imported(imported) = &f.result else {
+                continue;
+            };
+            let id = imported.entry.id;
+            if let Some(activity) = imported.duplicate_of {
+                println!(
+                    "{}: not pushed: SmashRun already has it as activity {activity}",
+                    f.file
+                );
+            } else if !imported.counts_as_run {
+                println!("{}: not pushed: not a run", f.file);
+            } else if let Err(e) = crate::ledger::push(id, false, settings).await {
+                eprintln!("{}: {e:#}", f.file);
+                unpushed += 1;
+            }
+        }
+        if unpushed > 0 {
+            bail!(
+                "{unpushed} imported runs were not pushed to SmashRun (see above); they stay in the ledger and count as before"
+            );
         }
     }
     if response.failed > 0 {

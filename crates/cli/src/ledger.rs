@@ -132,7 +132,7 @@ pub async fn add(args: AddArgs, settings: &Settings) -> Result<()> {
 }
 
 /// Pushes entry `id` and says what happened; on failure the error says the entry is kept.
-async fn push(id: i64, json: bool, settings: &Settings) -> Result<()> {
+pub(crate) async fn push(id: i64, json: bool, settings: &Settings) -> Result<()> {
     let wiring = context::wiring(settings).await?;
     let report = match wiring.push(id, Timestamp::now()).await {
         Ok(report) => report,

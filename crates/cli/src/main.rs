@@ -132,7 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Calendar(args) => analytics::calendar(args, &settings),
         Command::Export(args) => analytics::export(args, &settings),
         Command::Add(args) => ledger::add(args, &settings).await,
-        Command::Import(args) => import::run(args, &settings),
+        Command::Import(args) => import::run(args, &settings).await,
         Command::Override(args) => ledger::override_day(args, &settings),
         Command::Ledger(args) => ledger::ledger(args, &settings).await,
         Command::Doctor(args) => doctor::run(args, &settings).await,

@@ -369,3 +369,56 @@ async fn an_unknown_push_is_found_by_the_next_when_smashrun_answers_the_same() {
 async fn an_unknown_push_is_found_by_the_next_when_smashrun_would_duplicate() {
     an_unknown_push_is_found_by_the_next("duplicate").await;
 }
+
+#[tokio::test]
+async fn import_push_creates_the_imported_run_on_smashrun() {
+    let w = world(WRITE, true).await;
+    // a GPX file of the missing day: 06:40 in New York is 10:40 UTC, about 2 km
+    let gpx = w.dir.path().join("gap.gpx");
+    std::fs::write(
+        &gpx,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">
+  <trk><name>gap</name><type>running</type><trkseg>
+    <trkpt lat="40.7000" lon="-74.0000"><time>2026-05-02T10:40:00Z</time></trkpt>
+    <trkpt lat="40.7090" lon="-74.0000"><time>2026-05-02T10:45:00Z</time></trkpt>
+    <trkpt lat="40.7180" lon="-74.0000"><time>2026-05-02T10:50:00Z</time></trkpt>
+  </trkseg></trk>
+</gpx>"#,
+    )
+    .unwrap();
+    let said = w
+        .run_ok(&[
+            "import",
+            gpx.to_str().unwrap(),
+            "--tz",
+            "America/New_York",
+            "--push",
+        ])
+        .await;
+    assert!(
+        said.contains("→ ledger entry 1")
+            && said.contains("Pushed ledger entry 1 to SmashRun as activity"),
+        "{said}"
+    );
+    let pushed = w.pushed_activities().await;
+    assert_eq!(pushed.len(), 1, "{pushed:?}");
+    assert_eq!(pushed[0]["startDateTimeLocal"], "2026-05-02T06:40:00-04:00");
+    let km = pushed[0]["distance"].as_f64().unwrap();
+    assert!((km - 2.0).abs() < 0.01, "{km}");
+    assert_eq!(pushed[0]["duration"], 600.0);
+    assert_eq!(w.push_of_first().await["state"], "pushed");
+
+    // the same file again is the same entry: nothing is imported or pushed twice
+    let again = w.run_ok(&["import", gpx.to_str().unwrap(), "--push"]).await;
+    assert!(
+        again.contains("already imported as ledger entry 1"),
+        "{again}"
+    );
+    assert_eq!(w.posts().await, 1);
+    // and after the next sync the day counts once, as SmashRun's run
+    w.run_ok(&["sync"]).await;
+    assert_eq!(w.push_of_first().await["state"], "confirmed");
+    assert_eq!(w.current(&["--exclude-ledger"]).await, 6);
+    assert_eq!(w.json(&["stats"]).await["totals"]["runs"], 6);
+}
