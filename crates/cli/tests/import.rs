@@ -5,14 +5,19 @@
 //! run arrives in a later sync; the same file twice is one entry; a corrupt file is reported and
 //! the others still import; a full sync leaves the imported entries as they were.
 
+mod gap;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
-use jiff::civil::date;
+use gap::World;
 use serde_json::{Value, json};
-use smashrun_sandbox::{Client, Sandbox, SandboxConfig};
 
-const BIN: &str = env!("CARGO_BIN_EXE_myrunstreak");
+/// The gap runner ([`gap::world`]), in kilometres.
+async fn world() -> World {
+    let mut w = gap::world().await;
+    w.env.push(("MYRUNSTREAK_UNITS", "metric"));
+    w
+}
 
 /// The import crate's sample files (see its `tests/data/README.md`).
 fn sample(name: &str) -> PathBuf {
@@ -39,43 +44,6 @@ fn gpx(start: &str, km: f64) -> String {
     )
 }
 
-struct World {
-    sandbox: Sandbox,
-    dir: tempfile::TempDir,
-}
-
-/// A runner who ran 04-28 to 05-01 and on 05-03, 5 km at 07:00 in New York (UTC−4), and not on
-/// 05-02.
-async fn world() -> World {
-    let load: Vec<Value> = ["04-28", "04-29", "04-30", "05-01", "05-03"]
-        .iter()
-        .enumerate()
-        .map(|(i, day)| {
-            json!({
-                "activityId": 100 + i,
-                "activityType": "running",
-                "startDateTimeLocal": format!("2026-{day}T07:00:00-04:00"),
-                "distance": 5.0,
-                "duration": 1800.0,
-            })
-        })
-        .collect();
-    let config = SandboxConfig {
-        end: Some(date(2026, 5, 3)),
-        load: Some(load),
-        clients: vec![Client {
-            id: "e2e".into(),
-            secret: "e2e-secret".into(),
-            redirect_uris: vec!["http://127.0.0.1:9/callback".into()],
-        }],
-        ..SandboxConfig::default()
-    };
-    World {
-        sandbox: Sandbox::start_on_free_port(config).await.unwrap(),
-        dir: tempfile::tempdir().unwrap(),
-    }
-}
-
 impl World {
     fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
         let path = self.dir.path().join(name);
@@ -83,94 +51,11 @@ impl World {
         path.display().to_string()
     }
 
-    async fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut c = Command::new(BIN);
-        c.args(args)
-            .arg("--env-file")
-            .arg(self.dir.path().join("no.env"))
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("SMASHRUN_CLIENT_ID", "e2e")
-            .env("SMASHRUN_CLIENT_SECRET", "e2e-secret")
-            .env("SMASHRUN_REDIRECT_URI", "http://127.0.0.1:9/callback")
-            .env("SMASHRUN_OAUTH_URL", self.sandbox.oauth_url())
-            .env("SMASHRUN_API_URL", self.sandbox.api_url())
-            .env("DUCKDB_PATH", self.dir.path().join("data/runs.duckdb"))
-            .env(
-                "MYRUNSTREAK_TOKEN_FILE",
-                self.dir.path().join("data/tokens.json"),
-            )
-            .env("MYRUNSTREAK_UNITS", "metric")
-            .env("LOG_LEVEL", "warn")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null());
-        tokio::task::spawn_blocking(move || c.output().unwrap())
-            .await
-            .unwrap()
-    }
-
-    async fn run_ok(&self, args: &[&str]) -> String {
-        let out = self.run_with(args, &[]).await;
-        assert!(
-            out.status.success(),
-            "{args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    async fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        serde_json::from_str(&self.run_ok(&all).await).unwrap()
-    }
-
-    /// The current streak's length as of 2026-05-03, with `extra` flags.
-    async fn current(&self, extra: &[&str]) -> u64 {
-        let mut args = vec!["streak", "--as-of", "2026-05-03"];
-        args.extend_from_slice(extra);
-        self.json(&args).await["current"]["days"].as_u64().unwrap()
-    }
-
     /// The totals of `stats`, with `extra` flags.
     async fn totals(&self, extra: &[&str]) -> Value {
         let mut args = vec!["stats"];
         args.extend_from_slice(extra);
         self.json(&args).await["totals"].clone()
-    }
-
-    /// Writes a token file from the sandbox's control API, as `auth login` would.
-    async fn seed_tokens(&self) {
-        let t = self.control("/tokens", json!({"client_id": "e2e"})).await;
-        let now = jiff::Timestamp::now();
-        let tokens = json!({
-            "access_token": t["access_token"],
-            "refresh_token": t["refresh_token"],
-            "expires_at": (now + jiff::SignedDuration::from_secs(7_257_600)).to_string(),
-            "issued_at": now.to_string(),
-        });
-        let path = self.dir.path().join("data/tokens.json");
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, tokens.to_string()).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
-    }
-
-    async fn control(&self, path: &str, body: Value) -> Value {
-        reqwest::Client::new()
-            .post(format!("{}{}", self.sandbox.control_url(), path))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
     }
 }
 
@@ -252,7 +137,7 @@ async fn a_run_lands_on_the_day_of_its_zone_or_of_its_own_clock() {
 #[tokio::test]
 async fn an_import_bridges_a_gap_and_a_duplicate_counts_once_even_when_mirrored_later() {
     let w = world().await;
-    w.seed_tokens().await;
+    w.seed_tokens(None, false).await;
     w.run_ok(&["sync"]).await;
     assert_eq!(w.current(&[]).await, 1, "05-02 broke the streak");
 
@@ -352,6 +237,7 @@ async fn an_import_bridges_a_gap_and_a_duplicate_counts_once_even_when_mirrored_
     // still counts one run
     let late = w
         .control(
+            reqwest::Method::POST,
             "/runs",
             json!({"startDateTimeLocal": "2026-05-02T07:12:00-04:00", "distance": 4.05}),
         )

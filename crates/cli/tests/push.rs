@@ -5,77 +5,16 @@
 //! never leads to a second one, whether SmashRun deduplicates `externalId` or not; and after the
 //! next sync the day's run is counted once.
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod gap;
 
-use jiff::civil::date;
+use gap::World;
 use serde_json::{Value, json};
-use smashrun_sandbox::{Client, Sandbox, SandboxConfig};
 
-const BIN: &str = env!("CARGO_BIN_EXE_myrunstreak");
-
-struct World {
-    sandbox: Sandbox,
-    dir: tempfile::TempDir,
-}
-
-/// A runner who ran 04-28 to 05-01 and on 05-03, at 07:00 in New York (UTC−4), and not on 05-02;
-/// signed in with `scope` (written in the token file when `say_scope`, as `auth login` does when
-/// SmashRun says it) and synced once.
+/// The gap runner ([`gap::world`]), signed in with `scope` (written in the token file when
+/// `say_scope`, as `auth login` does when SmashRun says it) and synced once.
 async fn world(scope: &str, say_scope: bool) -> World {
-    let load: Vec<Value> = ["04-28", "04-29", "04-30", "05-01", "05-03"]
-        .iter()
-        .enumerate()
-        .map(|(i, day)| {
-            json!({
-                "activityId": 100 + i,
-                "activityType": "running",
-                "startDateTimeLocal": format!("2026-{day}T07:00:00-04:00"),
-                "distance": 5.0,
-                "duration": 1800.0,
-                "externalId": "",
-            })
-        })
-        .collect();
-    let config = SandboxConfig {
-        end: Some(date(2026, 5, 3)),
-        load: Some(load),
-        clients: vec![Client {
-            id: "e2e".into(),
-            secret: "e2e-secret".into(),
-            redirect_uris: vec!["http://127.0.0.1:9/callback".into()],
-        }],
-        ..SandboxConfig::default()
-    };
-    let w = World {
-        sandbox: Sandbox::start_on_free_port(config).await.unwrap(),
-        dir: tempfile::tempdir().unwrap(),
-    };
-    let t = w
-        .control(
-            reqwest::Method::POST,
-            "/tokens",
-            json!({"client_id": "e2e", "scope": scope}),
-        )
-        .await;
-    let now = jiff::Timestamp::now();
-    let mut tokens = json!({
-        "access_token": t["access_token"],
-        "refresh_token": t["refresh_token"],
-        "expires_at": (now + jiff::SignedDuration::from_secs(7_257_600)).to_string(),
-        "issued_at": now.to_string(),
-    });
-    if say_scope {
-        tokens["scope"] = json!(scope);
-    }
-    let path = w.dir.path().join("data/tokens.json");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, tokens.to_string()).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    let w = gap::world().await;
+    w.seed_tokens(Some(scope), say_scope).await;
     w.run_ok(&["sync"]).await;
     w
 }
@@ -83,70 +22,6 @@ async fn world(scope: &str, say_scope: bool) -> World {
 const WRITE: &str = "read_activity write_activity";
 
 impl World {
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("data/runs.duckdb")
-    }
-
-    async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        reqwest::Client::new()
-            .request(method, format!("{}{}", self.sandbox.control_url(), path))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap_or(Value::Null)
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        let mut c = Command::new(BIN);
-        c.args(args)
-            .arg("--env-file")
-            .arg(self.dir.path().join("no.env"))
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("SMASHRUN_CLIENT_ID", "e2e")
-            .env("SMASHRUN_CLIENT_SECRET", "e2e-secret")
-            .env("SMASHRUN_REDIRECT_URI", "http://127.0.0.1:9/callback")
-            .env("SMASHRUN_OAUTH_URL", self.sandbox.oauth_url())
-            .env("SMASHRUN_API_URL", self.sandbox.api_url())
-            .env("DUCKDB_PATH", self.db())
-            .env(
-                "MYRUNSTREAK_TOKEN_FILE",
-                self.dir.path().join("data/tokens.json"),
-            )
-            .env("LOG_LEVEL", "error")
-            .stdin(Stdio::null());
-        tokio::task::spawn_blocking(move || c.output().unwrap())
-            .await
-            .unwrap()
-    }
-
-    async fn run_ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(
-            out.status.success(),
-            "{args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    async fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        serde_json::from_str(&self.run_ok(&all).await).unwrap()
-    }
-
-    async fn current(&self, extra: &[&str]) -> u64 {
-        let mut args = vec!["streak", "--as-of", "2026-05-03"];
-        args.extend_from_slice(extra);
-        self.json(&args).await["current"]["days"].as_u64().unwrap()
-    }
-
     /// The first ledger entry's push (null when never pushed).
     async fn push_of_first(&self) -> Value {
         self.json(&["ledger"]).await["entries"][0]["push"].clone()
