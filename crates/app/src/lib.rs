@@ -26,6 +26,7 @@ pub mod push;
 pub mod queries;
 pub mod remind;
 pub mod settings;
+pub mod site;
 pub mod sync;
 pub mod tokens;
 pub mod verdict;

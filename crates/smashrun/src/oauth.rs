@@ -69,6 +69,28 @@ pub struct Authorization {
 }
 
 impl Authorization {
+    /// A login begun by another request (a web site keeps the `state` and the verifier
+    /// server-side between sending the browser to SmashRun and its coming back), resumed to
+    /// exchange the code. Its `url` is `about:blank`: it is not sent anywhere again.
+    pub fn resume(state: Secret, pkce_verifier: Option<Secret>) -> Self {
+        Authorization {
+            url: Url::parse("about:blank").expect("a valid URL"),
+            state,
+            pkce_verifier,
+        }
+    }
+
+    /// The `state` this login sent, to be kept (hashed) until the answer comes back.
+    pub fn state(&self) -> &Secret {
+        &self.state
+    }
+
+    /// The PKCE verifier, when the login sent a challenge, to be kept (sealed) until the code
+    /// comes back.
+    pub fn pkce_verifier(&self) -> Option<&Secret> {
+        self.pkce_verifier.as_ref()
+    }
+
     /// Checks the `state` of the answer against the one sent, in constant time.
     pub fn verify_state(&self, returned: Option<&str>) -> Result<(), Error> {
         match returned {

@@ -24,6 +24,7 @@
 //! ledger (manual runs and overrides, in a table no sync touches), the ledger's pushes to
 //! SmashRun (`push`), and small stored values.
 
+pub mod accounts;
 mod columns;
 mod deletions;
 mod details;
@@ -45,6 +46,7 @@ use std::path::PathBuf;
 
 use duckdb::Connection;
 
+pub use accounts::Accounts;
 pub use error::StoreError;
 pub use export::ExportFormat;
 pub use migrate::SCHEMA_VERSION;

@@ -74,7 +74,7 @@ impl Store {
     }
 }
 
-fn classify(e: duckdb::Error, path: &Path) -> StoreError {
+pub(crate) fn classify(e: duckdb::Error, path: &Path) -> StoreError {
     let text = e.to_string();
     if text.contains("Could not set lock") || text.contains("Conflicting lock") {
         StoreError::Locked {

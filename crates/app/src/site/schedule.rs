@@ -1,0 +1,308 @@
+//! Keeping every runner in step: a round picks the runners due (never synced first, then the
+//! longest waiting), runs their syncs with a global concurrency limit, each within its own
+//! token's rate budget (the client's) and all within the app's hourly request budget, and
+//! records each outcome in that runner's health. One runner's failing token is recorded and
+//! skipped until they sign in again; it never holds up the others.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::Semaphore;
+
+use super::{RunnerAccount, Site, SiteError, SyncHealth};
+use crate::sync::SyncMode;
+
+/// What a round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Runners due.
+    pub due: usize,
+    /// Syncs that finished well.
+    pub synced: usize,
+    /// Syncs that failed (recorded in each runner's health).
+    pub failed: usize,
+    /// Runners left for a later round because the app's hourly budget is spent.
+    pub deferred: usize,
+    /// Runners skipped until they sign in again.
+    pub need_sign_in: usize,
+    /// Requests sent to SmashRun in this round.
+    pub requests: u64,
+}
+
+/// Which runners are due at `now` when each is synced `every`, in the order to sync them:
+/// runners never synced first (oldest account first), then the longest waiting. Runners whose
+/// tokens are gone or refused are not due.
+pub fn due_order(
+    rows: &[(RunnerAccount, SyncHealth)],
+    now: Timestamp,
+    every: SignedDuration,
+) -> (Vec<String>, usize) {
+    let mut need_sign_in = 0;
+    let mut due: Vec<(Option<Timestamp>, Timestamp, &str)> = Vec::new();
+    for (runner, health) in rows {
+        if runner.tokens.is_none() || health.token_problem.is_some() {
+            need_sign_in += 1;
+            continue;
+        }
+        match health.last_attempt {
+            None => due.push((None, runner.created, &runner.id)),
+            Some(t) if now.duration_since(t) >= every => {
+                due.push((Some(t), runner.created, &runner.id))
+            }
+            Some(_) => {}
+        }
+    }
+    due.sort();
+    (
+        due.into_iter().map(|(_, _, id)| id.to_owned()).collect(),
+        need_sign_in,
+    )
+}
+
+/// The app's requests over the last hour, all tokens together.
+#[derive(Debug, Default)]
+struct AppBudget {
+    sent: VecDeque<(Timestamp, u64)>,
+}
+
+impl AppBudget {
+    fn used(&mut self, now: Timestamp) -> u64 {
+        while let Some((t, _)) = self.sent.front() {
+            if now.duration_since(*t) >= SignedDuration::from_hours(1) {
+                self.sent.pop_front();
+            } else {
+                break;
+            }
+        }
+        self.sent.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// Runs the site's syncs.
+pub struct Scheduler {
+    site: Site,
+    limit: Arc<Semaphore>,
+    budget: Mutex<AppBudget>,
+    in_flight: Mutex<HashSet<String>>,
+    /// Longest a single sync may take before it is given up (and recorded as failed).
+    pub sync_timeout: Duration,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("available", &self.limit.available_permits())
+            .finish()
+    }
+}
+
+/// Releases a runner's in-flight mark however the sync ends.
+struct InFlight<'a> {
+    set: &'a Mutex<HashSet<String>>,
+    id: String,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.set.lock() {
+            set.remove(&self.id);
+        }
+    }
+}
+
+impl Scheduler {
+    /// A scheduler for `site`, with its concurrency limit and app budget.
+    pub fn new(site: Site) -> Scheduler {
+        let permits = site.config().concurrency;
+        Scheduler {
+            site,
+            limit: Arc::new(Semaphore::new(permits)),
+            budget: Mutex::default(),
+            in_flight: Mutex::default(),
+            sync_timeout: Duration::from_secs(300),
+        }
+    }
+
+    /// The site.
+    pub fn site(&self) -> &Site {
+        &self.site
+    }
+
+    /// Whether a sync of this runner is running.
+    pub fn is_syncing(&self, runner_id: &str) -> bool {
+        self.in_flight
+            .lock()
+            .map(|s| s.contains(runner_id))
+            .unwrap_or(false)
+    }
+
+    fn budget_left(&self, now: Timestamp) -> bool {
+        let limit = self.site.config().app_requests_per_hour;
+        self.budget
+            .lock()
+            .map(|mut b| b.used(now) < limit)
+            .unwrap_or(false)
+    }
+
+    /// Syncs one runner within the limits (waiting for a free slot); `None` when a sync of
+    /// theirs is already running or the app's budget is spent.
+    pub async fn sync_one(
+        &self,
+        runner_id: &str,
+        mode: Option<SyncMode>,
+        now: Timestamp,
+    ) -> Option<Result<crate::SyncReport, SiteError>> {
+        {
+            let mut set = self.in_flight.lock().ok()?;
+            if !set.insert(runner_id.to_owned()) {
+                return None;
+            }
+        }
+        let _mark = InFlight {
+            set: &self.in_flight,
+            id: runner_id.to_owned(),
+        };
+        let _permit = self.limit.acquire().await.ok()?;
+        if !self.budget_left(now) {
+            return None;
+        }
+        let result = match tokio::time::timeout(
+            self.sync_timeout,
+            self.site.sync_runner(runner_id, mode, now),
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(SiteError::Internal(format!(
+                "the sync took longer than {} s and was stopped",
+                self.sync_timeout.as_secs()
+            ))),
+        };
+        if let Ok(report) = &result
+            && let Ok(mut budget) = self.budget.lock()
+        {
+            budget.sent.push_back((now, report.requests));
+        }
+        Some(result)
+    }
+
+    /// One round at `now`: every runner due is synced, at most `concurrency` at once.
+    pub async fn round(self: &Arc<Self>, now: Timestamp) -> Result<Round, SiteError> {
+        let rows = self.site.roster().await?;
+        let (due, need_sign_in) = due_order(&rows, now, self.site.config().sync_every);
+        let mut round = Round {
+            due: due.len(),
+            need_sign_in,
+            ..Round::default()
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        for id in due {
+            let me = self.clone();
+            tasks.spawn(async move { me.sync_one(&id, None, now).await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok(Some(Ok(report))) => {
+                    round.synced += 1;
+                    round.requests += report.requests;
+                }
+                Ok(Some(Err(e))) => {
+                    round.failed += 1;
+                    tracing::warn!(error = %e, "a runner's sync failed");
+                }
+                Ok(None) => round.deferred += 1,
+                Err(e) => {
+                    round.failed += 1;
+                    tracing::error!(error = %e, "a sync task was lost");
+                }
+            }
+        }
+        Ok(round)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn runner(id: &str, created: &str, tokens: bool) -> RunnerAccount {
+        RunnerAccount {
+            id: id.into(),
+            smashrun_id: id.len() as i64,
+            user_name: None,
+            display_name: None,
+            created: at(created),
+            time_zone: None,
+            rule: None,
+            handle: None,
+            public: false,
+            tokens: tokens.then(|| super::super::Sealed {
+                key: "k".into(),
+                data: "d".into(),
+            }),
+        }
+    }
+
+    fn tried(at_: &str) -> SyncHealth {
+        SyncHealth {
+            last_attempt: Some(at(at_)),
+            ..SyncHealth::default()
+        }
+    }
+
+    #[test]
+    fn new_runners_first_then_the_longest_waiting_and_never_a_dead_token() {
+        let now = at("2026-11-29T12:00:00Z");
+        let rows = vec![
+            (
+                runner("recent", "2026-01-01T00:00:00Z", true),
+                tried("2026-11-29T11:30:00Z"),
+            ),
+            (
+                runner("waited-long", "2026-01-01T00:00:00Z", true),
+                tried("2026-11-29T09:00:00Z"),
+            ),
+            (
+                runner("waited", "2026-01-01T00:00:00Z", true),
+                tried("2026-11-29T10:00:00Z"),
+            ),
+            (
+                runner("new-later", "2026-11-29T11:00:00Z", true),
+                SyncHealth::default(),
+            ),
+            (
+                runner("new-earlier", "2026-11-29T10:00:00Z", true),
+                SyncHealth::default(),
+            ),
+            (
+                runner("signed-out", "2026-01-01T00:00:00Z", false),
+                SyncHealth::default(),
+            ),
+            (
+                runner("revoked", "2026-01-01T00:00:00Z", true),
+                SyncHealth {
+                    token_problem: Some("revoked".into()),
+                    ..tried("2026-11-28T00:00:00Z")
+                },
+            ),
+        ];
+        let (due, need_sign_in) = due_order(&rows, now, SignedDuration::from_hours(1));
+        assert_eq!(due, ["new-earlier", "new-later", "waited-long", "waited"]);
+        assert_eq!(need_sign_in, 2);
+    }
+
+    #[test]
+    fn the_app_budget_forgets_requests_older_than_an_hour() {
+        let mut budget = AppBudget::default();
+        budget.sent.push_back((at("2026-11-29T10:00:00Z"), 200));
+        budget.sent.push_back((at("2026-11-29T10:50:00Z"), 30));
+        assert_eq!(budget.used(at("2026-11-29T10:55:00Z")), 230);
+        assert_eq!(budget.used(at("2026-11-29T11:00:00Z")), 30);
+    }
+}
