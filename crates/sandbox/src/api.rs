@@ -1,5 +1,8 @@
 //! The REST API under `/v1/my/`: listings, activities, splits, stats and badges, behind a guard
 //! that checks the token, enforces the rate limits and injects faults.
+//!
+//! The guard hands every handler the token's account ([`Caller`]); a handler reads that
+//! account and nothing else, so another runner's activity is simply not there (404).
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -7,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Extension, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +20,7 @@ use jiff::civil::Date;
 use serde_json::{Map, Value, json};
 
 use crate::faults::Fault;
-use crate::state::{Activity, State as SandboxState};
+use crate::state::{Account, Activity, Throttled};
 use crate::{Shared, lock};
 
 pub(crate) fn routes(shared: Shared) -> Router<Shared> {
@@ -90,26 +93,58 @@ fn retry_after(seconds: u64, description: &str) -> Response {
     response
 }
 
-async fn guard(State(shared): State<Shared>, request: Request, next: Next) -> Response {
+/// Who is asking: the account of the request's access token, set by the guard.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Caller {
+    /// An index into the state's accounts.
+    pub account: usize,
+}
+
+async fn guard(State(shared): State<Shared>, mut request: Request, next: Next) -> Response {
     let Some(token) = bearer(request.headers(), request.uri()) else {
         return error(StatusCode::UNAUTHORIZED, "unauthorized", "No access token.");
     };
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let key = format!("{} {}", request.method(), route);
     let (fault, latency) = {
         let mut state = lock(&shared);
-        if !state.token_valid(&token) {
-            return error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "The access token is invalid, expired or revoked.",
-            );
-        }
-        if let Err(wait) = state.admit(&token) {
-            return retry_after(wait, "Too many requests: slow down.");
+        let account = match state.tokens.get(&token) {
+            Some(t) if state.token_valid(&token) => t.account,
+            _ => {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "The access token is invalid, expired or revoked.",
+                );
+            }
+        };
+        request.extensions_mut().insert(Caller { account });
+        *state
+            .account_counters(account)
+            .requests
+            .entry(key)
+            .or_default() += 1;
+        match state.admit(&token) {
+            Ok(()) => {}
+            Err(Throttled::Token(wait)) => {
+                return retry_after(wait, "Too many requests: slow down.");
+            }
+            Err(Throttled::App(wait)) => {
+                return retry_after(wait, "Too many requests from this app: slow down.");
+            }
         }
         if state.outage_left > 0 {
             state.outage_left -= 1;
             *state
                 .counters
+                .faults
+                .entry("outage".to_owned())
+                .or_default() += 1;
+            *state
+                .account_counters(account)
                 .faults
                 .entry("outage".to_owned())
                 .or_default() += 1;
@@ -124,6 +159,11 @@ async fn guard(State(shared): State<Shared>, request: Request, next: Next) -> Re
         if let Some(f) = fault {
             *state
                 .counters
+                .faults
+                .entry(f.name().to_owned())
+                .or_default() += 1;
+            *state
+                .account_counters(account)
                 .faults
                 .entry(f.name().to_owned())
                 .or_default() += 1;
@@ -203,9 +243,10 @@ impl futures_core::Stream for FailingBody {
     }
 }
 
-async fn userinfo(State(shared): State<Shared>) -> Response {
+async fn userinfo(State(shared): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
     let state = lock(&shared);
-    let registered = state
+    let account = &state.accounts[caller.account];
+    let registered = account
         .activities
         .iter()
         .filter_map(|a| a.start)
@@ -213,27 +254,30 @@ async fn userinfo(State(shared): State<Shared>) -> Response {
         .unwrap_or_else(Timestamp::now);
     let offset = state
         .now()
-        .to_zoned_datetime(state.home_zone())
+        .to_zoned_datetime(account.zone.clone())
         .offset()
         .seconds()
         / 60;
     json_bytes(&json!({
-        "id": 1_234_567,
-        "userName": "sandbox.runner",
-        "firstName": "Sam",
-        "lastName": "Sandbox",
+        "id": account.user_id,
+        "userName": account.user_name,
+        "firstName": account.first_name,
+        "lastName": account.last_name,
         "registrationDateUTC": crate::generate::utc_naive(registered, true),
-        "unitDistance": "m",
+        "unitDistance": account.unit_distance,
         "timeZoneOffsetMinutes": offset,
     }))
 }
 
-async fn all_activities(State(shared): State<Shared>) -> Response {
+async fn all_activities(
+    State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
+) -> Response {
     let state = lock(&shared);
     let cap = state.config.listing.unpaged_cap.unwrap_or(usize::MAX);
-    let serving = state.serving();
-    let list: Vec<Cow<'_, Map<String, Value>>> = state
-        .listed(None)
+    let serving = state.serving(caller.account);
+    let list: Vec<Cow<'_, Map<String, Value>>> = state.accounts[caller.account]
+        .listed(&state.config.listing, None)
         .into_iter()
         .take(cap)
         .map(|a| serving.summary(a))
@@ -251,13 +295,15 @@ enum Style {
 
 async fn search_summary(
     State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    search(&shared, Style::Summary, &q)
+    search(&shared, caller, Style::Summary, &q)
 }
 
 async fn search_style(
     State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Path(style): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
@@ -267,7 +313,7 @@ async fn search_style(
         "extended" => Style::Extended,
         _ => return error(StatusCode::NOT_FOUND, "not_found", "Unknown search style."),
     };
-    search(&shared, style, &q)
+    search(&shared, caller, style, &q)
 }
 
 fn number<T: std::str::FromStr>(
@@ -286,7 +332,7 @@ fn number<T: std::str::FromStr>(
     }
 }
 
-fn search(shared: &Shared, style: Style, q: &HashMap<String, String>) -> Response {
+fn search(shared: &Shared, caller: Caller, style: Style, q: &HashMap<String, String>) -> Response {
     let parsed = (|| {
         let page: Option<usize> = number(q, "page")?;
         let count: Option<usize> = number(q, "count")?;
@@ -299,9 +345,10 @@ fn search(shared: &Shared, style: Style, q: &HashMap<String, String>) -> Respons
         Err(response) => return response,
     };
     let state = lock(shared);
+    let account = &state.accounts[caller.account];
     let reading = &state.config.listing;
-    let from = from.and_then(|s| reading.selects_from(s, &state.home_zone()));
-    let list = state.listed(from);
+    let from = from.and_then(|s| reading.selects_from(s, &account.zone));
+    let list = account.listed(reading, from);
     let selected: &[&Activity] = if page.is_none() && count.is_none() {
         let cap = reading.unpaged_cap.unwrap_or(usize::MAX);
         &list[..cap.min(list.len())]
@@ -322,7 +369,7 @@ fn search(shared: &Shared, style: Style, q: &HashMap<String, String>) -> Respons
         &list[start..start.saturating_add(count).min(list.len())]
     };
     // what is served may differ from what is stored ([`crate::quirks`])
-    let serving = state.serving();
+    let serving = state.serving(caller.account);
     match style {
         Style::Summary => json_bytes(
             &selected
@@ -351,7 +398,7 @@ fn search(shared: &Shared, style: Style, q: &HashMap<String, String>) -> Respons
                 .iter()
                 .map(|a| {
                     let mut m = serving.summary(a).into_owned();
-                    m.extend(a.extended.clone());
+                    m.extend(a.parts().1.into_owned());
                     m
                 })
                 .collect::<Vec<_>>(),
@@ -359,25 +406,31 @@ fn search(shared: &Shared, style: Style, q: &HashMap<String, String>) -> Respons
     }
 }
 
-fn find<'a>(state: &'a SandboxState, id: &str) -> Option<&'a Activity> {
+/// A live activity of `account` (another account's id is not found).
+fn find<'a>(account: &'a Account, id: &str) -> Option<&'a Activity> {
     let id: i64 = id.parse().ok()?;
-    state.get(id).filter(|a| !a.deleted)
+    account.get(id).filter(|a| !a.deleted)
 }
 
-async fn activity(State(shared): State<Shared>, Path(id): Path<String>) -> Response {
+async fn activity(
+    State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     let state = lock(&shared);
-    let Some(a) = find(&state, &id) else {
+    let Some(a) = find(&state.accounts[caller.account], &id) else {
         return error(StatusCode::NOT_FOUND, "not_found", "No such activity.");
     };
     let mut full = crate::control::full_activity(a, state.config.seed);
     if let Some(object) = full.as_object_mut() {
-        state.serving().apply(a.id, object);
+        state.serving(caller.account).apply(a.id, object);
     }
     json_bytes(&full)
 }
 
 async fn splits(
     State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Path((id, unit)): Path<(String, String)>,
 ) -> Response {
     let per_km = match unit.as_str() {
@@ -392,9 +445,14 @@ async fn splits(
         }
     };
     let state = lock(&shared);
-    let Some(a) = find(&state, &id) else {
+    let Some(a) = find(&state.accounts[caller.account], &id) else {
         return error(StatusCode::NOT_FOUND, "not_found", "No such activity.");
     };
+    let heart_rate = a
+        .summary()
+        .get("heartRateAverage")
+        .cloned()
+        .unwrap_or(Value::Null);
     let total = a.km() / per_km;
     let seconds = a.seconds();
     let mut out = Vec::new();
@@ -408,7 +466,7 @@ async fn splits(
             "distance": (done * 1e5).round() / 1e5,
             "seconds": (cumulative_s * 1e3).round() / 1e3,
             "speed": if seconds > 0.0 { ((total / seconds * 3600.0) * 1e3).round() / 1e3 } else { 0.0 },
-            "heartRate": a.summary.get("heartRateAverage").cloned().unwrap_or(Value::Null),
+            "heartRate": heart_rate,
             "elevationGain": (done * 3.0).round(),
             "elevationLoss": (done * 2.5).round(),
         }));
@@ -416,27 +474,34 @@ async fn splits(
     json_bytes(&out)
 }
 
-async fn stats_all(State(shared): State<Shared>) -> Response {
-    stats(&shared, |_| true)
+async fn stats_all(State(shared): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
+    stats(&shared, caller, |_| true)
 }
 
-async fn stats_year(State(shared): State<Shared>, Path(year): Path<i16>) -> Response {
-    stats(&shared, move |d| d.year() == year)
+async fn stats_year(
+    State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(year): Path<i16>,
+) -> Response {
+    stats(&shared, caller, move |d| d.year() == year)
 }
 
 async fn stats_month(
     State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Path((year, month)): Path<(i16, i8)>,
 ) -> Response {
-    stats(&shared, move |d| d.year() == year && d.month() == month)
+    stats(&shared, caller, move |d| {
+        d.year() == year && d.month() == month
+    })
 }
 
 /// SmashRun's own counters, computed here independently of MyRunStreak's engine: a streak is
 /// consecutive local dates with any run.
-fn stats(shared: &Shared, keep: impl Fn(Date) -> bool) -> Response {
+fn stats(shared: &Shared, caller: Caller, keep: impl Fn(Date) -> bool) -> Response {
     let state = lock(shared);
-    let runs: Vec<(Date, f64, f64)> = state
-        .counted()
+    let runs: Vec<(Date, f64, f64)> = state.accounts[caller.account]
+        .counted(&state.config.listing)
         .into_iter()
         .filter_map(|a| Some((a.local_date()?, a.km(), a.seconds())))
         .filter(|(d, _, _)| keep(*d))
@@ -480,10 +545,10 @@ fn stats(shared: &Shared, keep: impl Fn(Date) -> bool) -> Response {
     }))
 }
 
-async fn badges(State(shared): State<Shared>) -> Response {
+async fn badges(State(shared): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
     let state = lock(&shared);
-    let days: BTreeSet<Date> = state
-        .listed(None)
+    let days: BTreeSet<Date> = state.accounts[caller.account]
+        .listed(&state.config.listing, None)
         .into_iter()
         .filter_map(Activity::local_date)
         .collect();

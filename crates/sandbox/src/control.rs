@@ -1,7 +1,14 @@
 //! The control API under `/_sandbox/`: stage runs, expire or revoke tokens, move the clock,
 //! switch faults and limits, read request counts. Also builds the full activity format.
+//!
+//! Accounts: `GET /_sandbox/accounts` lists them, `/_sandbox/sign-in-as` chooses who signs in
+//! when an authorization does not say. What touches one runner's runs or tokens takes an
+//! optional account, `?account=<user id>` or an `account` field in its JSON body, and works on
+//! the first account without it, as it did when there was only one. A run named by its id is
+//! found in whichever account holds it unless an account is given.
 
-use axum::extract::{Path, State};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::generate::local_with_offset;
-use crate::state::{Activity, Client, RateLimits, Token};
+use crate::state::{Activity, Client, RateLimits, State as SandboxState, Token};
 use crate::{Faults, PkceMode, Shared, lock};
 
 pub(crate) fn routes() -> Router<Shared> {
@@ -32,6 +39,8 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/_sandbox/settings", axum::routing::put(put_settings))
         .route("/_sandbox/clients", post(add_client))
         .route("/_sandbox/stats", get(stats))
+        .route("/_sandbox/accounts", get(list_accounts))
+        .route("/_sandbox/sign-in-as", get(get_sign_in_as).post(sign_in_as))
         .route("/_sandbox/stats/reset", post(reset_stats))
 }
 
@@ -51,20 +60,106 @@ fn bad_request(message: &str) -> Response {
         .into_response()
 }
 
-fn describe(a: &Activity) -> Value {
-    json!({ "activityId": a.id, "deleted": a.deleted, "summary": a.summary })
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": code, "error_description": message })),
+    )
+        .into_response()
 }
 
-async fn list_runs(State(shared): State<Shared>) -> Response {
-    let state = lock(&shared);
-    Json(state.activities.iter().map(describe).collect::<Vec<_>>()).into_response()
+/// The `account` a request names, in its query or (else) in its JSON body: `None` when it
+/// names none; a 400 or 404 answer when it names one that is not a user id of an account.
+fn named_account(
+    state: &SandboxState,
+    query: Option<&str>,
+    body: Option<&Value>,
+) -> Result<Option<usize>, Response> {
+    let from_query = query.and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "account")
+            .map(|(_, v)| Value::String(v.into_owned()))
+    });
+    let Some(given) = from_query.or_else(|| body.cloned()) else {
+        return Ok(None);
+    };
+    let id = match &given {
+        Value::Number(n) => n.as_i64(),
+        Value::String(text) => text.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    let Some(id) = id else {
+        return Err(bad_request(&format!(
+            "account must be a user id (an integer), not {given}"
+        )));
+    };
+    match state.by_user.get(&id) {
+        Some(&account) => Ok(Some(account)),
+        None => Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no account {id}"),
+        )),
+    }
 }
 
-async fn get_run(State(shared): State<Shared>, Path(id): Path<i64>) -> Response {
+/// The account a request names, else the first.
+fn account_or_first(
+    state: &SandboxState,
+    query: Option<&str>,
+    body: Option<&Value>,
+) -> Result<usize, Response> {
+    named_account(state, query, body).map(|a| a.unwrap_or(0))
+}
+
+fn describe(a: &Activity, account: i64) -> Value {
+    json!({ "activityId": a.id, "account": account, "deleted": a.deleted, "summary": a.summary() })
+}
+
+async fn list_runs(State(shared): State<Shared>, RawQuery(query): RawQuery) -> Response {
     let state = lock(&shared);
-    state
-        .get(id)
-        .map_or_else(|| not_found(id), |a| Json(describe(a)).into_response())
+    let account = match account_or_first(&state, query.as_deref(), None) {
+        Ok(a) => &state.accounts[a],
+        Err(response) => return response,
+    };
+    Json(
+        account
+            .activities
+            .iter()
+            .map(|a| describe(a, account.user_id))
+            .collect::<Vec<_>>(),
+    )
+    .into_response()
+}
+
+/// The account holding run `id`: the one named (which must hold it), else whichever does.
+fn holder(
+    state: &SandboxState,
+    id: i64,
+    query: Option<&str>,
+    body: Option<&Value>,
+) -> Result<usize, Response> {
+    match named_account(state, query, body)? {
+        Some(account) if state.accounts[account].by_id.contains_key(&id) => Ok(account),
+        Some(_) => Err(not_found(id)),
+        None => state.owner_of(id).ok_or_else(|| not_found(id)),
+    }
+}
+
+async fn get_run(
+    State(shared): State<Shared>,
+    Path(id): Path<i64>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let state = lock(&shared);
+    let account = match holder(&state, id, query.as_deref(), None) {
+        Ok(a) => &state.accounts[a],
+        Err(response) => return response,
+    };
+    account.get(id).map_or_else(
+        || not_found(id),
+        |a| Json(describe(a, account.user_id)).into_response(),
+    )
 }
 
 /// The keys of a summary in SmashRun's order, with a manual run's values.
@@ -90,8 +185,18 @@ struct NewRun {
     fields: Map<String, Value>,
 }
 
-async fn add_run(State(shared): State<Shared>, Json(body): Json<NewRun>) -> Response {
+async fn add_run(
+    State(shared): State<Shared>,
+    RawQuery(query): RawQuery,
+    Json(mut body): Json<NewRun>,
+) -> Response {
     let mut state = lock(&shared);
+    // `account` says where the run goes; SmashRun's summaries have no such key
+    let named = body.fields.remove("account");
+    let account = match account_or_first(&state, query.as_deref(), named.as_ref()) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
     let id = body
         .raw
         .as_ref()
@@ -99,12 +204,20 @@ async fn add_run(State(shared): State<Shared>, Json(body): Json<NewRun>) -> Resp
         .or_else(|| body.fields.get("activityId"))
         .and_then(Value::as_i64)
         .unwrap_or_else(|| state.next_id());
+    if state.owner_of(id).is_some_and(|holder| holder != account) {
+        return error(
+            StatusCode::CONFLICT,
+            "conflict",
+            &format!("run {id} belongs to another account; activity ids are unique"),
+        );
+    }
+    let home = state.accounts[account].zone.clone();
     let summary = match body.raw {
         Some(Value::Object(raw)) => raw,
         Some(_) => return bad_request("raw must be a JSON object"),
         None => {
             let now = state.now_naive();
-            let start = local_with_offset(&state.now().to_zoned_datetime(state.home_zone()));
+            let start = local_with_offset(&state.now().to_zoned_datetime(home.clone()));
             let mut summary = template(id, &start, &now);
             for (k, v) in body.fields {
                 summary.insert(k, v);
@@ -113,42 +226,62 @@ async fn add_run(State(shared): State<Shared>, Json(body): Json<NewRun>) -> Resp
             summary
         }
     };
-    let activity = Activity::new(id, summary, Map::new());
-    let described = describe(&activity);
-    state.insert(activity);
+    let activity = Activity::new(id, summary, Map::new(), &home);
+    let described = describe(&activity, state.accounts[account].user_id);
+    state.insert(account, activity);
     (StatusCode::CREATED, Json(described)).into_response()
 }
 
 async fn edit_run(
     State(shared): State<Shared>,
     Path(id): Path<i64>,
-    Json(fields): Json<Map<String, Value>>,
+    RawQuery(query): RawQuery,
+    Json(mut fields): Json<Map<String, Value>>,
 ) -> Response {
     let mut state = lock(&shared);
+    let named = fields.remove("account");
+    let account = match holder(&state, id, query.as_deref(), named.as_ref()) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
     let now = state.now_naive();
-    let Some(a) = state.get_mut(id) else {
+    let account = &mut state.accounts[account];
+    let (home, user) = (account.zone.clone(), account.user_id);
+    let Some(a) = account.get_mut(id) else {
         return not_found(id);
     };
     let explicit_update = fields.contains_key("dateUpdatedUTC");
-    for (k, v) in fields {
-        a.summary.insert(k, v);
-    }
-    if !explicit_update {
-        a.summary.insert("dateUpdatedUTC".into(), json!(now));
-    }
-    a.reindex();
-    Json(describe(a)).into_response()
+    a.edit(&home, |summary| {
+        for (k, v) in fields {
+            summary.insert(k, v);
+        }
+        if !explicit_update {
+            summary.insert("dateUpdatedUTC".into(), json!(now));
+        }
+    });
+    Json(describe(a, user)).into_response()
 }
 
-async fn delete_run(State(shared): State<Shared>, Path(id): Path<i64>) -> Response {
+async fn delete_run(
+    State(shared): State<Shared>,
+    Path(id): Path<i64>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let mut state = lock(&shared);
+    let account = match holder(&state, id, query.as_deref(), None) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
     let now = state.now_naive();
-    let Some(a) = state.get_mut(id) else {
+    let account = &mut state.accounts[account];
+    let home = account.zone.clone();
+    let Some(a) = account.get_mut(id) else {
         return not_found(id);
     };
     a.deleted = true;
-    a.summary.insert("dateUpdatedUTC".into(), json!(now));
-    a.reindex();
+    a.edit(&home, |summary| {
+        summary.insert("dateUpdatedUTC".into(), json!(now));
+    });
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -158,11 +291,21 @@ struct IssueTokens {
     client_id: Option<String>,
     scope: Option<String>,
     expires_in: Option<i64>,
+    /// The user id of the account the tokens are for; the first account without it.
+    account: Option<Value>,
 }
 
-async fn issue_tokens(State(shared): State<Shared>, body: Option<Json<IssueTokens>>) -> Response {
+async fn issue_tokens(
+    State(shared): State<Shared>,
+    RawQuery(query): RawQuery,
+    body: Option<Json<IssueTokens>>,
+) -> Response {
     let body = body.map(|Json(b)| b).unwrap_or_default();
     let mut state = lock(&shared);
+    let account = match account_or_first(&state, query.as_deref(), body.account.as_ref()) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
     let client_id = body.client_id.unwrap_or_else(|| {
         state
             .config
@@ -187,6 +330,7 @@ async fn issue_tokens(State(shared): State<Shared>, body: Option<Json<IssueToken
             scope: scope.clone(),
             expires: now + lifetime,
             revoked: false,
+            account,
         },
     );
     state.refresh_tokens.insert(
@@ -196,9 +340,11 @@ async fn issue_tokens(State(shared): State<Shared>, body: Option<Json<IssueToken
             scope,
             expires: now + refresh_lifetime,
             revoked: false,
+            account,
         },
     );
-    Json(json!({ "access_token": access, "refresh_token": refresh, "token_type": "Bearer", "expires_in": lifetime.as_secs(), "scope": scope_said })).into_response()
+    let user = state.accounts[account].user_id;
+    Json(json!({ "access_token": access, "refresh_token": refresh, "token_type": "Bearer", "expires_in": lifetime.as_secs(), "scope": scope_said, "account": user })).into_response()
 }
 
 #[derive(Deserialize, Default)]
@@ -206,11 +352,23 @@ async fn issue_tokens(State(shared): State<Shared>, body: Option<Json<IssueToken
 struct WhichTokens {
     access_token: Option<String>,
     refresh_token: Option<String>,
+    /// Without a token named: the account whose tokens change (the first without it).
+    account: Option<Value>,
 }
 
-fn change_tokens(shared: &Shared, which: WhichTokens, revoke: bool) -> Response {
+fn change_tokens(
+    shared: &Shared,
+    query: Option<&str>,
+    which: WhichTokens,
+    revoke: bool,
+) -> Response {
     let mut state = lock(shared);
+    let account = match account_or_first(&state, query, which.account.as_ref()) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
     let past = state.now() - SignedDuration::from_secs(1);
+    // a token named is changed whatever its account; "all" means all of one account's
     let all = which.access_token.is_none() && which.refresh_token.is_none();
     let mut changed = 0;
     let apply = |t: &mut Token| {
@@ -221,7 +379,7 @@ fn change_tokens(shared: &Shared, which: WhichTokens, revoke: bool) -> Response 
         }
     };
     for (key, t) in state.tokens.iter_mut() {
-        if all || which.access_token.as_deref() == Some(key) {
+        if (all && t.account == account) || which.access_token.as_deref() == Some(key) {
             apply(t);
             changed += 1;
         }
@@ -229,7 +387,7 @@ fn change_tokens(shared: &Shared, which: WhichTokens, revoke: bool) -> Response 
     // expiring "all" expires access tokens only: refresh stays possible, as when 12 weeks pass
     // for an access token that was refreshed; revoking all kills refresh tokens too
     for (key, t) in state.refresh_tokens.iter_mut() {
-        if (all && revoke) || which.refresh_token.as_deref() == Some(key) {
+        if (all && revoke && t.account == account) || which.refresh_token.as_deref() == Some(key) {
             apply(t);
             changed += 1;
         }
@@ -237,12 +395,22 @@ fn change_tokens(shared: &Shared, which: WhichTokens, revoke: bool) -> Response 
     Json(json!({ "changed": changed })).into_response()
 }
 
-async fn expire_tokens(State(shared): State<Shared>, body: Option<Json<WhichTokens>>) -> Response {
-    change_tokens(&shared, body.map(|Json(b)| b).unwrap_or_default(), false)
+async fn expire_tokens(
+    State(shared): State<Shared>,
+    RawQuery(query): RawQuery,
+    body: Option<Json<WhichTokens>>,
+) -> Response {
+    let which = body.map(|Json(b)| b).unwrap_or_default();
+    change_tokens(&shared, query.as_deref(), which, false)
 }
 
-async fn revoke_tokens(State(shared): State<Shared>, body: Option<Json<WhichTokens>>) -> Response {
-    change_tokens(&shared, body.map(|Json(b)| b).unwrap_or_default(), true)
+async fn revoke_tokens(
+    State(shared): State<Shared>,
+    RawQuery(query): RawQuery,
+    body: Option<Json<WhichTokens>>,
+) -> Response {
+    let which = body.map(|Json(b)| b).unwrap_or_default();
+    change_tokens(&shared, query.as_deref(), which, true)
 }
 
 #[derive(Deserialize)]
@@ -351,24 +519,86 @@ async fn add_client(State(shared): State<Shared>, Json(client): Json<Client>) ->
     StatusCode::CREATED.into_response()
 }
 
-async fn stats(State(shared): State<Shared>) -> Response {
-    Json(lock(&shared).counters.clone()).into_response()
+/// Every count, with a breakdown per account; `?account=<user id>`: that account's counts.
+async fn stats(State(shared): State<Shared>, RawQuery(query): RawQuery) -> Response {
+    let state = lock(&shared);
+    match named_account(&state, query.as_deref(), None) {
+        Err(response) => response,
+        Ok(None) => Json(state.counters.clone()).into_response(),
+        Ok(Some(account)) => {
+            let user = state.accounts[account].user_id;
+            let counts = state.counters.accounts.get(&user).cloned();
+            Json(counts.unwrap_or_default()).into_response()
+        }
+    }
 }
 
 async fn reset_stats(State(shared): State<Shared>) -> Response {
     let mut state = lock(&shared);
     state.counters = Default::default();
     state.windows.clear();
+    state.app_windows.clear();
     StatusCode::NO_CONTENT.into_response()
+}
+
+async fn list_accounts(State(shared): State<Shared>) -> Response {
+    let state = lock(&shared);
+    let list: Vec<Value> = state
+        .accounts
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.user_id,
+                "userName": a.user_name,
+                "firstName": a.first_name,
+                "lastName": a.last_name,
+                "timeZone": a.zone_name,
+                "unitDistance": a.unit_distance,
+                "runCount": a.run_count(),
+            })
+        })
+        .collect();
+    Json(list).into_response()
+}
+
+fn signing_in(state: &SandboxState) -> Response {
+    let a = &state.accounts[state.sign_in_as];
+    Json(json!({ "account": a.user_id, "userName": a.user_name })).into_response()
+}
+
+async fn get_sign_in_as(State(shared): State<Shared>) -> Response {
+    signing_in(&lock(&shared))
+}
+
+/// `{"account": <user id>}`: the account that signs in from now on when an authorization
+/// does not choose one.
+async fn sign_in_as(State(shared): State<Shared>, body: Bytes) -> Response {
+    let named = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(mut fields)) => fields.remove("account"),
+        _ => None,
+    };
+    let Some(named) = named else {
+        return bad_request(r#"send {"account": <user id>} as JSON"#);
+    };
+    let mut state = lock(&shared);
+    match named_account(&state, None, Some(&named)) {
+        Ok(Some(account)) => {
+            state.sign_in_as = account;
+            signing_in(&state)
+        }
+        Ok(None) => bad_request(r#"send {"account": <user id>} as JSON"#),
+        Err(response) => response,
+    }
 }
 
 /// The full format of one activity: summary, extended keys and, for recorded runs, recording
 /// arrays, laps and pauses, generated deterministically from the activity's id.
 pub(crate) fn full_activity(a: &Activity, seed: u64) -> Value {
-    let mut full = a.summary.clone();
-    full.extend(a.extended.clone());
-    let has_details = a.summary.get("hasDetails").and_then(Value::as_i64) == Some(1);
-    let gps = a.summary.get("hasDetailsGPS").and_then(Value::as_i64) == Some(1);
+    let (summary, extended) = a.parts();
+    let mut full = summary.into_owned();
+    full.extend(extended.into_owned());
+    let has_details = full.get("hasDetails").and_then(Value::as_i64) == Some(1);
+    let gps = full.get("hasDetailsGPS").and_then(Value::as_i64) == Some(1);
     if has_details {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ a.id as u64);
         let (seconds, km) = (a.seconds().max(1.0), a.km());
@@ -377,13 +607,11 @@ pub(crate) fn full_activity(a: &Activity, seed: u64) -> Value {
         if gps {
             keys.extend(["latitude", "longitude", "elevation"]);
         }
-        let lat0 = a
-            .summary
+        let lat0 = full
             .get("startLatitude")
             .and_then(Value::as_f64)
             .unwrap_or(0.0);
-        let lon0 = a
-            .summary
+        let lon0 = full
             .get("startLongitude")
             .and_then(Value::as_f64)
             .unwrap_or(0.0);

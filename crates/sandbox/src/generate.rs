@@ -5,6 +5,10 @@
 //! Every summary has exactly the keys, key order, types and formats of SmashRun's real payload
 //! (`shared/docs/smashrun-api.md`): integer flags, 5-decimal kilometres, local times with their
 //! offset, zone-less UTC strings. The same seed and end date give byte-identical data.
+//!
+//! [`generate`] builds every run at once (the first account, byte for byte what it always was);
+//! [`drafted`] keeps only each run's draft and builds its JSON when it is asked for, from a
+//! random stream of its own, so that a thousand runners cost megabytes rather than gigabytes.
 
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
@@ -27,19 +31,35 @@ pub struct GeneratorConfig {
     pub odd_share: f64,
     /// Runs not yet uploaded at this instant do not exist, and edits after it have not happened.
     pub not_after: Option<Timestamp>,
+    /// Where the runner lives ([`HOMES`]; the first account lives in New York).
+    pub home: &'static Place,
+    /// Activity ids count up from here (accounts get ranges of their own).
+    pub first_id: i64,
 }
 
-/// The runner's home zone: New York, so DST changes twice a year.
+/// The first account's home zone: New York, so DST changes twice a year.
 pub const HOME_ZONE: &str = "America/New_York";
 
-struct Place {
-    zone: &'static str,
-    city: &'static str,
-    state: &'static str,
-    country: &'static str,
-    code: &'static str,
-    lat: f64,
-    lon: f64,
+/// Where activities of the first account start counting.
+pub const FIRST_ID: i64 = 10_000_000;
+
+/// A place runs happen: a home or a trip's destination.
+#[derive(Debug)]
+pub struct Place {
+    /// IANA time zone.
+    pub zone: &'static str,
+    /// City, as the extended style names it.
+    pub city: &'static str,
+    /// State or region (may be empty).
+    pub state: &'static str,
+    /// Country.
+    pub country: &'static str,
+    /// ISO country code.
+    pub code: &'static str,
+    /// Latitude of a start.
+    pub lat: f64,
+    /// Longitude of a start.
+    pub lon: f64,
 }
 
 const HOME: Place = Place {
@@ -118,6 +138,93 @@ const TRIPS: [Place; 7] = [
     },
 ];
 
+/// Where runners live: the first is the first account's home; the others are drawn for the
+/// other accounts, several with DST, some south of the equator, some with half-hour offsets.
+pub const HOMES: [Place; 10] = [
+    HOME,
+    Place {
+        zone: "Europe/London",
+        city: "London",
+        state: "",
+        country: "United Kingdom",
+        code: "GB",
+        lat: 51.5073,
+        lon: -0.1657,
+    },
+    Place {
+        zone: "Europe/Berlin",
+        city: "Berlin",
+        state: "",
+        country: "Germany",
+        code: "DE",
+        lat: 52.5145,
+        lon: 13.3501,
+    },
+    Place {
+        zone: "America/Los_Angeles",
+        city: "Los Angeles",
+        state: "CA",
+        country: "United States",
+        code: "US",
+        lat: 34.0522,
+        lon: -118.2437,
+    },
+    Place {
+        zone: "America/Chicago",
+        city: "Chicago",
+        state: "IL",
+        country: "United States",
+        code: "US",
+        lat: 41.8781,
+        lon: -87.6298,
+    },
+    Place {
+        zone: "Asia/Tokyo",
+        city: "Tokyo",
+        state: "",
+        country: "Japan",
+        code: "JP",
+        lat: 35.6852,
+        lon: 139.7528,
+    },
+    Place {
+        zone: "Australia/Sydney",
+        city: "Sydney",
+        state: "NSW",
+        country: "Australia",
+        code: "AU",
+        lat: -33.8688,
+        lon: 151.2093,
+    },
+    Place {
+        zone: "Pacific/Auckland",
+        city: "Auckland",
+        state: "",
+        country: "New Zealand",
+        code: "NZ",
+        lat: -36.8485,
+        lon: 174.7633,
+    },
+    Place {
+        zone: "Asia/Kolkata",
+        city: "Bengaluru",
+        state: "KA",
+        country: "India",
+        code: "IN",
+        lat: 12.9716,
+        lon: 77.5946,
+    },
+    Place {
+        zone: "America/Sao_Paulo",
+        city: "São Paulo",
+        state: "SP",
+        country: "Brazil",
+        code: "BR",
+        lat: -23.5505,
+        lon: -46.6333,
+    },
+];
+
 /// One generated activity: the summary object and the extra keys of the extended style.
 #[derive(Clone, Debug)]
 pub struct Generated {
@@ -137,12 +244,113 @@ struct Draft {
     race: bool,
     created: Timestamp,
     updated: Timestamp,
+    /// Worked out in advance for a run built on demand (its duration is indexed); drawn while
+    /// building otherwise, as it always was.
+    duration: Option<f64>,
 }
 
 /// Generates the runner's whole history, oldest start first.
 pub fn generate(config: &GeneratorConfig) -> Vec<Generated> {
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let home = TimeZone::get(HOME_ZONE).expect("the bundled tzdb knows New York");
+    let drafts = drafts(config, &mut rng);
+    drafts
+        .iter()
+        .map(|(draft, id)| build(draft, *id, config.seed, config.odd_share, &mut rng))
+        .collect()
+}
+
+/// The runner's history as drafts, oldest start first, each built when it is asked for
+/// ([`Drafted::build`]): the same kind of runner as [`generate`]'s, not the same runs.
+pub(crate) fn drafted(config: &GeneratorConfig) -> Vec<Drafted> {
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    drafts(config, &mut rng)
+        .into_iter()
+        .map(|(mut draft, id)| {
+            let mut own = ChaCha8Rng::seed_from_u64(config.seed ^ mix(id) ^ DURATION);
+            draft.duration = Some(draw_duration(&draft, &mut own));
+            Drafted {
+                draft,
+                id,
+                seed: config.seed,
+                odd_share: config.odd_share,
+            }
+        })
+        .collect()
+}
+
+// independent random streams of one drafted run
+const DURATION: u64 = 0x6475_7261;
+const BUILD: u64 = 0x6275_696c;
+
+fn mix(id: i64) -> u64 {
+    (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+fn draw_duration(d: &Draft, rng: &mut ChaCha8Rng) -> f64 {
+    round_to(d.km * d.pace + rng.random_range(-20.0..20.0), 3).max(60.0)
+}
+
+/// A run kept as its draft: about a hundred bytes instead of a few kilobytes of JSON.
+pub(crate) struct Drafted {
+    draft: Draft,
+    id: i64,
+    seed: u64,
+    odd_share: f64,
+}
+
+/// What the sandbox indexes of a run, known without building it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Facts {
+    pub start: Timestamp,
+    pub local_date: Date,
+    pub updated: Option<Timestamp>,
+    pub km: f64,
+    pub seconds: f64,
+    pub external_id: String,
+}
+
+impl Drafted {
+    /// Its activity id.
+    pub(crate) fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Its JSON, the same every time.
+    pub(crate) fn build(&self) -> Generated {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ mix(self.id) ^ BUILD);
+        build(&self.draft, self.id, self.seed, self.odd_share, &mut rng)
+    }
+
+    /// What [`Drafted::build`] will say of start, update, distance, duration and externalId.
+    pub(crate) fn facts(&self) -> Facts {
+        let d = &self.draft;
+        let odd = self.odd_share > 0.0 && unit_hash(self.seed, self.id) < self.odd_share;
+        Facts {
+            start: d.start.timestamp(),
+            local_date: d.start.date(),
+            updated: parse_utc_naive(&utc_naive(d.updated, true)),
+            km: round_to(d.km, 5),
+            seconds: if odd && self.id % 4 == 1 {
+                0.0
+            } else {
+                d.duration.unwrap_or(0.0)
+            },
+            external_id: external_id(d, self.id),
+        }
+    }
+}
+
+fn external_id(d: &Draft, id: i64) -> String {
+    if d.manual {
+        String::new()
+    } else {
+        format!("{}", 9_000_000_000i64 + id * 7)
+    }
+}
+
+/// The drafts of a history and their ids, oldest start first.
+fn drafts(config: &GeneratorConfig, rng: &mut ChaCha8Rng) -> Vec<(Draft, i64)> {
+    let home = TimeZone::get(config.home.zone).unwrap_or(TimeZone::UTC);
     let first = config
         .end
         .checked_sub(Span::new().years(i64::from(config.years)))
@@ -179,7 +387,7 @@ pub fn generate(config: &GeneratorConfig) -> Vec<Generated> {
                 .checked_add((60 + rng.random_range(0..140)).days())
                 .unwrap_or(config.end);
         }
-        let place = trip.map_or(&HOME, |(p, _)| p);
+        let place = trip.map_or(config.home, |(p, _)| p);
         let zone = if trip.is_some() {
             TimeZone::get(place.zone).unwrap_or(home.clone())
         } else {
@@ -298,6 +506,7 @@ pub fn generate(config: &GeneratorConfig) -> Vec<Generated> {
                 race,
                 created,
                 updated,
+                duration: None,
             });
         }
     }
@@ -306,19 +515,15 @@ pub fn generate(config: &GeneratorConfig) -> Vec<Generated> {
     let mut order: Vec<usize> = (0..drafts.len()).collect();
     order.sort_by_key(|&i| (drafts[i].created, i));
     let mut ids = vec![0i64; drafts.len()];
-    let mut next_id = 10_000_000i64;
+    let mut next_id = config.first_id;
     for i in order {
         next_id += rng.random_range(1..40);
         ids[i] = next_id;
     }
-    drafts
-        .iter()
-        .zip(ids)
-        .map(|(draft, id)| build(draft, id, config, &mut rng))
-        .collect()
+    drafts.into_iter().zip(ids).collect()
 }
 
-fn build(d: &Draft, id: i64, config: &GeneratorConfig, rng: &mut ChaCha8Rng) -> Generated {
+fn build(d: &Draft, id: i64, seed: u64, odd_share: f64, rng: &mut ChaCha8Rng) -> Generated {
     let gps = !d.treadmill && !d.manual;
     let has_hr = !d.manual && rng.random_bool(0.9);
     let month = d.start.month();
@@ -356,7 +561,10 @@ fn build(d: &Draft, id: i64, config: &GeneratorConfig, rng: &mut ChaCha8Rng) -> 
             base + rng.random_range(-6.0..6.0),
         )
     };
-    let duration = round_to(d.km * d.pace + rng.random_range(-20.0..20.0), 3).max(60.0);
+    let duration = match d.duration {
+        Some(known) => known,
+        None => draw_duration(d, rng),
+    };
     let km = round_to(d.km, 5);
     let mut s = Map::new();
     s.insert("activityId".into(), json!(id));
@@ -392,14 +600,7 @@ fn build(d: &Draft, id: i64, config: &GeneratorConfig, rng: &mut ChaCha8Rng) -> 
     } else {
         ["garmin", "garminhealth", "garminpush", "mapmyrun"][rng.random_range(0..4)]
     };
-    s.insert(
-        "externalId".into(),
-        json!(if d.manual {
-            String::new()
-        } else {
-            format!("{}", 9_000_000_000i64 + id * 7)
-        }),
-    );
+    s.insert("externalId".into(), json!(external_id(d, id)));
     s.insert("source".into(), json!(source));
     s.insert(
         "appVersion".into(),
@@ -560,7 +761,7 @@ fn build(d: &Draft, id: i64, config: &GeneratorConfig, rng: &mut ChaCha8Rng) -> 
         summary: s,
         extended: x,
     };
-    if config.odd_share > 0.0 && unit_hash(config.seed, id) < config.odd_share {
+    if odd_share > 0.0 && unit_hash(seed, id) < odd_share {
         make_odd(&mut generated.summary, id);
     }
     generated

@@ -1,6 +1,8 @@
 //! A faithful stand-in for SmashRun (it may not depend on any MyRunStreak crate, so that it can
 //! never share a misunderstanding with the client it tests): OAuth 2.0, the REST API, rate limits and faults, serving a
-//! seeded, believable runner. MyRunStreak is developed, tested, benchmarked and demonstrated
+//! seeded, believable runner (or many: each account its own SmashRun user, signed in on the
+//! consent page or through the control API, every answer made from the token's account only).
+//! MyRunStreak is developed, tested, benchmarked and demonstrated
 //! against it, because SmashRun itself cannot be reached from here.
 //!
 //! It is strict where SmashRun is strict (single-use codes bound to their redirect URI, client
@@ -16,6 +18,7 @@
 // Handlers return early with a ready `Response` as the error; boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+mod accounts;
 mod api;
 mod control;
 mod faults;
@@ -41,12 +44,13 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use accounts::{FIRST_USER_ID, RunSpread};
 pub use faults::Faults;
 pub use generate::{GeneratorConfig, HOME_ZONE};
 pub use pkce::PkceMode;
 pub use quirks::Quirks;
 pub use reading::ListingReading;
-pub use state::{Client, Counters, RateLimits};
+pub use state::{AccountCounters, Client, Counters, RateLimits};
 pub use write::{LostAnswer, RepeatedExternalId, WriteReading};
 
 /// The client registered by default, which the demo and tests use.
@@ -70,8 +74,15 @@ pub struct SandboxConfig {
     pub odd_share: f64,
     /// Activity summaries to serve instead of generated ones.
     pub load: Option<Vec<Value>>,
-    /// Keep only this many of the most recent generated runs (benchmarks want exact sizes).
+    /// Keep only this many of the most recent generated runs (benchmarks want exact sizes), in
+    /// every account.
     pub max_runs: Option<usize>,
+    /// How many accounts to serve (at least one). The first is the classic runner, whatever
+    /// the count; the others (user, name, home zone, history) are drawn from the seed.
+    pub accounts: usize,
+    /// Sizes of the accounts after the first, drawn between two bounds; `None`: `max_runs`
+    /// (or the whole history) for every account.
+    pub runs_spread: Option<RunSpread>,
     /// Registered apps.
     pub clients: Vec<Client>,
     /// Approve every authorization request without showing the consent page.
@@ -112,6 +123,8 @@ impl Default for SandboxConfig {
             odd_share: 0.01,
             load: None,
             max_runs: None,
+            accounts: 1,
+            runs_spread: None,
             clients: vec![Client {
                 id: DEFAULT_CLIENT_ID.into(),
                 secret: DEFAULT_CLIENT_SECRET.into(),
@@ -148,37 +161,8 @@ pub(crate) fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, state::State> {
 
 /// The sandbox's router, with its data generated (or loaded) from `config`.
 pub fn router(config: SandboxConfig) -> Router {
-    let mut activities: Vec<generate::Generated> = match &config.load {
-        Some(list) => list
-            .iter()
-            .filter_map(|v| v.as_object().cloned())
-            .map(|summary| generate::Generated {
-                summary,
-                extended: Default::default(),
-            })
-            .collect(),
-        None => {
-            // With an explicit end date the data depends on the seed alone; ending today, it
-            // also leaves out what has not happened yet.
-            let now = jiff::Timestamp::now();
-            let home = jiff::tz::TimeZone::get(HOME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
-            generate::generate(&GeneratorConfig {
-                seed: config.seed,
-                years: config.years,
-                end: config
-                    .end
-                    .unwrap_or_else(|| now.to_zoned_datetime(home).date()),
-                odd_share: config.odd_share,
-                not_after: config.end.is_none().then_some(now),
-            })
-        }
-    };
-    if let Some(max) = config.max_runs {
-        // generated runs come oldest first
-        let surplus = activities.len().saturating_sub(max);
-        activities.drain(..surplus);
-    }
-    let shared: Shared = Arc::new(Mutex::new(state::State::new(config, activities)));
+    let accounts = accounts::seed(&config);
+    let shared: Shared = Arc::new(Mutex::new(state::State::new(config, accounts)));
     Router::new()
         .merge(oauth::routes())
         .merge(api::routes(shared.clone()))

@@ -32,9 +32,17 @@ struct Args {
     /// Latency added to every API answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
-    /// Serve only this many of the most recent generated runs.
-    #[arg(long)]
+    /// Serve only this many of the most recent generated runs, in every account.
+    #[arg(long, visible_alias = "runs-per-account", value_name = "N")]
     runs: Option<usize>,
+    /// How many accounts (runners) to serve; the first is the classic runner (user 1234567),
+    /// the others are drawn from the seed.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    accounts: usize,
+    /// Sizes of the accounts after the first: drawn between MIN and MAX runs, most near MIN
+    /// (e.g. 50..3000); overrides --runs for them.
+    #[arg(long, value_name = "MIN..MAX")]
+    runs_spread: Option<smashrun_sandbox::RunSpread>,
     /// Share of odd but valid activities (unknown weather, duration 0, missing keys).
     #[arg(long, default_value_t = 0.01)]
     odd: f64,
@@ -57,6 +65,12 @@ struct Args {
     /// Requests per 10 seconds per token.
     #[arg(long, default_value_t = 80)]
     per_10s: u32,
+    /// Requests per hour of all the tokens of one app together (off by default).
+    #[arg(long, value_name = "N")]
+    app_per_hour: Option<u32>,
+    /// Requests per 10 seconds of all the tokens of one app together (off by default).
+    #[arg(long, value_name = "N")]
+    app_per_10s: Option<u32>,
     /// Client id of the registered app.
     #[arg(long, default_value = DEFAULT_CLIENT_ID)]
     client_id: String,
@@ -125,6 +139,8 @@ async fn main() -> Result<()> {
         odd_share: args.odd,
         load,
         max_runs: args.runs,
+        accounts: args.accounts.max(1),
+        runs_spread: args.runs_spread,
         clients: vec![Client {
             id: args.client_id,
             secret: args.client_secret,
@@ -158,15 +174,21 @@ async fn main() -> Result<()> {
     config.limits.enabled = !args.no_rate_limits;
     config.limits.per_hour = args.per_hour;
     config.limits.per_10s = args.per_10s;
+    config.limits.app_per_hour = args.app_per_hour;
+    config.limits.app_per_10s = args.app_per_10s;
+    let accounts = config.accounts;
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
+    let seeding = std::time::Instant::now();
     let sandbox = Sandbox::start(config, listener).await?;
+    let seeded = seeding.elapsed().as_secs_f64();
     println!("SmashRun sandbox listening on {}", sandbox.base_url());
     println!("  SMASHRUN_OAUTH_URL={}", sandbox.oauth_url());
     println!("  SMASHRUN_API_URL={}", sandbox.api_url());
     println!("  control API: {}/", sandbox.control_url());
+    println!("  accounts: {accounts} (seeded in {seeded:.2} s; GET /_sandbox/accounts lists them)");
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;

@@ -1,4 +1,10 @@
 //! `/oauth2/authenticate`, `/oauth2/token` and `/v1/auth/{token}`, as SmashRun answers them.
+//!
+//! The consent page is also where a runner says who they are: it offers every account (a
+//! `<select name="account">` of user ids), and the decision signs in as the one chosen. Without
+//! a choice (auto-approve, or a form that sends none) the account set through
+//! `/_sandbox/sign-in-as` signs in, the first by default. Codes and tokens are bound to the
+//! account they were issued for, and a refresh keeps it.
 
 use std::collections::HashMap;
 
@@ -161,7 +167,7 @@ async fn authenticate(State(shared): State<Shared>, Query(p): Query<Params>) -> 
         return refuse(&request, why);
     }
     if auto_approve {
-        return approve(&shared, &request);
+        return approve(&shared, &request, None);
     }
     let mut hidden = vec![
         ("client_id", request.client_id.as_str()),
@@ -179,10 +185,30 @@ async fn authenticate(State(shared): State<Shared>, Query(p): Query<Params>) -> 
             hidden.push((name, v.as_str()));
         }
     }
+    let (accounts, chosen): (Vec<(i64, String)>, i64) = {
+        let state = lock(&shared);
+        let accounts = state
+            .accounts
+            .iter()
+            .map(|a| {
+                let label = format!("{} ({} {})", a.user_name, a.first_name, a.last_name);
+                (a.user_id, label)
+            })
+            .collect();
+        (accounts, state.accounts[state.sign_in_as].user_id)
+    };
     let body = html! {
         p { "The app " strong { (request.client_id) } " asks to " strong { (request.scope.replace('_', " ")) } "." }
         form method="post" action="/oauth2/authenticate" {
             @for (name, value) in hidden { input type="hidden" name=(name) value=(value); }
+            p {
+                label for="account" { "Sign in as " }
+                select name="account" id="account" {
+                    @for (id, label) in &accounts {
+                        option value=(id) selected[*id == chosen] { (label) }
+                    }
+                }
+            }
             button type="submit" name="decision" value="approve" id="approve" { "Approve" }
             button type="submit" name="decision" value="deny" id="deny" { "Deny" }
         }
@@ -200,7 +226,20 @@ async fn decide(State(shared): State<Shared>, Form(p): Form<Params>) -> Response
         return refuse(&request, why);
     }
     if p.get("decision").map(String::as_str) == Some("approve") {
-        return approve(&shared, &request);
+        let chosen = match p.get("account") {
+            None => None,
+            Some(text) => {
+                let state = lock(&shared);
+                match text.trim().parse::<i64>() {
+                    Ok(id) => match state.by_user.get(&id) {
+                        Some(&account) => Some(account),
+                        None => return bad_request(&format!("There is no account {id}.")),
+                    },
+                    Err(_) => return bad_request("account must be a user id (a number)."),
+                }
+            }
+        };
+        return approve(&shared, &request, chosen);
     }
     let mut params = vec![
         ("error", "access_denied".to_owned()),
@@ -212,8 +251,10 @@ async fn decide(State(shared): State<Shared>, Form(p): Form<Params>) -> Response
     redirect_with(&request.redirect_uri, &params, false)
 }
 
-fn approve(shared: &Shared, request: &Request) -> Response {
+/// Issues a code (or an implicit token) for `account`, or for the sign-in-as account.
+fn approve(shared: &Shared, request: &Request, account: Option<usize>) -> Response {
     let mut state = lock(shared);
+    let account = account.unwrap_or(state.sign_in_as);
     let now = state.now();
     if request.response_type == "token" {
         let access = state.random_token();
@@ -224,6 +265,7 @@ fn approve(shared: &Shared, request: &Request) -> Response {
                 scope: request.scope.clone(),
                 expires: now + IMPLICIT_LIFETIME,
                 revoked: false,
+                account,
             },
         );
         let mut params = vec![
@@ -257,6 +299,7 @@ fn approve(shared: &Shared, request: &Request) -> Response {
             issued: now,
             used: false,
             pkce_challenge: request.code_challenge.clone(),
+            account,
         },
     );
     drop(state);
@@ -338,7 +381,7 @@ async fn token(State(shared): State<Shared>, headers: HeaderMap, body: String) -
         );
     }
     let now = state.now();
-    let scope = match p.get("grant_type").map(String::as_str) {
+    let (scope, account) = match p.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
             let (Some(code), Some(redirect_uri)) = (p.get("code"), p.get("redirect_uri")) else {
                 return token_error(
@@ -397,7 +440,7 @@ async fn token(State(shared): State<Shared>, headers: HeaderMap, body: String) -
                 }
             }
             entry.used = true;
-            entry.scope.clone()
+            (entry.scope.clone(), entry.account)
         }
         Some("refresh_token") => {
             let Some(refresh) = p.get("refresh_token") else {
@@ -421,11 +464,11 @@ async fn token(State(shared): State<Shared>, headers: HeaderMap, body: String) -
                     "The refresh token is expired or revoked.",
                 );
             }
-            let scope = entry.scope.clone();
+            let granted = (entry.scope.clone(), entry.account);
             if state.config.rotate_refresh_tokens {
                 state.refresh_tokens.remove(refresh);
             }
-            scope
+            granted
         }
         Some(other) => {
             return token_error(
@@ -452,6 +495,7 @@ async fn token(State(shared): State<Shared>, headers: HeaderMap, body: String) -
             scope: scope.clone(),
             expires: now + lifetime,
             revoked: false,
+            account,
         },
     );
     let mut body = json!({
@@ -471,6 +515,7 @@ async fn token(State(shared): State<Shared>, headers: HeaderMap, body: String) -
                 scope,
                 expires: now + refresh_lifetime,
                 revoked: false,
+                account,
             },
         );
         body["refresh_token"] = json!(refresh);

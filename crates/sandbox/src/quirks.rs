@@ -122,14 +122,13 @@ impl<'s> Serving<'s> {
         }
     }
 
-    /// The summary of `a` as served: borrowed when no quirk touches it.
+    /// The summary of `a` as served: borrowed when it is stored and no quirk touches it.
     pub(crate) fn summary<'a>(&self, a: &'a Activity) -> Cow<'a, Map<String, Value>> {
-        if !self.touches(a.id) {
-            return Cow::Borrowed(&a.summary);
+        let mut summary = a.summary();
+        if self.touches(a.id) {
+            self.apply(a.id, summary.to_mut());
         }
-        let mut summary = a.summary.clone();
-        self.apply(a.id, &mut summary);
-        Cow::Owned(summary)
+        summary
     }
 
     fn touches(&self, id: i64) -> bool {
@@ -189,7 +188,12 @@ mod tests {
             "activityId": id, "duration": 1800.0, "distance": 5.0, "calories": 300,
             "startDateTimeLocal": "2026-05-01T07:00:00-04:00", "heartRateAverage": 150,
         });
-        Activity::new(id, summary.as_object().cloned().unwrap(), Map::new())
+        Activity::new(
+            id,
+            summary.as_object().cloned().unwrap(),
+            Map::new(),
+            &jiff::tz::TimeZone::UTC,
+        )
     }
 
     #[test]

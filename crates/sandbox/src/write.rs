@@ -12,12 +12,13 @@
 //! of a few requests, so that a client's retry, and its search before it, can be tested.
 //!
 //! A created activity is an activity like any other: it is listed, counted and served by id,
-//! with `source` `manual` and its `externalId`.
+//! with `source` `manual` and its `externalId`, in the token's account (an `externalId` is
+//! repeated only within one account).
 //!
 //! `GET`/`PUT /_sandbox/writes` reads and replaces the reading.
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -165,6 +166,7 @@ fn read_body(bytes: &[u8]) -> Result<NewActivity, String> {
 /// `POST /v1/my/activities`, behind the API guard (a valid token, the rate limits, faults).
 pub(crate) async fn create(
     State(shared): State<Shared>,
+    Extension(caller): Extension<crate::api::Caller>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
@@ -206,15 +208,18 @@ pub(crate) async fn create(
     let existing = (!new.external_id.is_empty()
         && reading.repeated_external_id == RepeatedExternalId::Same)
         .then(|| {
-            state.activities.iter().find(|a| {
-                !a.deleted
-                    && a.summary.get("externalId").and_then(Value::as_str)
-                        == Some(new.external_id.as_str())
-            })
+            state.accounts[caller.account]
+                .activities
+                .iter()
+                .find(|a| !a.deleted && a.external_id() == new.external_id)
         })
         .flatten();
     if let Some(a) = existing {
-        return (StatusCode::OK, Json(Value::Object(a.summary.clone()))).into_response();
+        return (
+            StatusCode::OK,
+            Json(Value::Object(a.summary().into_owned())),
+        )
+            .into_response();
     }
     let id = state.next_id();
     let now = state.now_naive();
@@ -225,13 +230,19 @@ pub(crate) async fn create(
     summary.insert("externalId".into(), json!(new.external_id));
     summary.insert("notes".into(), json!(new.notes));
     summary.insert("calories".into(), Value::Null);
-    let activity = Activity::new(id, summary.clone(), Map::new());
-    state.insert(activity);
+    let home = state.accounts[caller.account].zone.clone();
+    let activity = Activity::new(id, summary.clone(), Map::new(), &home);
+    state.insert(caller.account, activity);
     if reading.lose_answers > 0 {
         state.config.writes.lose_answers -= 1;
         state.outage_left = reading.outage_after_lost;
         *state
             .counters
+            .faults
+            .entry("lost_answer".to_owned())
+            .or_default() += 1;
+        *state
+            .account_counters(caller.account)
             .faults
             .entry("lost_answer".to_owned())
             .or_default() += 1;

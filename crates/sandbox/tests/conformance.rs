@@ -3,7 +3,7 @@
 
 use jiff::civil::date;
 use serde_json::{Map, Value};
-use smashrun_sandbox::generate::{GeneratorConfig, generate};
+use smashrun_sandbox::generate::{FIRST_ID, GeneratorConfig, HOMES, generate};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
@@ -142,6 +142,8 @@ fn every_generated_summary_has_the_real_keys_types_and_formats() {
         end: date(2026, 5, 3),
         odd_share: 0.01,
         not_after: None,
+        home: &HOMES[0],
+        first_id: FIRST_ID,
     });
     assert!(runs.len() > 3000, "{}", runs.len());
     for r in &runs {
@@ -163,6 +165,8 @@ fn the_history_has_everything_a_real_runner_has() {
         end: date(2026, 5, 3),
         odd_share: 0.01,
         not_after: None,
+        home: &HOMES[0],
+        first_id: FIRST_ID,
     });
     let has = |pred: &dyn Fn(&Map<String, Value>) -> bool| runs.iter().any(|r| pred(&r.summary));
     assert!(has(&|s| s["isTreadmill"] == 1), "treadmill runs");
@@ -243,6 +247,8 @@ fn same_seed_same_bytes() {
         end: date(2026, 5, 3),
         odd_share: 0.02,
         not_after: None,
+        home: &HOMES[0],
+        first_id: FIRST_ID,
     };
     let a: Vec<Value> = generate(&config)
         .into_iter()
