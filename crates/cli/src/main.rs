@@ -21,6 +21,7 @@ mod remind;
 mod runs;
 mod serve;
 mod settings;
+mod site;
 mod streak;
 mod sync;
 mod why;
@@ -82,6 +83,9 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Serve the HTTP API and the dashboard.
     Serve(serve::ServeArgs),
+    /// MyRunStreak.com for many runners: sign in with SmashRun on the web, each runner's own
+    /// mirror and streak (`site reseal` after a key rotation).
+    Site(site::SiteArgs),
     /// Print the effective settings, secrets redacted.
     Config {
         /// Print JSON.
@@ -139,6 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Remind(args) => remind::run(args, &settings).await,
         Command::Publish(args) => publish::run(args, &settings).await,
         Command::Serve(args) => serve::run(args, &settings).await,
+        Command::Site(args) => site::run(args, &settings, &settings::vars(&cli.global)?).await,
         Command::Config { json } => {
             let described = settings.describe();
             if json {

@@ -44,6 +44,7 @@ pub fn config(settings: &Settings) -> Result<ServerConfig> {
         units: settings.units,
         goals: myrunstreak_app::Goals::from_settings(settings),
         api_token: settings.api_token.clone(),
+        trust_caller: false,
         cors_origins: settings.cors_origins.clone(),
         sync: Some(runner),
         reload_every: Duration::from_secs(1),

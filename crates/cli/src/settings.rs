@@ -27,6 +27,11 @@ pub struct GlobalArgs {
 
 /// Merges `.env`, the environment and the flags into settings.
 pub fn load(args: &GlobalArgs) -> Result<Settings> {
+    Ok(Settings::from_vars(&vars(args)?)?)
+}
+
+/// `.env`, then the environment, then the flags, as names and values.
+pub fn vars(args: &GlobalArgs) -> Result<BTreeMap<String, String>> {
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     if args.env_file.exists() {
         let entries = dotenvy::from_path_iter(&args.env_file)
@@ -48,7 +53,7 @@ pub fn load(args: &GlobalArgs) -> Result<Settings> {
     if let Some(file) = &args.token_file {
         vars.insert("MYRUNSTREAK_TOKEN_FILE".into(), file.display().to_string());
     }
-    Ok(Settings::from_vars(&vars)?)
+    Ok(vars)
 }
 
 /// Human-readable logs on stderr, at LOG_LEVEL.

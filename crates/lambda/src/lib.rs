@@ -357,6 +357,7 @@ pub async fn api_router(deps: &Deps, check_every: Duration) -> Result<Router> {
             }) as Arc<dyn LedgerWriter>),
         },
         api_token,
+        trust_caller: false,
         cors_origins: deps.settings.cors_origins.clone(),
         sync: None,
         reload_every: Duration::from_secs(1),

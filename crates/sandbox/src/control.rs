@@ -30,7 +30,7 @@ pub(crate) fn routes() -> Router<Shared> {
             "/_sandbox/runs/{id}",
             get(get_run).patch(edit_run).delete(delete_run),
         )
-        .route("/_sandbox/tokens", post(issue_tokens))
+        .route("/_sandbox/tokens", get(list_tokens).post(issue_tokens))
         .route("/_sandbox/tokens/expire", post(expire_tokens))
         .route("/_sandbox/tokens/revoke", post(revoke_tokens))
         .route("/_sandbox/clock", post(advance_clock))
@@ -517,6 +517,30 @@ async fn add_client(State(shared): State<Shared>, Json(client): Json<Client>) ->
     state.config.clients.retain(|c| c.id != client.id);
     state.config.clients.push(client);
     StatusCode::CREATED.into_response()
+}
+
+/// Every token issued for an account (`?account=<user id>`, else the first), access and
+/// refresh, revoked or not: for tests that check a client never stores them in the clear.
+async fn list_tokens(State(shared): State<Shared>, RawQuery(query): RawQuery) -> Response {
+    let state = lock(&shared);
+    let account = match account_or_first(&state, query.as_deref(), None) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let of = |map: &std::collections::HashMap<String, Token>| -> Vec<String> {
+        let mut values: Vec<String> = map
+            .iter()
+            .filter(|(_, t)| t.account == account)
+            .map(|(v, _)| v.clone())
+            .collect();
+        values.sort();
+        values
+    };
+    Json(json!({
+        "access_tokens": of(&state.tokens),
+        "refresh_tokens": of(&state.refresh_tokens),
+    }))
+    .into_response()
 }
 
 /// Every count, with a breakdown per account; `?account=<user id>`: that account's counts.

@@ -17,6 +17,7 @@ mod api;
 mod cache;
 mod dashboard;
 mod error;
+pub mod site;
 mod snapshot;
 
 use std::future::Future;
@@ -53,6 +54,10 @@ pub struct ServerConfig {
     pub goals: myrunstreak_app::Goals,
     /// The bearer token for endpoints that change state; `None` disables them.
     pub api_token: Option<Secret>,
+    /// Whoever calls this router was already authenticated as this database's runner (the
+    /// many-runner site forwards a signed-in runner's requests): state-changing endpoints then
+    /// need no bearer token.
+    pub trust_caller: bool,
     /// Origins allowed by CORS; empty means CORS is off.
     pub cors_origins: Vec<String>,
     /// How `POST /api/v1/sync` syncs; `None` disables it.

@@ -15,7 +15,7 @@ use super::{RunnerAccount, Site, SiteError, SyncHealth};
 use crate::sync::SyncMode;
 
 /// What a round did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Round {
     /// Runners due.
     pub due: usize,
@@ -190,8 +190,18 @@ impl Scheduler {
 
     /// One round at `now`: every runner due is synced, at most `concurrency` at once.
     pub async fn round(self: &Arc<Self>, now: Timestamp) -> Result<Round, SiteError> {
+        self.round_every(now, self.site.config().sync_every).await
+    }
+
+    /// A round in which runners are due once their last sync is `every` old (zero: every
+    /// runner who can be synced, as the operator's "sync everyone now").
+    pub async fn round_every(
+        self: &Arc<Self>,
+        now: Timestamp,
+        every: SignedDuration,
+    ) -> Result<Round, SiteError> {
         let rows = self.site.roster().await?;
-        let (due, need_sign_in) = due_order(&rows, now, self.site.config().sync_every);
+        let (due, need_sign_in) = due_order(&rows, now, every);
         let mut round = Round {
             due: due.len(),
             need_sign_in,

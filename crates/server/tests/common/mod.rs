@@ -50,6 +50,7 @@ pub fn server_config(
         units: Units::Imperial,
         goals: myrunstreak_app::Goals::default(),
         api_token: token.map(Secret::new),
+        trust_caller: false,
         cors_origins: vec![],
         sync: runner,
         reload_every: Duration::from_millis(0),
