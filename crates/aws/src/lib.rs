@@ -21,6 +21,8 @@ mod sqs;
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::config::{Credentials, Region};
 
+pub use aws_config::SdkConfig;
+pub use aws_sdk_s3::Client as S3Client;
 pub use dynamo::{
     DynamoAccounts, PARTITION_KEY, RUNNERS_INDEX, RUNNERS_INDEX_KEY, RUNNERS_INDEX_SORT, SORT_KEY,
     TTL_ATTRIBUTE,
