@@ -13,7 +13,8 @@
 //! - already synced since the message was sent (a duplicate queued while the workers were
 //!   busy): dropped;
 //! - SmashRun refused the runner's sign-in: recorded in their health (the fan-out leaves them
-//!   alone until they sign in again) and dropped, since a retry cannot help;
+//!   alone until they sign in again) and dropped, since a retry cannot help; so is a message for
+//!   a runner without tokens;
 //! - anything else (SmashRun or AWS failing, a lost race for the object, a message that is not
 //!   a runner job): reported as failed, so SQS retries it and, after `maxReceiveCount` tries,
 //!   moves it to the dead-letter queue, whose alarm calls the operator.
@@ -232,7 +233,8 @@ pub enum Outcome {
     Gone,
     /// A sync finished well after the message was sent: nothing left to do.
     AlreadySynced,
-    /// SmashRun refused the runner's sign-in; recorded in their health, not retried.
+    /// SmashRun refused the runner's sign-in (recorded in their health), or they have no
+    /// tokens: not retried, nothing to do until they sign in again.
     NeedsSignIn,
 }
 
@@ -388,8 +390,12 @@ impl Worker {
         if !plausible_id(id) {
             bail!("the message names no runner of this site");
         }
-        if self.gone(id).await? {
+        let Some(runner) = self.book().runner(id).await? else {
             return Ok(Outcome::Gone);
+        };
+        if runner.tokens.is_none() {
+            // signed out (or never signed in): nothing to sync with until they sign in
+            return Ok(Outcome::NeedsSignIn);
         }
         let before = self.book().health(id).await?;
         let done = if job.full {

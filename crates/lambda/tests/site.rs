@@ -600,6 +600,22 @@ async fn a_worker_that_loses_the_race_for_the_object_fails_the_message_and_keeps
             .is_some_and(|e| e.contains("not saved")),
         "{health:?}"
     );
+
+    // signed out: a message for them is dropped without a sync
+    c.book.set_tokens(&runner.id, None).await.unwrap();
+    c.send(std::slice::from_ref(&job)).await;
+    let answer = handle_worker(
+        &worker,
+        invocation(sqs_event(c.take_messages().await), "w-3"),
+    )
+    .await
+    .unwrap();
+    assert!(failures(&answer).is_empty(), "{answer}");
+    assert_eq!(
+        c.book.health(&runner.id).await.unwrap().last_attempt,
+        health.last_attempt,
+        "no sync was attempted"
+    );
 }
 
 #[tokio::test]
