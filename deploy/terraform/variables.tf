@@ -137,3 +137,60 @@ variable "status_bucket_name" {
   type        = string
   default     = ""
 }
+
+variable "fanout_zip" {
+  description = "Path of the site's fan-out function's zip (bootstrap inside), built like sync_zip by scripts/build-lambda."
+  type        = string
+  default     = "~/.cache/myrunstreak/lambda-target/lambda/myrunstreak-fanout/bootstrap.zip"
+}
+
+variable "worker_zip" {
+  description = "Path of the site's worker function's zip (bootstrap inside), built like sync_zip by scripts/build-lambda."
+  type        = string
+  default     = "~/.cache/myrunstreak/lambda-target/lambda/myrunstreak-worker/bootstrap.zip"
+}
+
+variable "site_fanout_schedule" {
+  description = "EventBridge Scheduler expression of the site's fan-out: how often the runners due are enqueued."
+  type        = string
+  default     = "rate(15 minutes)"
+}
+
+variable "site_sync_every_minutes" {
+  description = "How often each runner of the site is synced, in minutes (MYRUNSTREAK_SITE_SYNC_EVERY_MINUTES)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.site_sync_every_minutes >= 15
+    error_message = "site_sync_every_minutes is at least 15: SmashRun's rate limits are shared by all runners."
+  }
+}
+
+variable "worker_concurrency" {
+  description = "The site's global limit on syncs at once: the worker's reserved concurrency, and the most the queue's event source mapping may run (at least 2, as SQS scaling requires)."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.worker_concurrency >= 2 && var.worker_concurrency <= 1000
+    error_message = "worker_concurrency is between 2 and 1000 (the event source mapping's maximum_concurrency bounds)."
+  }
+}
+
+variable "worker_batch_size" {
+  description = "Runners per worker invocation, synced one after the other within the function's 900 s."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.worker_batch_size >= 1 && var.worker_batch_size <= 10
+    error_message = "worker_batch_size is between 1 and 10."
+  }
+}
+
+variable "worker_max_receives" {
+  description = "Tries of a runner's message before it is moved to the dead-letter queue (and the alarm fires)."
+  type        = number
+  default     = 3
+}

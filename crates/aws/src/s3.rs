@@ -238,3 +238,96 @@ impl StatusPrefix {
             })
     }
 }
+
+/// Deletes every version and every delete marker of every object under `prefix` (a runner's
+/// folder, such as `runners/r-1/`): in a versioned bucket a plain delete only hides an object
+/// behind a delete marker, and a runner who deletes their account must leave nothing behind.
+/// The prefix must end with `/`, so that `runners/r-1/` never reaches `runners/r-10/`. Returns
+/// how many versions and markers were deleted.
+pub async fn delete_runner_objects(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<usize, S3Error> {
+    let request = |action: &'static str, detail: String| S3Error::Request {
+        action,
+        bucket: bucket.to_owned(),
+        key: prefix.to_owned(),
+        detail,
+    };
+    if prefix.trim_matches('/').is_empty() || !prefix.ends_with('/') {
+        return Err(request(
+            "deletion",
+            "a runner's prefix is a folder such as runners/r-1/ (not empty, ending with /)".into(),
+        ));
+    }
+    let code = |e: &dyn ProvideErrorMetadata| e.code().unwrap_or("unknown").to_owned();
+    let mut deleted = 0;
+    let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+    loop {
+        let page = client
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_key_marker(key_marker.take())
+            .set_version_id_marker(version_marker.take())
+            .send()
+            .await
+            .map_err(|e| request("listing the versions", code(&e)))?;
+        let versions = page
+            .versions()
+            .iter()
+            .map(|v| (v.key(), v.version_id()))
+            .chain(
+                page.delete_markers()
+                    .iter()
+                    .map(|m| (m.key(), m.version_id())),
+            );
+        let mut objects = Vec::new();
+        for (key, version) in versions {
+            let Some(key) = key else { continue };
+            let id = aws_sdk_s3::types::ObjectIdentifier::builder()
+                .key(key)
+                .set_version_id(version.map(str::to_owned))
+                .build()
+                .map_err(|e| request("deletion", e.to_string()))?;
+            objects.push(id);
+        }
+        if !objects.is_empty() {
+            let count = objects.len();
+            let delete = aws_sdk_s3::types::Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| request("deletion", e.to_string()))?;
+            let out = client
+                .delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| request("deletion", code(&e)))?;
+            if let Some(error) = out.errors().first() {
+                return Err(request(
+                    "deletion",
+                    format!(
+                        "{} of {} versions were not deleted (first: {}: {})",
+                        out.errors().len(),
+                        count,
+                        error.key().unwrap_or("?"),
+                        error.code().unwrap_or("unknown")
+                    ),
+                ));
+            }
+            deleted += count;
+        }
+        if page.is_truncated() != Some(true) {
+            return Ok(deleted);
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+        if key_marker.is_none() {
+            return Ok(deleted);
+        }
+    }
+}

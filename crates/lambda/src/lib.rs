@@ -1,5 +1,7 @@
 //! The Lambda shells: the daily sync (EventBridge) and the API (API Gateway HTTP API, payload
-//! v2). Both reuse the application layer; this crate only wires AWS to it.
+//! v2) of the one-runner deployment, and the many-runner site's fan-out and worker ([`site`]:
+//! EventBridge Scheduler → SQS → one runner's object per message). All reuse the application
+//! layer; this crate only wires AWS to it.
 //!
 //! The sync downloads the DuckDB file from S3 with its ETag, syncs (incremental, or full once a
 //! week to reconcile deletions), and uploads only if the object still has that ETag: of two
@@ -31,6 +33,13 @@ use myrunstreak_aws::{
 };
 use myrunstreak_server::ServerConfig;
 use serde_json::{Value, json};
+
+pub mod site;
+
+pub use site::{
+    BatchReport, FanOut, FanOutSummary, Outcome, SiteDeps, Worker, delete_runner_data,
+    handle_fanout, handle_worker, runner_key, runner_prefix,
+};
 
 /// What both functions need.
 #[derive(Clone, Debug)]

@@ -101,3 +101,89 @@ fn the_checker_catches_an_unconditional_api_write_and_an_undeclared_variable() {
         String::from_utf8_lossy(&out.stdout).contains("var.api_memory is used but not declared")
     );
 }
+
+/// A copy of the Terraform with `from` replaced by `to` in site.tf (which must hold `from`).
+fn broken_site(from: &str, to: &str) -> tempfile::TempDir {
+    let text = std::fs::read_to_string(terraform_dir().join("site.tf")).unwrap();
+    assert!(text.contains(from), "site.tf no longer holds {from:?}");
+    broken("site.tf", |t| t.replacen(from, to, 1))
+}
+
+/// The checker fails on `dir`, saying `message`.
+fn fails_with(dir: &Path, message: &str) {
+    let out = check(dir);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "passed without {message:?}:\n{report}"
+    );
+    assert!(report.contains(message), "{report}");
+}
+
+#[test]
+fn the_checker_catches_a_site_worker_without_partial_batch_failures_or_its_limit() {
+    fails_with(
+        broken_site(
+            "function_response_types = [\"ReportBatchItemFailures\"]",
+            "function_response_types = []",
+        )
+        .path(),
+        "the worker must report batch item failures",
+    );
+    fails_with(
+        broken_site(
+            "reserved_concurrent_executions = var.worker_concurrency",
+            "reserved_concurrent_executions = 100",
+        )
+        .path(),
+        "the worker's reserved concurrency must be var.worker_concurrency",
+    );
+}
+
+#[test]
+fn the_checker_catches_an_unwatched_dead_letter_queue_and_sessions_without_ttl() {
+    fails_with(
+        broken_site(
+            "dimensions          = { QueueName = aws_sqs_queue.runners_dlq.name }",
+            "dimensions          = { QueueName = aws_sqs_queue.runners.name }",
+        )
+        .path(),
+        "an alarm on the dead-letter queue's visible messages is missing",
+    );
+    fails_with(
+        broken_site(
+            "attribute_name = \"expires\"\n    enabled        = true",
+            "attribute_name = \"expires\"\n    enabled        = false",
+        )
+        .path(),
+        "sessions need TTL on the accounts table's expires attribute",
+    );
+}
+
+#[test]
+fn the_checker_catches_a_site_function_given_more_than_it_needs() {
+    fails_with(
+        broken_site(
+            "actions = [\"dynamodb:GetItem\", \"dynamodb:Query\"]",
+            "actions = [\"dynamodb:GetItem\", \"dynamodb:Query\", \"dynamodb:PutItem\"]",
+        )
+        .path(),
+        "the fan-out may only read the accounts table and send to the queue",
+    );
+    fails_with(
+        broken_site(
+            "resources = [\"${aws_s3_bucket.data.arn}/runners/*\"]",
+            "resources = [\"${aws_s3_bucket.data.arn}/*\"]",
+        )
+        .path(),
+        "the worker may only read and write runners/* of the bucket",
+    );
+    fails_with(
+        broken_site(
+            "variable = \"kms:EncryptionContext:myrunstreak\"",
+            "variable = \"kms:ViaService\"",
+        )
+        .path(),
+        "the worker's KMS use must be bound to the tokens' encryption context",
+    );
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks deploy/terraform with a real HCL parser (python-hcl2): it parses, every referenced
 variable, resource, data source and local is defined, the outputs exist, and the IAM policies
-give each function only what it needs (the API cannot write the bucket or read the tokens).
+give each function only what it needs (the API cannot write the bucket or read the tokens; the
+site's fan-out only reads the accounts and enqueues, its worker only reaches runners/*).
 There is no terraform binary to install here; this is what can be checked without one.
 
 Exit 0 when everything holds; otherwise the failures, one per line, and exit 1.
@@ -105,7 +106,7 @@ for st in api_statements:
 check(not any(a.startswith("secretsmanager:") and r != "${aws_secretsmanager_secret.api_token.arn}" for a, r in api), "the API may read its own token secret and no other")
 check(resources.get(("aws_lambda_function", "api"), {}).get("environment", [{}])[0].get("variables", {}).get("MYRUNSTREAK_API_TOKEN_SECRET_ID") == "${aws_secretsmanager_secret.api_token.name}",
       "the API function reads its bearer token from the api_token secret")
-for role, granted in (("sync", sync), ("api", api)):
+for role, granted in (("sync", sync), ("api", api), ("fanout", actions("fanout")), ("worker", actions("worker")), ("site_scheduler", actions("site_scheduler"))):
     for action, resource in granted:
         check(resource != "*" and action != "*" and not action.endswith(":*"), f"{role}: {action} on {resource} is not least privilege")
     check(resources.get(("aws_iam_role_policy", role), {}).get("policy") == f"${{data.aws_iam_policy_document.{role}.json}}", f"the {role} role must carry the {role} policy")
@@ -113,7 +114,7 @@ check(resources.get(("aws_lambda_function", "sync"), {}).get("role") == "${aws_i
 check(resources.get(("aws_lambda_function", "api"), {}).get("role") == "${aws_iam_role.api.arn}", "the API function must use the API role")
 
 # functions, schedule, API, logs, alarms
-for name in ("sync", "api"):
+for name in ("sync", "api", "fanout", "worker"):
     f = resources.get(("aws_lambda_function", name), {})
     check(f.get("runtime") == "provided.al2023", f"{name}: runtime must be provided.al2023")
     check(f.get("architectures") == ["${var.lambda_architecture}"], f"{name}: architecture must be var.lambda_architecture")
@@ -155,6 +156,84 @@ alarms = {n: b for (k, n), b in resources.items() if k == "aws_cloudwatch_metric
 check(any(b.get("metric_name") == "Errors" for b in alarms.values()), "an alarm on sync errors is missing")
 check(any(any(q.get("metric", [{}])[0].get("period") == 129600 for q in b.get("metric_query", []) if q.get("metric")) for b in alarms.values()),
       "an alarm on no successful sync in 36 hours is missing")
+
+# the many-runner site (site.tf): schedule -> fan-out -> SQS -> worker, accounts, key
+table_arn, index_arn = "${aws_dynamodb_table.accounts.arn}", "${aws_dynamodb_table.accounts.arn}/index/runners"
+queue_arn, dlq_arn = "${aws_sqs_queue.runners.arn}", "${aws_sqs_queue.runners_dlq.arn}"
+fanout, worker = actions("fanout"), actions("worker")
+check(fanout and all(a in ("dynamodb:GetItem", "dynamodb:Query") and r in (table_arn, index_arn)
+                     or a == "sqs:SendMessage" and r == queue_arn
+                     or a in ("logs:CreateLogStream", "logs:PutLogEvents") and r == "${aws_cloudwatch_log_group.fanout.arn}:*"
+                     for a, r in fanout),
+      "the fan-out may only read the accounts table and send to the queue")
+check(("sqs:SendMessage", queue_arn) in fanout, "the fan-out must be able to send to the queue")
+worker_statements = data.get(("aws_iam_policy_document", "worker"), {}).get("statement", [])
+allowed_worker = {
+    "sqs:ReceiveMessage": {queue_arn}, "sqs:DeleteMessage": {queue_arn}, "sqs:GetQueueAttributes": {queue_arn},
+    "dynamodb:GetItem": {table_arn}, "dynamodb:PutItem": {table_arn}, "dynamodb:UpdateItem": {table_arn}, "dynamodb:ConditionCheckItem": {table_arn},
+    "kms:Encrypt": {"${aws_kms_key.site.arn}"}, "kms:Decrypt": {"${aws_kms_key.site.arn}"},
+    "secretsmanager:GetSecretValue": {"${aws_secretsmanager_secret.client.arn}"},
+    "s3:GetObject": {"${aws_s3_bucket.data.arn}/runners/*"}, "s3:PutObject": {"${aws_s3_bucket.data.arn}/runners/*"},
+    "s3:DeleteObjectVersion": {"${aws_s3_bucket.data.arn}/runners/*"},
+    "s3:ListBucketVersions": {"${aws_s3_bucket.data.arn}"}, "s3:ListBucket": {"${aws_s3_bucket.data.arn}"},
+    "logs:CreateLogStream": {"${aws_cloudwatch_log_group.worker.arn}:*"}, "logs:PutLogEvents": {"${aws_cloudwatch_log_group.worker.arn}:*"},
+}
+for a, r in worker:
+    if a.startswith("s3:") and a not in allowed_worker:
+        check(False, f"the worker may only read and write runners/* of the bucket ({a} on {r})")
+    elif a.startswith("s3:"):
+        check(r in allowed_worker[a], f"the worker may only read and write runners/* of the bucket ({a} on {r})")
+    else:
+        check(r in allowed_worker.get(a, set()), f"the worker may not {a} on {r}")
+for a in ("dynamodb:GetItem", "dynamodb:PutItem", "kms:Decrypt", "s3:GetObject", "s3:PutObject", "sqs:ReceiveMessage", "sqs:DeleteMessage"):
+    check(any(x == a for x, _ in worker), f"the worker needs {a}")
+for st in worker_statements:
+    if any(a.startswith("kms:") for a in st.get("actions", [])):
+        check(any(c.get("test") == "StringLike" and c.get("variable") == "kms:EncryptionContext:myrunstreak" and c.get("values") == ["smashrun-tokens:*"]
+                  for c in st.get("condition", [])),
+              "the worker's KMS use must be bound to the tokens' encryption context (kms:EncryptionContext:myrunstreak)")
+    if "s3:ListBucketVersions" in st.get("actions", []):
+        check(any(c.get("variable") == "s3:prefix" and c.get("values") == ["runners/*"] for c in st.get("condition", [])),
+              "the worker may only list the versions under runners/")
+check(actions("site_scheduler") == {("lambda:InvokeFunction", "${aws_lambda_function.fanout.arn}")}, "the site's scheduler may only invoke the fan-out")
+for name in ("fanout", "worker", "site_scheduler"):
+    check(resources.get(("aws_iam_role_policy", name), {}).get("policy") == f"${{data.aws_iam_policy_document.{name}.json}}", f"the {name} role must carry the {name} policy")
+for name in ("fanout", "worker"):
+    check(resources.get(("aws_lambda_function", name), {}).get("role") == f"${{aws_iam_role.{name}.arn}}", f"the {name} function must use the {name} role")
+schedule = resources.get(("aws_scheduler_schedule", "fanout"), {})
+check((schedule.get("target") or [{}])[0].get("arn") == "${aws_lambda_function.fanout.arn}", "the site's schedule must invoke the fan-out")
+check((schedule.get("target") or [{}])[0].get("role_arn") == "${aws_iam_role.site_scheduler.arn}", "the site's schedule must use the site_scheduler role")
+mapping = resources.get(("aws_lambda_event_source_mapping", "worker"), {})
+check(mapping.get("event_source_arn") == queue_arn and mapping.get("function_name") == "${aws_lambda_function.worker.arn}", "the runner queue must feed the worker")
+check(mapping.get("function_response_types") == ["ReportBatchItemFailures"], "the worker must report batch item failures (function_response_types = [\"ReportBatchItemFailures\"])")
+worker_fn = resources.get(("aws_lambda_function", "worker"), {})
+check(worker_fn.get("reserved_concurrent_executions") == "${var.worker_concurrency}", "the worker's reserved concurrency must be var.worker_concurrency (the site's global limit)")
+check((mapping.get("scaling_config") or [{}])[0].get("maximum_concurrency") == "${var.worker_concurrency}", "the event source mapping must not poll for more than var.worker_concurrency")
+for name in ("runners", "runners_dlq"):
+    queue = resources.get(("aws_sqs_queue", name), {})
+    check(queue.get("sqs_managed_sse_enabled") is True or bool(queue.get("kms_master_key_id")), f"the {name} queue must be encrypted (SSE)")
+check("aws_sqs_queue.runners_dlq.arn" in str(resources.get(("aws_sqs_queue", "runners"), {}).get("redrive_policy")), "the runner queue must send what fails every try to runners_dlq")
+check(any(b.get("namespace") == "AWS/SQS" and b.get("metric_name") == "ApproximateNumberOfMessagesVisible"
+          and b.get("dimensions", {}).get("QueueName") == "${aws_sqs_queue.runners_dlq.name}" and b.get("alarm_actions")
+          for b in alarms.values()),
+      "an alarm on the dead-letter queue's visible messages is missing")
+accounts = resources.get(("aws_dynamodb_table", "accounts"), {})
+check((accounts.get("hash_key"), accounts.get("range_key")) == ("pk", "sk"), "the accounts table is keyed by pk and sk (crates/aws/src/dynamo.rs)")
+check(any(i.get("name") == "runners" and i.get("hash_key") == "runner_list" and i.get("range_key") == "runner_order" for i in accounts.get("global_secondary_index", [])),
+      "the accounts table needs the runners index (runner_list, runner_order)")
+check((accounts.get("ttl") or [{}])[0].get("attribute_name") == "expires" and (accounts.get("ttl") or [{}])[0].get("enabled") is True,
+      "sessions need TTL on the accounts table's expires attribute")
+check((accounts.get("point_in_time_recovery") or [{}])[0].get("enabled") is True, "the accounts table needs point-in-time recovery")
+check((accounts.get("server_side_encryption") or [{}])[0].get("enabled") is True, "the accounts table needs server-side encryption")
+check(resources.get(("aws_kms_key", "site"), {}).get("enable_key_rotation") is True, "the site's KMS key must rotate")
+check(resources.get(("aws_kms_alias", "site"), {}).get("target_key_id") == "${aws_kms_key.site.key_id}", "the site's KMS key needs its alias")
+fanout_env = resources.get(("aws_lambda_function", "fanout"), {}).get("environment", [{}])[0].get("variables", {})
+worker_env = worker_fn.get("environment", [{}])[0].get("variables", {})
+check(fanout_env.get("MYRUNSTREAK_ACCOUNTS_TABLE") == worker_env.get("MYRUNSTREAK_ACCOUNTS_TABLE") == "${aws_dynamodb_table.accounts.name}", "both site functions read the accounts table")
+check(fanout_env.get("MYRUNSTREAK_RUNNER_QUEUE_URL") == "${aws_sqs_queue.runners.url}", "the fan-out sends to the runner queue")
+check(worker_env.get("MYRUNSTREAK_KMS_KEY_ID") == "${aws_kms_key.site.arn}", "the worker seals with the site's key")
+check(worker_env.get("MYRUNSTREAK_S3_BUCKET") == "${aws_s3_bucket.data.bucket}", "the worker keeps the runners' objects in the data bucket")
+check("MYRUNSTREAK_KMS_KEY_ID" not in fanout_env, "the fan-out has no business with the key")
 
 print(f"{len(docs)} files, {len(resources)} resources, {len(data)} data sources, {len(variables)} variables, {len(outputs)} outputs")
 for failure in failures:

@@ -316,7 +316,7 @@ mod tests {
     #[test]
     fn a_bad_key_says_how_to_make_one() {
         let err = LocalSealer::load(
-            Some(&Secret::new("c2hvcnQ=".into())),
+            Some(&Secret::new("c2hvcnQ=")),
             None,
             Path::new("/nonexistent"),
         )
