@@ -579,6 +579,13 @@ impl AccountBook for DynamoAccounts {
             ),
             None => (None, None),
         };
+        // an existing runner's tokens change only through set_tokens (which bumps `rev`, so a
+        // refresh between the read above and this write fails the condition below)
+        let mut runner = runner.clone();
+        if let Some(old) = &old {
+            runner.tokens = old.tokens.clone();
+        }
+        let runner = &runner;
         let mut item = key(runner_pk(&runner.id), RUNNER);
         item.insert("kind".into(), s("runner"));
         item.insert("record".into(), encode(serde_json::to_value(runner))?);
@@ -654,11 +661,12 @@ impl AccountBook for DynamoAccounts {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(runner_pk(id), RUNNER)))
-            .update_expression("SET #record.#tokens = :tokens")
+            .update_expression("SET #record.#tokens = :tokens ADD rev :one")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#record", "record")
             .expression_attribute_names("#tokens", "tokens")
             .expression_attribute_values(":tokens", value)
+            .expression_attribute_values(":one", n(1))
             .send()
             .await
         {

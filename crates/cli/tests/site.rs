@@ -349,6 +349,52 @@ async fn two_runners_each_see_only_their_own_runs_and_streak() {
         assert_eq!(site_streak["qualifying_days"], cli["qualifying_days"]);
     }
 
+    // a's single-runner database, with an override made in it, brought into a's account: the
+    // ledger comes along once; b cannot bring a's database into theirs
+    let file_a = world.dir.path().join("a.duckdb");
+    let made = Command::new(BIN)
+        .args(["override", "2020-02-29", "--reason", "watch died", "--db"])
+        .arg(&file_a)
+        .arg("--env-file")
+        .arg(world.dir.path().join("no.env"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let upload = |session: String| {
+        let body = std::fs::read(&file_a).unwrap();
+        world
+            .http
+            .post(format!("{}/account/import", world.url))
+            .header(COOKIE, format!("mrs_session={session}"))
+            .header(ORIGIN, &world.url)
+            .body(body)
+            .send()
+    };
+    let adopted = upload(session_a.clone()).await.unwrap();
+    assert_eq!(adopted.status(), StatusCode::OK);
+    let adopted: Value = adopted.json().await.unwrap();
+    assert_eq!(adopted["entries"], 1, "{adopted}");
+    let (_, ledger) = world.get_json("/api/v1/ledger", &session_a).await;
+    assert!(ledger.to_string().contains("2020-02-29"), "{ledger}");
+    let again: Value = upload(session_a.clone())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["entries"], 0, "{again}");
+    let foreign = upload(session_b.clone()).await.unwrap();
+    assert_eq!(foreign.status(), StatusCode::BAD_REQUEST);
+    assert!(foreign.text().await.unwrap().contains("another runner"));
+    let (_, ledger_b) = world.get_json("/api/v1/ledger", &session_b).await;
+    assert!(!ledger_b.to_string().contains("2020-02-29"), "{ledger_b}");
+
     // another runner's ids are unreachable by any URL
     for id in ids_b.iter().take(3) {
         let (status, _) = world

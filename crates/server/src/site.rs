@@ -85,8 +85,17 @@ pub fn site_router(scheduler: Arc<Scheduler>, clock: Clock) -> Router {
         .route("/r/{handle}", get(public_page))
         .route("/r/{handle}/badge.svg", get(public_badge))
         .fallback(runner_pages)
-        .with_state(state)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        // a single-runner database may be large
+        .merge(
+            Router::new()
+                .route("/account/import", post(import_database))
+                .layer(axum::extract::DefaultBodyLimit::disable())
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(
+                    512 * 1024 * 1024,
+                )),
+        )
+        .with_state(state)
 }
 
 // ---- who is asking ----
@@ -220,6 +229,9 @@ fn set_cookie(state: &SiteState, name: &str, value: &str, path: &str, max_age: i
 // ---- pages ----
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d232b}main{max-width:46rem;margin:0 auto;padding:1rem}section{background:#fff;border-radius:.75rem;padding:1rem 1.25rem;margin:.75rem 0}.warn{background:#fff4e5;border-left:4px solid #f0a000}.muted{color:#5b6675;font-size:.9rem}a.button,button{background:#2f9e62;color:#fff;border:0;border-radius:.4rem;padding:.55rem 1rem;font-size:1rem;text-decoration:none;cursor:pointer}table{border-collapse:collapse;width:100%}td,th{padding:.3rem;text-align:left;border-bottom:1px solid #eef0f2}";
+
+/// Sends the chosen file as the request body (a form cannot send a raw body).
+const IMPORT_SCRIPT: &str = "document.getElementById('import-button').onclick=async()=>{const f=document.getElementById('import-file').files[0];const out=document.getElementById('import-result');if(!f){out.textContent='Choose a file first.';return;}const r=await fetch('/account/import',{method:'POST',body:f,headers:{'Content-Type':'application/octet-stream'}});const j=await r.json().catch(()=>({}));out.textContent=r.ok?`Brought over ${j.entries} ledger entries (${j.skipped.length} already there).`:((j.error&&j.error.message)||'That did not work.');};";
 
 fn page(title: &str, body: Markup) -> Response {
     let html = html! {
@@ -457,32 +469,43 @@ async fn runner_pages(State(state): State<Shared>, mut request: Request) -> Resp
         Err(r) => return r,
     };
     let site = state.scheduler.site();
-    let runner = match site.runner(caller.runner()).await {
-        Ok(r) => r,
-        Err(SiteError::NoRunner) => return unauthorized(),
-        Err(e) => return ApiError::internal(e).into_response(),
-    };
     let is_page = request.method() == Method::GET && !request.uri().path().starts_with("/api/");
-    let syncing = state.scheduler.is_syncing(&runner.id);
-    if is_page && !site.mirror_path(&runner.id).exists() {
-        let health = site.book().health(&runner.id).await.unwrap_or_default();
-        let mut r = page(
-            "MyRunStreak: your first sync",
-            html! {
-                (account_bar(&runner, &health, false))
-                section #first-sync {
-                    h2 { "Your first sync is running" }
-                    p { "MyRunStreak is copying your SmashRun history. This page refreshes by itself." }
-                }
-            },
-        );
-        r.headers_mut()
-            .insert(header::REFRESH, HeaderValue::from_static("3"));
-        return r;
-    }
-    let inner = match runner_router(&state, &runner) {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
+    // the API's fast path: a runner whose router is built (their account and mirror exist;
+    // deleting the account drops it) needs no further lookup
+    let cached = state
+        .routers
+        .read()
+        .ok()
+        .and_then(|routers| routers.get(caller.runner()).cloned());
+    let (inner, runner) = match cached {
+        Some(inner) if !is_page => (inner, None),
+        _ => {
+            let runner = match site.runner(caller.runner()).await {
+                Ok(r) => r,
+                Err(SiteError::NoRunner) => return unauthorized(),
+                Err(e) => return ApiError::internal(e).into_response(),
+            };
+            if is_page && !site.mirror_path(&runner.id).exists() {
+                let health = site.book().health(&runner.id).await.unwrap_or_default();
+                let mut r = page(
+                    "MyRunStreak: your first sync",
+                    html! {
+                        (account_bar(&runner, &health, false))
+                        section #first-sync {
+                            h2 { "Your first sync is running" }
+                            p { "MyRunStreak is copying your SmashRun history. This page refreshes by itself." }
+                        }
+                    },
+                );
+                r.headers_mut()
+                    .insert(header::REFRESH, HeaderValue::from_static("3"));
+                return r;
+            }
+            match runner_router(&state, &runner) {
+                Ok(inner) => (inner, Some(runner)),
+                Err(e) => return e.into_response(),
+            }
+        }
     };
     // the inner router needs neither the cookie nor the token
     request.headers_mut().remove(header::COOKIE);
@@ -496,10 +519,11 @@ async fn runner_pages(State(state): State<Shared>, mut request: Request) -> Resp
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if !is_page || !html {
+    let Some(runner) = runner.filter(|_| is_page && html) else {
         return response;
-    }
+    };
     let health = site.book().health(&runner.id).await.unwrap_or_default();
+    let syncing = state.scheduler.is_syncing(&runner.id);
     let bar = account_bar(&runner, &health, syncing).into_string();
     let (parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 8 * 1024 * 1024).await else {
@@ -583,6 +607,14 @@ fn account_view(
             section #data {
                 h2 { "Your data" }
                 p { a href="/account/export/duckdb" { "DuckDB file" } " · " a href="/account/export/csv" { "CSV" } " · " a href="/account/export/parquet" { "Parquet" } }
+            }
+            section #import {
+                h2 { "Bring your MyRunStreak database" }
+                p.muted { "The runs.duckdb of the single-runner MyRunStreak: its ledger (manual and imported runs, overrides) joins yours; your runs come from SmashRun as always." }
+                input #import-file type="file" accept=".duckdb";
+                " " button #import-button type="button" { "Bring it in" }
+                p #import-result {}
+                script { (maud::PreEscaped(IMPORT_SCRIPT)) }
             }
             section #delete {
                 h2 { "Delete my account" }
@@ -680,6 +712,47 @@ async fn sync_now(State(state): State<Shared>, headers: HeaderMap) -> Response {
         let _ = scheduler.sync_one(&runner, None, now).await;
     });
     Redirect::to("/account").into_response()
+}
+
+/// `POST /account/import`: the body is a single-runner `runs.duckdb`; its ledger is brought
+/// into the account (see [`myrunstreak_app::site::Site::adopt_database`]).
+async fn import_database(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let caller = match signed_in(&state, &headers, &Method::POST).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let runner = caller.runner().to_owned();
+    if state.scheduler.is_syncing(&runner) {
+        return ApiError::conflict("a sync of yours is running; try again in a minute")
+            .into_response();
+    }
+    let Ok(dir) = tempfile::tempdir() else {
+        return ApiError::internal("no temporary folder").into_response();
+    };
+    let file = dir.path().join("uploaded.duckdb");
+    if let Err(e) = tokio::fs::write(&file, &body).await {
+        return ApiError::internal(e).into_response();
+    }
+    match state
+        .scheduler
+        .site()
+        .adopt_database(&runner, &file, (state.clock)())
+        .await
+    {
+        Ok(adopted) => {
+            // the next request reads the file afresh
+            if let Ok(mut routers) = state.routers.write() {
+                routers.remove(&runner);
+            }
+            axum::Json(adopted).into_response()
+        }
+        Err(SiteError::Invalid(m)) => ApiError::bad_request(m).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
 }
 
 #[derive(Debug, Deserialize)]

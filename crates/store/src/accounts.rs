@@ -215,10 +215,31 @@ impl Accounts {
         &self.path
     }
 
-    /// Adds a runner, or replaces the runner with the same id.
+    /// Adds a runner (with their tokens), or updates the identity and settings of the runner
+    /// with the same id. An existing runner's tokens change only through
+    /// [`Accounts::set_tokens`], so that saving settings never writes back tokens a refresh has
+    /// replaced meanwhile.
     pub fn put_runner(&self, r: &RunnerAccount) -> Result<(), StoreError> {
+        let updated = self.conn.execute(
+            "UPDATE runners SET smashrun_id = ?, user_name = ?, display_name = ?, time_zone = ?, rule = ?, handle = ?, public = ? WHERE id = ?",
+            params![
+                r.smashrun_id,
+                r.user_name,
+                r.display_name,
+                r.time_zone,
+                r.rule,
+                r.handle,
+                r.public,
+                r.id
+            ],
+        )?;
+        if updated > 0 {
+            return Ok(());
+        }
         self.conn.execute(
-            &format!("INSERT OR REPLACE INTO runners ({RUNNER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            &format!(
+                "INSERT INTO runners ({RUNNER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
             params![
                 r.id,
                 r.smashrun_id,
@@ -531,6 +552,19 @@ mod tests {
         // a login's state is good once
         assert!(accounts.take_login("st").unwrap().is_some());
         assert!(accounts.take_login("st").unwrap().is_none());
+        // an update keeps the tokens stored (they change only through set_tokens)
+        let mut renamed = runner("r-a", 1);
+        renamed.handle = Some("sam".into());
+        renamed.tokens = None;
+        accounts.put_runner(&renamed).unwrap();
+        let stored = accounts.runner("r-a").unwrap().unwrap();
+        assert_eq!(stored.handle.as_deref(), Some("sam"));
+        assert_eq!(stored.tokens, runner("r-a", 1).tokens);
+        assert_eq!(accounts.runner_by_handle("sam").unwrap().unwrap().id, "r-a");
+        // a handle is one runner's
+        let mut taken = runner("r-b", 2);
+        taken.handle = Some("sam".into());
+        assert!(accounts.put_runner(&taken).is_err());
         // the same SmashRun runner cannot have two accounts
         assert!(accounts.put_runner(&runner("r-c", 1)).is_err());
         accounts.delete_runner("r-a").unwrap();

@@ -28,7 +28,10 @@ pub trait AccountBook: Send + Sync {
     async fn runners(&self) -> Result<Vec<RunnerAccount>, SiteError>;
     /// How many runners there are.
     async fn count_runners(&self) -> Result<usize, SiteError>;
-    /// Adds a runner or replaces the one with the same id.
+    /// Adds a runner (with their tokens), or updates the identity and settings of the runner
+    /// with the same id; an existing runner's tokens change only through
+    /// [`AccountBook::set_tokens`] (a settings save must never write back tokens a refresh has
+    /// replaced meanwhile). A SmashRun id or handle held by another runner is refused.
     async fn put_runner(&self, runner: &RunnerAccount) -> Result<(), SiteError>;
     /// Replaces a runner's sealed tokens.
     async fn set_tokens(&self, id: &str, tokens: Option<&Sealed>) -> Result<(), SiteError>;

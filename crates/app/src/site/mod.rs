@@ -413,12 +413,15 @@ impl Site {
         }
         let plain = serde_json::to_vec(&tokens)
             .map_err(|e| SiteError::Internal(format!("serializing tokens: {e}")))?;
-        runner.tokens = Some(
-            self.sealer
-                .seal(&plain, &tokens_context(&runner.id))
-                .await?,
-        );
+        let sealed = self
+            .sealer
+            .seal(&plain, &tokens_context(&runner.id))
+            .await?;
+        runner.tokens = Some(sealed.clone());
         self.book.put_runner(&runner).await?;
+        if !new_account {
+            self.book.set_tokens(&runner.id, Some(&sealed)).await?;
+        }
         if new_account {
             // its first sync is due at once; clear any stale health of a reused id
             self.book
@@ -713,4 +716,99 @@ fn needs_sign_in(e: &SiteError) -> bool {
         client,
         Some(ClientError::Reauthorize { .. } | ClientError::Unauthorized { .. })
     )
+}
+
+/// What bringing a single-runner database into an account did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Adopted {
+    /// Ledger entries (manual and imported runs, overrides) brought over.
+    pub entries: usize,
+    /// Entries left out, each with why (already in the account).
+    pub skipped: Vec<String>,
+    /// Runs of the file mirrored from SmashRun (they come from SmashRun itself, not the file).
+    pub runs_in_file: usize,
+    /// How many of those the account's own mirror has.
+    pub runs_shared: usize,
+}
+
+impl Site {
+    /// Brings a single-runner database (`myrunstreak`'s own `runs.duckdb`) into an account: its
+    /// ledger (manual and imported runs, overrides) is added to the runner's, and its mirrored
+    /// runs are left to SmashRun, which the account already mirrors. The file must be the
+    /// runner's: at least half of its mirrored runs must be in their own mirror (so their first
+    /// sync must have finished). Nothing is written when the file is refused.
+    pub async fn adopt_database(
+        &self,
+        runner_id: &str,
+        file: &Path,
+        now: Timestamp,
+    ) -> Result<Adopted, SiteError> {
+        let runner = self.runner(runner_id).await?;
+        let mirror = self.mirror_path(&runner.id);
+        let file = file.to_owned();
+        tokio::task::spawn_blocking(move || adopt(&file, &mirror, now))
+            .await
+            .map_err(|e| SiteError::Internal(e.to_string()))?
+    }
+}
+
+fn adopt(file: &Path, mirror: &Path, now: Timestamp) -> Result<Adopted, SiteError> {
+    use myrunstreak_store::{Store, StoreError};
+    let old = Store::open_read_only(file).map_err(|e| match e {
+        StoreError::NotDuckDb { .. } | StoreError::Missing { .. } => SiteError::Invalid(
+            "that file is not a MyRunStreak database (runs.duckdb); nothing was brought in".into(),
+        ),
+        StoreError::NewerSchema { found, supported, .. } => SiteError::Invalid(format!(
+            "that database is from a newer MyRunStreak (schema {found}, this site knows {supported}); nothing was brought in"
+        )),
+        other => SiteError::Invalid(format!(
+            "that database cannot be read ({other}); nothing was brought in"
+        )),
+    })?;
+    let theirs: Vec<_> = old.domain_runs()?.into_iter().map(|r| r.id).collect();
+    let entries = old.ledger()?;
+    drop(old);
+    if !mirror.exists() {
+        return Err(SiteError::Invalid(
+            "your first sync has not finished yet: bring the database in once it has, so that it can be checked against your SmashRun history".into(),
+        ));
+    }
+    let mut store = Store::open(mirror, now)?;
+    let ours: std::collections::HashSet<_> =
+        store.domain_runs()?.into_iter().map(|r| r.id).collect();
+    let shared = theirs.iter().filter(|id| ours.contains(id)).count();
+    if !theirs.is_empty() && shared * 2 < theirs.len() {
+        return Err(SiteError::Invalid(format!(
+            "only {shared} of the {} SmashRun runs in that database are yours on SmashRun: it seems to be another runner's; nothing was brought in",
+            theirs.len()
+        )));
+    }
+    let existing: Vec<_> = store.ledger()?.into_iter().map(|e| e.item).collect();
+    let mut adopted = Adopted {
+        entries: 0,
+        skipped: Vec::new(),
+        runs_in_file: theirs.len(),
+        runs_shared: shared,
+    };
+    for entry in entries {
+        if existing.contains(&entry.item) {
+            adopted.skipped.push(format!(
+                "entry {} of {}: already in your ledger",
+                entry.id, entry.item.date
+            ));
+            continue;
+        }
+        match store.add_ledger_entry(&entry.item, entry.created) {
+            Ok(_) => adopted.entries += 1,
+            Err(
+                e @ (StoreError::AlreadyOverridden { .. } | StoreError::AlreadyImported { .. }),
+            ) => {
+                adopted
+                    .skipped
+                    .push(format!("entry {} of {}: {e}", entry.id, entry.item.date));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(adopted)
 }
