@@ -48,6 +48,8 @@ struct SiteState {
     /// `scheme://host[:port]` of `MYRUNSTREAK_SITE_URL`.
     origin: String,
     secure: bool,
+    /// Databases being brought in (one at a time: each is opened and read whole).
+    imports: tokio::sync::Semaphore,
 }
 
 type Shared = Arc<SiteState>;
@@ -66,6 +68,7 @@ pub fn site_router(scheduler: Arc<Scheduler>, clock: Clock) -> Router {
         sessions: RwLock::default(),
         origin,
         secure: config.https(),
+        imports: tokio::sync::Semaphore::new(1),
     });
     Router::new()
         .route("/", get(home))
@@ -91,9 +94,7 @@ pub fn site_router(scheduler: Arc<Scheduler>, clock: Clock) -> Router {
             Router::new()
                 .route("/account/import", post(import_database))
                 .layer(axum::extract::DefaultBodyLimit::disable())
-                .layer(tower_http::limit::RequestBodyLimitLayer::new(
-                    512 * 1024 * 1024,
-                )),
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_IMPORT)),
         )
         .with_state(state)
 }
@@ -162,8 +163,11 @@ async fn caller(state: &SiteState, headers: &HeaderMap) -> Result<Option<Caller>
     let Some(record) = site.session_runner(session, now).await.map_err(internal)? else {
         return Ok(None);
     };
+    // a minute at most: a sign-out or deletion elsewhere (or one racing this lookup) is
+    // believed within a minute even if this entry outlived it
     if let Ok(mut cache) = state.sessions.write() {
-        cache.insert(hash.clone(), (record.runner_id.clone(), record.expires));
+        let until = record.expires.min(now + jiff::SignedDuration::from_mins(1));
+        cache.insert(hash.clone(), (record.runner_id.clone(), until));
     }
     Ok(Some(Caller::Session {
         runner: record.runner_id,
@@ -200,6 +204,29 @@ async fn signed_in(
             .into_response());
     }
     Ok(caller)
+}
+
+/// The account's own pages and actions are for the signed-in browser: a personal API token
+/// reaches `/api/v1` and the runner's pages, not the account (it cannot make tokens, change
+/// settings, bring in a database or delete the account).
+async fn signed_in_browser(
+    state: &SiteState,
+    headers: &HeaderMap,
+    method: &Method,
+) -> Result<Caller, Response> {
+    match signed_in(state, headers, method).await? {
+        caller @ Caller::Session { .. } => Ok(caller),
+        Caller::Token { .. } => Err((
+            StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({"error": {"code": "browser_only", "message": "personal API tokens reach /api/v1 only; sign in on the site for your account"}})),
+        )
+            .into_response()),
+    }
+}
+
+fn busy() -> Response {
+    ApiError::conflict("a sync or another change of your data is running; try again in a minute")
+        .into_response()
 }
 
 fn unauthorized() -> Response {
@@ -397,7 +424,7 @@ async fn callback(
 }
 
 async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    let caller = match signed_in(&state, &headers, &Method::POST).await {
+    let caller = match signed_in_browser(&state, &headers, &Method::POST).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -507,13 +534,36 @@ async fn runner_pages(State(state): State<Shared>, mut request: Request) -> Resp
             }
         }
     };
+    // a write (a ledger entry) holds the mirror against a scheduled sync; a sync holds it itself
+    let writes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) && request.uri().path() != "/api/v1/sync";
+    let _hold = if writes {
+        match state.scheduler.hold(caller.runner()) {
+            Some(hold) => Some(hold),
+            None => return busy(),
+        }
+    } else {
+        None
+    };
     // the inner router needs neither the cookie nor the token
     request.headers_mut().remove(header::COOKIE);
     request.headers_mut().remove(header::AUTHORIZATION);
-    let response = match inner.oneshot(request).await {
+    let mut response = match inner.oneshot(request).await {
         Ok(r) => r,
         Err(never) => match never {},
     };
+    // one runner's answer at a URL every runner shares: never kept by a shared cache
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Cookie, Authorization"),
+    );
     let html = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -542,7 +592,7 @@ async fn runner_pages(State(state): State<Shared>, mut request: Request) -> Resp
 // ---- the account ----
 
 async fn account_page(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    let caller = match signed_in(&state, &headers, &Method::GET).await {
+    let caller = match signed_in_browser(&state, &headers, &Method::GET).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -638,7 +688,7 @@ async fn save_settings(
     headers: HeaderMap,
     Form(form): Form<SettingsForm>,
 ) -> Response {
-    let caller = match signed_in(&state, &headers, &Method::POST).await {
+    let caller = match signed_in_browser(&state, &headers, &Method::POST).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -677,7 +727,7 @@ async fn create_token(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let caller = match signed_in(&state, &headers, &Method::POST).await {
+    let caller = match signed_in_browser(&state, &headers, &Method::POST).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -701,7 +751,7 @@ async fn create_token(
 }
 
 async fn sync_now(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    let caller = match signed_in(&state, &headers, &Method::POST).await {
+    let caller = match signed_in_browser(&state, &headers, &Method::POST).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -714,22 +764,39 @@ async fn sync_now(State(state): State<Shared>, headers: HeaderMap) -> Response {
     Redirect::to("/account").into_response()
 }
 
+/// The largest database `POST /account/import` takes.
+const MAX_IMPORT: usize = 64 * 1024 * 1024;
+
 /// `POST /account/import`: the body is a single-runner `runs.duckdb`; its ledger is brought
 /// into the account (see [`myrunstreak_app::site::Site::adopt_database`]).
-async fn import_database(
-    State(state): State<Shared>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let caller = match signed_in(&state, &headers, &Method::POST).await {
+async fn import_database(State(state): State<Shared>, request: Request) -> Response {
+    // who is asking first, then the body: a stranger's upload is never read
+    let caller = match signed_in_browser(&state, request.headers(), &Method::POST).await {
         Ok(c) => c,
         Err(r) => return r,
     };
     let runner = caller.runner().to_owned();
-    if state.scheduler.is_syncing(&runner) {
-        return ApiError::conflict("a sync of yours is running; try again in a minute")
+    let Ok(_one_at_a_time) = state.imports.try_acquire() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "30")],
+            "another database is being brought in; try again in a moment",
+        )
             .into_response();
-    }
+    };
+    let Some(_hold) = state.scheduler.hold(&runner) else {
+        return busy();
+    };
+    let body = match axum::body::to_bytes(request.into_body(), MAX_IMPORT).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("a database to bring in is at most {} MiB", MAX_IMPORT >> 20),
+            )
+                .into_response();
+        }
+    };
     let Ok(dir) = tempfile::tempdir() else {
         return ApiError::internal("no temporary folder").into_response();
     };
@@ -765,7 +832,7 @@ async fn delete_account(
     headers: HeaderMap,
     Form(form): Form<DeleteForm>,
 ) -> Response {
-    let caller = match signed_in(&state, &headers, &Method::POST).await {
+    let caller = match signed_in_browser(&state, &headers, &Method::POST).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -776,12 +843,12 @@ async fn delete_account(
         );
     }
     let runner = caller.runner().to_owned();
-    if state.scheduler.is_syncing(&runner) {
+    let Some(_hold) = state.scheduler.hold(&runner) else {
         return error_page(
             StatusCode::CONFLICT,
             "A sync of yours is running; try again in a minute. Nothing was deleted.",
         );
-    }
+    };
     if let Err(e) = state.scheduler.site().delete_account(&runner).await {
         return ApiError::internal(e).into_response();
     }

@@ -340,11 +340,13 @@ impl OAuthClient {
                 base: self.config.oauth_url.clone(),
                 source: source.without_url(),
             },
-            RequestTokenError::Parse(e, body) => Error::Decode {
+            // the answer of the token endpoint may hold tokens, so neither its text nor the
+            // parser's message (which can quote a value) goes into the error: only where it broke
+            RequestTokenError::Parse(e, _body) => Error::Decode {
                 method: "POST",
                 path: "/token".into(),
-                detail: e.to_string(),
-                snippet: snippet(&body),
+                detail: format!("unexpected token answer at `{}`", e.path()),
+                snippet: "[withheld: a token answer may hold tokens]".into(),
             },
             RequestTokenError::Other(message) => Error::OAuth {
                 code: "unexpected_response".into(),

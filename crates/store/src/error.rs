@@ -33,6 +33,14 @@ pub enum StoreError {
         /// The newest this build knows.
         supported: i64,
     },
+    /// A file from someone else holds more than a MyRunStreak database does.
+    #[error("{path} is not a plain MyRunStreak database ({detail}); it was not read")]
+    Untrusted {
+        /// The file.
+        path: PathBuf,
+        /// What it holds.
+        detail: String,
+    },
     /// The database file does not exist (read-only opening).
     #[error("no database at {path} yet; run `myrunstreak sync` first")]
     Missing {

@@ -68,6 +68,56 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens a file someone else made (a runner's upload) for reading only, with nothing in it
+    /// able to reach beyond it: DuckDB's access to files, URLs and extensions is off and locked,
+    /// and a file whose tables are not plain tables (views, macros: they could read other files
+    /// or compute what a table would be; only the schema's own view is allowed) is refused as
+    /// [`StoreError::Untrusted`].
+    pub fn open_untrusted(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let path = path.as_ref().to_owned();
+        if !path.exists() {
+            return Err(StoreError::Missing { path });
+        }
+        let config = Config::default()
+            .access_mode(AccessMode::ReadOnly)?
+            .enable_external_access(false)?
+            .enable_autoload_extension(false)?
+            .with("autoinstall_known_extensions", "false")?
+            .with("lock_configuration", "true")?;
+        let conn = Connection::open_with_flags(&path, config).map_err(|e| classify(e, &path))?;
+        let user_objects: i64 = conn.query_row(
+            "SELECT (SELECT count(*) FROM duckdb_views() WHERE NOT internal AND view_name NOT IN ('ledger_push_states'))
+                  + (SELECT count(*) FROM (VALUES ('runs'), ('ledger')) AS wanted(name)
+                     WHERE name NOT IN (SELECT table_name FROM duckdb_tables()))
+                  + (SELECT count(*) FROM duckdb_functions() WHERE NOT internal AND function_type IN ('macro', 'table_macro'))",
+            [],
+            |r| r.get(0),
+        )?;
+        if user_objects > 0 {
+            return Err(StoreError::Untrusted {
+                path,
+                detail: format!(
+                    "{user_objects} view(s), macro(s) or missing table(s) of its own"
+                ),
+            });
+        }
+        let store = Store {
+            conn,
+            path,
+            read_only: true,
+            runs_columns: None,
+        };
+        let version = store.schema_version()?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: store.path,
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(store)
+    }
+
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -88,5 +138,57 @@ pub(crate) fn classify(e: duckdb::Error, path: &Path) -> StoreError {
         }
     } else {
         StoreError::DuckDb(e)
+    }
+}
+
+#[cfg(test)]
+mod untrusted_tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        "2026-11-29T12:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn an_upload_with_views_or_macros_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret.txt");
+        std::fs::write(&secret, "site key").unwrap();
+        for (name, sql) in [
+            (
+                "view",
+                format!(
+                    "CREATE VIEW peek AS SELECT content FROM read_text('{}')",
+                    secret.display()
+                ),
+            ),
+            ("macro", "CREATE MACRO twice(x) AS x * 2".to_owned()),
+        ] {
+            let path = dir.path().join(format!("{name}.duckdb"));
+            Store::open(&path, now())
+                .unwrap()
+                .conn
+                .execute_batch(&sql)
+                .unwrap();
+            let err = Store::open_untrusted(&path).unwrap_err();
+            assert!(matches!(err, StoreError::Untrusted { .. }), "{name}: {err}");
+        }
+        // a plain database opens, and cannot read other files from inside
+        let plain = dir.path().join("plain.duckdb");
+        drop(Store::open(&plain, now()).unwrap());
+        let store = Store::open_untrusted(&plain).unwrap();
+        let sql = format!("SELECT content FROM read_text('{}')", secret.display());
+        assert!(
+            store
+                .conn
+                .query_row(&sql, [], |r| r.get::<_, String>(0))
+                .is_err()
+        );
+        assert!(
+            store
+                .conn
+                .execute_batch("SET enable_external_access = true")
+                .is_err()
+        );
     }
 }

@@ -164,7 +164,7 @@ impl SiteSettings {
 
     /// Whether the site is served over https (its cookies are then `Secure`).
     pub fn https(&self) -> bool {
-        self.site_url.starts_with("https://")
+        url::Url::parse(&self.site_url).is_ok_and(|u| u.scheme() == "https")
     }
 
     /// The accounts file.
@@ -754,7 +754,10 @@ impl Site {
 
 fn adopt(file: &Path, mirror: &Path, now: Timestamp) -> Result<Adopted, SiteError> {
     use myrunstreak_store::{Store, StoreError};
-    let old = Store::open_read_only(file).map_err(|e| match e {
+    let old = Store::open_untrusted(file).map_err(|e| match e {
+        StoreError::Untrusted { detail, .. } => SiteError::Invalid(format!(
+            "that file is not a plain MyRunStreak database ({detail}); nothing was brought in"
+        )),
         StoreError::NotDuckDb { .. } | StoreError::Missing { .. } => SiteError::Invalid(
             "that file is not a MyRunStreak database (runs.duckdb); nothing was brought in".into(),
         ),
@@ -777,7 +780,12 @@ fn adopt(file: &Path, mirror: &Path, now: Timestamp) -> Result<Adopted, SiteErro
     let ours: std::collections::HashSet<_> =
         store.domain_runs()?.into_iter().map(|r| r.id).collect();
     let shared = theirs.iter().filter(|id| ours.contains(id)).count();
-    if !theirs.is_empty() && shared * 2 < theirs.len() {
+    if theirs.is_empty() {
+        return Err(SiteError::Invalid(
+            "that database has no runs from SmashRun to check it against your history; nothing was brought in".into(),
+        ));
+    }
+    if shared * 2 < theirs.len() {
         return Err(SiteError::Invalid(format!(
             "only {shared} of the {} SmashRun runs in that database are yours on SmashRun: it seems to be another runner's; nothing was brought in",
             theirs.len()

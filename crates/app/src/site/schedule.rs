@@ -98,13 +98,15 @@ impl std::fmt::Debug for Scheduler {
     }
 }
 
-/// Releases a runner's in-flight mark however the sync ends.
-struct InFlight<'a> {
+/// A runner's mirror held for one operation (a sync, an import, a ledger write, the account's
+/// deletion): nothing else that holds it runs meanwhile. Released however the operation ends.
+#[derive(Debug)]
+pub struct Hold<'a> {
     set: &'a Mutex<HashSet<String>>,
     id: String,
 }
 
-impl Drop for InFlight<'_> {
+impl Drop for Hold<'_> {
     fn drop(&mut self) {
         if let Ok(mut set) = self.set.lock() {
             set.remove(&self.id);
@@ -138,6 +140,19 @@ impl Scheduler {
             .unwrap_or(false)
     }
 
+    /// Holds `runner_id`'s mirror for an operation; `None` while a sync or another operation
+    /// holds it.
+    pub fn hold(&self, runner_id: &str) -> Option<Hold<'_>> {
+        let mut set = self.in_flight.lock().ok()?;
+        if !set.insert(runner_id.to_owned()) {
+            return None;
+        }
+        Some(Hold {
+            set: &self.in_flight,
+            id: runner_id.to_owned(),
+        })
+    }
+
     fn budget_left(&self, now: Timestamp) -> bool {
         let limit = self.site.config().app_requests_per_hour;
         self.budget
@@ -154,16 +169,7 @@ impl Scheduler {
         mode: Option<SyncMode>,
         now: Timestamp,
     ) -> Option<Result<crate::SyncReport, SiteError>> {
-        {
-            let mut set = self.in_flight.lock().ok()?;
-            if !set.insert(runner_id.to_owned()) {
-                return None;
-            }
-        }
-        let _mark = InFlight {
-            set: &self.in_flight,
-            id: runner_id.to_owned(),
-        };
+        let _hold = self.hold(runner_id)?;
         let _permit = self.limit.acquire().await.ok()?;
         if !self.budget_left(now) {
             return None;
