@@ -938,9 +938,9 @@ async fn export(
 // ---- the operator ----
 
 /// The operator's bearer token, checked in constant time.
-fn operator(state: &SiteState, headers: &HeaderMap) -> Result<(), Response> {
+fn operator(state: &SiteState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let Some(expected) = &state.scheduler.site().config().admin_token else {
-        return Err(ApiError::disabled("/admin").into_response());
+        return Err(Box::new(ApiError::disabled("/admin").into_response()));
     };
     let given = bearer(headers).unwrap_or("");
     let ok = !given.is_empty()
@@ -951,7 +951,7 @@ fn operator(state: &SiteState, headers: &HeaderMap) -> Result<(), Response> {
     if ok {
         Ok(())
     } else {
-        Err((StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({"error": {"code": "unauthorized", "message": "send Authorization: Bearer <MYRUNSTREAK_ADMIN_TOKEN>"}}))).into_response())
+        Err(Box::new((StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({"error": {"code": "unauthorized", "message": "send Authorization: Bearer <MYRUNSTREAK_ADMIN_TOKEN>"}}))).into_response()))
     }
 }
 
@@ -968,7 +968,7 @@ async fn admin_round(
     Query(q): Query<RoundQuery>,
 ) -> Response {
     if let Err(r) = operator(&state, &headers) {
-        return r;
+        return *r;
     }
     let every = if q.all.unwrap_or(false) {
         jiff::SignedDuration::ZERO
@@ -988,7 +988,7 @@ async fn admin_round(
 
 async fn admin(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if let Err(r) = operator(&state, &headers) {
-        return r;
+        return *r;
     }
     let site = state.scheduler.site();
     let roster = match site.roster().await {
@@ -1084,7 +1084,7 @@ async fn leaderboard(State(state): State<Shared>) -> Response {
         .into_iter()
         .filter(|(r, _)| r.public && r.handle.is_some())
         .collect();
-    rows.sort_by(|a, b| b.1.current_streak.cmp(&a.1.current_streak));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1.current_streak));
     page(
         "MyRunStreak leaderboard",
         html! {

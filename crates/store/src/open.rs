@@ -96,9 +96,7 @@ impl Store {
         if user_objects > 0 {
             return Err(StoreError::Untrusted {
                 path,
-                detail: format!(
-                    "{user_objects} view(s), macro(s) or missing table(s) of its own"
-                ),
+                detail: format!("{user_objects} view(s), macro(s) or missing table(s) of its own"),
             });
         }
         let store = Store {
