@@ -123,6 +123,40 @@ impl SiteWorld {
         world
     }
 
+    /// The operator's view of the runners (`GET /admin`).
+    async fn roster(&self) -> Value {
+        self.http
+            .get(format!("{}/admin", self.url))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// `myrunstreak ARGS --db DB` alone (no settings of the site), which must succeed; its
+    /// standard output.
+    fn cli(&self, args: &[&str], db: &Path) -> Vec<u8> {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--db")
+            .arg(db)
+            .arg("--env-file")
+            .arg(self.dir.path().join("no.env"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("site.log")).unwrap_or_default()
     }
@@ -329,21 +363,8 @@ async fn two_runners_each_see_only_their_own_runs_and_streak() {
             .unwrap();
         assert_eq!(download.status(), StatusCode::OK);
         std::fs::write(&file, download.bytes().await.unwrap()).unwrap();
-        let out = Command::new(BIN)
-            .args(["streak", "--json", "--db"])
-            .arg(&file)
-            .arg("--env-file")
-            .arg(world.dir.path().join("no.env"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let out = world.cli(&["streak", "--json"], &file);
+        let cli: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(site_streak["current"]["days"], cli["current"]["days"]);
         assert_eq!(site_streak["longest"], cli["longest"]);
         assert_eq!(site_streak["qualifying_days"], cli["qualifying_days"]);
@@ -352,19 +373,9 @@ async fn two_runners_each_see_only_their_own_runs_and_streak() {
     // a's single-runner database, with an override made in it, brought into a's account: the
     // ledger comes along once; b cannot bring a's database into theirs
     let file_a = world.dir.path().join("a.duckdb");
-    let made = Command::new(BIN)
-        .args(["override", "2020-02-29", "--reason", "watch died", "--db"])
-        .arg(&file_a)
-        .arg("--env-file")
-        .arg(world.dir.path().join("no.env"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
+    world.cli(
+        &["override", "2020-02-29", "--reason", "watch died"],
+        &file_a,
     );
     let upload = |session: String| {
         let body = std::fs::read(&file_a).unwrap();
@@ -406,16 +417,7 @@ async fn two_runners_each_see_only_their_own_runs_and_streak() {
             "runner b's run {id} through a's session"
         );
     }
-    let roster: Value = world
-        .http
-        .get(format!("{}/admin", world.url))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let roster = world.roster().await;
     assert_eq!(roster["count"], 2);
     let id_b = roster["runners"]
         .as_array()
@@ -630,16 +632,7 @@ async fn forged_replayed_and_foreign_callbacks_are_refused() {
     assert!(replayed.text().await.unwrap().contains("not valid"));
 
     // no account was made by the refused attempts
-    let roster: Value = world
-        .http
-        .get(format!("{}/admin", world.url))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let roster = world.roster().await;
     assert_eq!(roster["count"], 1);
     let refused = world.get("/admin", None).await.unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
@@ -683,16 +676,7 @@ async fn sign_ups_stop_at_the_cap_and_a_deleted_account_leaves_nothing() {
     assert_eq!(std::fs::read_dir(&runners).unwrap().count(), 0);
     let after = world.get("/api/v1/streak", Some(&session)).await.unwrap();
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
-    let roster: Value = world
-        .http
-        .get(format!("{}/admin", world.url))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let roster = world.roster().await;
     assert_eq!(roster["count"], 0);
 }
 

@@ -381,9 +381,7 @@ async fn callback(
     match site.finish_login(&answer, now).await {
         Ok(signed) => {
             let runner = signed.runner.id.clone();
-            if let Ok(mut routers) = state.routers.write() {
-                routers.remove(&runner);
-            }
+            forget_router(&state, &runner);
             let needs_first_sync = signed.new_account || !site.mirror_path(&runner).exists();
             if needs_first_sync {
                 let scheduler = state.scheduler.clone();
@@ -444,6 +442,14 @@ async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Response {
         set_cookie(&state, SESSION_COOKIE, "", "/", 0),
     );
     r
+}
+
+/// Drops a runner's router, so that the next request builds it afresh (their settings or file
+/// changed, or their account is gone).
+fn forget_router(state: &SiteState, runner_id: &str) {
+    if let Ok(mut routers) = state.routers.write() {
+        routers.remove(runner_id);
+    }
 }
 
 /// The runner's own single-runner router, built on first use.
@@ -706,9 +712,7 @@ async fn save_settings(
         .await;
     match result {
         Ok(runner) => {
-            if let Ok(mut routers) = state.routers.write() {
-                routers.remove(&runner.id);
-            }
+            forget_router(&state, &runner.id);
             let health = site.book().health(&runner.id).await.unwrap_or_default();
             account_view(&runner, &health, false, Some(html! { p { "Saved." } }))
         }
@@ -812,9 +816,7 @@ async fn import_database(State(state): State<Shared>, request: Request) -> Respo
     {
         Ok(adopted) => {
             // the next request reads the file afresh
-            if let Ok(mut routers) = state.routers.write() {
-                routers.remove(&runner);
-            }
+            forget_router(&state, &runner);
             axum::Json(adopted).into_response()
         }
         Err(SiteError::Invalid(m)) => ApiError::bad_request(m).into_response(),
@@ -852,9 +854,7 @@ async fn delete_account(
     if let Err(e) = state.scheduler.site().delete_account(&runner).await {
         return ApiError::internal(e).into_response();
     }
-    if let Ok(mut routers) = state.routers.write() {
-        routers.remove(&runner);
-    }
+    forget_router(&state, &runner);
     if let Ok(mut cache) = state.sessions.write() {
         cache.retain(|_, (r, _)| *r != runner);
     }

@@ -168,13 +168,7 @@ impl Accounts {
     /// to date.
     pub fn open(path: impl AsRef<Path>, now: Timestamp) -> Result<Accounts, StoreError> {
         let path = path.as_ref().to_owned();
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::Io {
-                action: "creating the folder of",
-                path: path.clone(),
-                source,
-            })?;
-        }
+        crate::open::create_folder_of(&path)?;
         let conn = Connection::open(&path).map_err(|e| crate::open::classify(e, &path))?;
         conn.execute_batch("SET threads = 1; SET memory_limit = '64MB'")?;
         let mut accounts = Accounts { conn, path };

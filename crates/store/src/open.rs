@@ -15,13 +15,7 @@ impl Store {
     /// `interrupted`.
     pub fn open(path: impl AsRef<Path>, now: Timestamp) -> Result<Store, StoreError> {
         let path = path.as_ref().to_owned();
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::Io {
-                action: "creating the folder of",
-                path: path.clone(),
-                source,
-            })?;
-        }
+        create_folder_of(&path)?;
         let conn = Connection::open(&path).map_err(|e| classify(e, &path))?;
         // the writer appends batches of a thousand runs: one thread and a small cache hold
         // DuckDB's own memory to what a batch needs (it spills to `<file>.tmp` past that). A
@@ -51,6 +45,11 @@ impl Store {
         }
         let config = Config::default().access_mode(AccessMode::ReadOnly)?;
         let conn = Connection::open_with_flags(&path, config).map_err(|e| classify(e, &path))?;
+        Store::read_only(conn, path)
+    }
+
+    /// A read-only store over `conn`, refusing a file from a newer schema.
+    fn read_only(conn: Connection, path: std::path::PathBuf) -> Result<Store, StoreError> {
         let store = Store {
             conn,
             path,
@@ -99,26 +98,24 @@ impl Store {
                 detail: format!("{user_objects} view(s), macro(s) or missing table(s) of its own"),
             });
         }
-        let store = Store {
-            conn,
-            path,
-            read_only: true,
-            runs_columns: None,
-        };
-        let version = store.schema_version()?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
-                path: store.path,
-                found: version,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        Ok(store)
+        Store::read_only(conn, path)
     }
 
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Creates the folder `path` is in, if it has one and it is missing.
+pub(crate) fn create_folder_of(path: &Path) -> Result<(), StoreError> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => std::fs::create_dir_all(parent).map_err(|source| StoreError::Io {
+            action: "creating the folder of",
+            path: path.to_owned(),
+            source,
+        }),
+        None => Ok(()),
     }
 }
 
