@@ -41,7 +41,7 @@ pub use publish::{Publication, PublishError, PublishedFile};
 pub use settings::{Settings, SettingsError, TokenStoreKind};
 pub use sync::{
     DeletionGuard, FULL_EVERY, ListingCheck, ListingHints, SyncError, SyncEvent, SyncMode,
-    SyncReport, SyncRequest, pending_notice, preload_budget, scheduled_mode, sync,
+    SyncReport, SyncRequest, first_sync, pending_notice, preload_budget, scheduled_mode, sync,
 };
 pub use tokens::{EnvTokenStore, FileTokenStore, StoredTokens, TokenStore, TokenStoreError};
 pub use verdict::{DEFAULT_STALE_AFTER, StreakAnswer, Verdict, is_stale};

@@ -243,11 +243,12 @@ pub enum SyncError {
         /// Runs stored.
         stored: u64,
     },
-    /// The thread that parses the listing stopped before the end (a bug, not SmashRun's doing).
+    /// A thread of the sync (the listing's parser, or the opening of a new file) stopped before
+    /// the end: a bug, not SmashRun's doing.
     #[error(
-        "the listing's parser stopped before the end; the runs written so far are kept, and the next sync starts again"
+        "{0} stopped before the end; the runs written so far are kept, and the next sync starts again"
     )]
-    ParserStopped,
+    Stopped(&'static str),
 }
 
 /// Mirrors SmashRun into `store` as `request` says. `now` is read at the start (it becomes the
@@ -259,10 +260,73 @@ pub async fn sync(
     now: &(dyn Fn() -> Timestamp + Send + Sync),
     progress: &(dyn Fn(SyncEvent) + Send + Sync),
 ) -> Result<SyncReport, SyncError> {
-    let started = now();
-    let wall = std::time::Instant::now();
-    preload_budget(store, client, started)?;
-    let requests_before = client.requests();
+    let begun = Begun {
+        started: now(),
+        wall: std::time::Instant::now(),
+        requests_before: client.requests(),
+        prefetched: None,
+    };
+    preload_budget(store, client, begun.started)?;
+    sync_begun(store, client, request, now, progress, begun).await
+}
+
+/// The first sync into a new file: SmashRun is asked for every run while `open` creates and
+/// migrates the file (on a thread of its own), instead of one after the other. A new file has
+/// nothing to read first: no requests of the past hour to count against the budget, no doctor's
+/// hints, no last sync (so the sync is full). `request`'s mode must not be a window.
+pub async fn first_sync<S: RunMirror>(
+    open: impl Future<Output = Result<S, SyncError>>,
+    client: &impl RunSource,
+    request: &SyncRequest,
+    now: &(dyn Fn() -> Timestamp + Send + Sync),
+    progress: &(dyn Fn(SyncEvent) + Send + Sync),
+) -> Result<(S, SyncReport), SyncError> {
+    let (started, wall, requests_before) = (now(), std::time::Instant::now(), client.requests());
+    progress(SyncEvent::Fetching {
+        what: "every run".into(),
+    });
+    let (mut notes, hints) = (Vec::new(), ListingHints::default());
+    let (store, listing) = tokio::join!(open, full_listing(client, &hints, &mut notes));
+    let mut store = store?;
+    let begun = Begun {
+        started,
+        wall,
+        requests_before,
+        prefetched: Some(Prefetched { listing, notes }),
+    };
+    let report = sync_begun(&mut store, client, request, now, progress, begun).await?;
+    Ok((store, report))
+}
+
+/// Where a sync stands when its store is open: when it started, and what it already fetched.
+struct Begun {
+    started: Timestamp,
+    wall: std::time::Instant,
+    requests_before: u64,
+    /// The full listing, fetched while a new file was created ([`first_sync`]).
+    prefetched: Option<Prefetched>,
+}
+
+/// A full listing fetched before the store was open, with the notes of its fetching.
+struct Prefetched {
+    listing: Result<(Items, ListingCheck), SyncError>,
+    notes: Vec<String>,
+}
+
+async fn sync_begun(
+    store: &mut impl RunMirror,
+    client: &impl RunSource,
+    request: &SyncRequest,
+    now: &(dyn Fn() -> Timestamp + Send + Sync),
+    progress: &(dyn Fn(SyncEvent) + Send + Sync),
+    begun: Begun,
+) -> Result<SyncReport, SyncError> {
+    let Begun {
+        started,
+        wall,
+        requests_before,
+        prefetched,
+    } = begun;
     let last = store.last_success()?;
     let mode = match (request.mode, &last) {
         (SyncMode::Incremental, None) => SyncMode::Full,
@@ -277,8 +341,11 @@ pub async fn sync(
         store,
         client,
         request,
-        mode,
-        last.and_then(|l| l.watermark),
+        Plan {
+            mode,
+            watermark: last.and_then(|l| l.watermark),
+            prefetched,
+        },
         now,
         progress,
     )
@@ -427,23 +494,43 @@ impl Prepared {
     }
 }
 
+/// What one sync does: its mode, the watermark an incremental one starts from, and the listing
+/// already fetched, if any.
+struct Plan {
+    mode: SyncMode,
+    watermark: Option<Timestamp>,
+    prefetched: Option<Prefetched>,
+}
+
 async fn run(
     store: &mut impl RunMirror,
     client: &impl RunSource,
     request: &SyncRequest,
-    mode: SyncMode,
-    watermark: Option<Timestamp>,
+    plan: Plan,
     now: &(dyn Fn() -> Timestamp + Send + Sync),
     progress: &(dyn Fn(SyncEvent) + Send + Sync),
 ) -> Result<Done, SyncError> {
+    let Plan {
+        mode,
+        watermark,
+        prefetched,
+    } = plan;
     let hints = ListingHints::load(store);
     let mut notes = Vec::new();
     let fetched = match mode {
         SyncMode::Full => {
-            progress(SyncEvent::Fetching {
-                what: "every run".into(),
-            });
-            let (listing, check) = full_listing(client, &hints, &mut notes).await?;
+            let (listing, check) = match prefetched {
+                Some(prefetched) => {
+                    notes.extend(prefetched.notes);
+                    prefetched.listing?
+                }
+                None => {
+                    progress(SyncEvent::Fetching {
+                        what: "every run".into(),
+                    });
+                    full_listing(client, &hints, &mut notes).await?
+                }
+            };
             Fetched {
                 ids: None,
                 listing,
@@ -571,7 +658,9 @@ async fn run(
             writing += write.elapsed();
             rejected.extend(batch.rejected);
         }
-        let parsing = parser.join().map_err(|_| SyncError::ParserStopped)?;
+        let parsing = parser
+            .join()
+            .map_err(|_| SyncError::Stopped("the listing's parser"))?;
         Ok((writing, parsing))
     })?;
     let ms = writing.as_secs_f64() * 1000.0;

@@ -22,7 +22,9 @@ use crate::remind::{
     Backoff, Channel, DeliveryError, HttpNotifier, Mailer, RemindReport, RemindRequest,
 };
 use crate::settings::{Settings, TokenStoreKind};
-use crate::sync::{SyncError, SyncEvent, SyncReport, SyncRequest, scheduled_mode, sync};
+use crate::sync::{
+    SyncError, SyncEvent, SyncMode, SyncReport, SyncRequest, first_sync, scheduled_mode, sync,
+};
 use crate::tokens::{EnvTokenStore, FileTokenStore, StoredTokens, TokenStore};
 use crate::verdict::{Freshness, StreakAnswer, answer};
 use crate::views::SyncEntry;
@@ -237,6 +239,21 @@ impl Wiring {
         request: &SyncRequest,
         progress: &(dyn Fn(SyncEvent) + Send + Sync),
     ) -> Result<SyncReport, WiringError> {
+        let path = &self.settings.duckdb_path;
+        let window = matches!(request.mode, SyncMode::Window { .. });
+        if !request.dry_run && !window && !path.exists() {
+            // a new file: SmashRun is asked while the file is created and migrated
+            let (path, now) = (path.clone(), Timestamp::now());
+            let open = async move {
+                tokio::task::spawn_blocking(move || Store::open(&path, now))
+                    .await
+                    .map_err(|_| SyncError::Stopped("creating the database"))?
+                    .map_err(SyncError::from)
+            };
+            let (_store, report) =
+                first_sync(open, &self.source(), request, &Timestamp::now, progress).await?;
+            return Ok(report);
+        }
         let mut store = self.open_store(Timestamp::now())?;
         Ok(sync(
             &mut store,

@@ -1,6 +1,6 @@
 //! The application layer against the sandbox and a real DuckDB file: streaks and totals
 //! cross-checked with SmashRun's own counters and with an independent recount of the raw
-//! summaries; the details backlog.
+//! summaries; the details backlog; a first sync that asks SmashRun while the new file is made.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use jiff::civil::{Date, date};
 use myrunstreak_app::queries::{StreakQuery, stats, streak};
-use myrunstreak_app::{SyncMode, SyncRequest, sync};
+use myrunstreak_app::{SyncError, SyncMode, SyncRequest, first_sync, sync};
 use myrunstreak_domain::Rule;
 use myrunstreak_store::Store;
 use serde_json::Value;
@@ -267,5 +267,71 @@ async fn a_new_process_inherits_what_this_hour_already_spent_of_the_rate_budget(
     assert!(
         wait > std::time::Duration::from_secs(3500),
         "the next request waits for the hour to pass: {wait:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_first_sync_asks_smashrun_while_the_new_file_is_made_and_stores_the_same() {
+    let m = mirror(2, 5).await;
+    let stats_url = format!("{}/stats", m.sandbox.control_url());
+    let listing_requests = async || -> u64 {
+        let stats: Value = reqwest::get(&stats_url)
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        stats["requests"]["GET /v1/my/activities/search"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = listing_requests().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("first.duckdb");
+    // the file is made only once SmashRun has been asked: a sync that opened the file before
+    // asking would wait here forever (and the timeout fails the test)
+    let open = {
+        let path = path.clone();
+        async move {
+            while listing_requests().await == before {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            Store::open(&path, Timestamp::now()).map_err(SyncError::from)
+        }
+    };
+    let request = SyncRequest {
+        mode: SyncMode::Incremental,
+        ..SyncRequest::default()
+    };
+    let (store, report) = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        first_sync(open, &m.client, &request, &Timestamp::now, &|_| {}),
+    )
+    .await
+    .expect("the first sync asked SmashRun before the file was made")
+    .unwrap();
+
+    assert_eq!(
+        report.mode,
+        SyncMode::Full,
+        "a new file's first sync is full"
+    );
+    assert_eq!(
+        report.requests, 2,
+        "the listing and the runCount verifying it"
+    );
+    let ids = |s: &Store| -> BTreeSet<i64> { s.run_ids(None, None).unwrap().into_iter().collect() };
+    assert_eq!(
+        ids(&store),
+        ids(&m.store),
+        "the same runs as a sync into an open file"
+    );
+    assert_eq!(report.counts.added, ids(&m.store).len() as u64);
+    let log = store.sync_log(10).unwrap();
+    assert_eq!(log.len(), 1, "one sync logged: {log:?}");
+    assert_eq!(log[0].requests, 2);
+    assert!(
+        log[0].watermark.is_some(),
+        "the first sync sets the watermark"
     );
 }
