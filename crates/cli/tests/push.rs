@@ -175,6 +175,39 @@ async fn a_push_creates_the_activity_and_the_next_sync_counts_the_day_once() {
     assert_eq!(exported.len(), 6, "{exported:?}");
 }
 
+/// A push whose success answer does not name the activity (assumption 11: the answer may or may
+/// not carry the id) finds it by its `externalId`, and sends nothing twice.
+async fn an_answer_without_the_activity(shape: &str) {
+    let w = world(WRITE, true).await;
+    w.control(reqwest::Method::PUT, "/writes", json!({ "answer": shape }))
+        .await;
+    let said = w.run_ok(&add_push()).await;
+    assert!(
+        said.contains("Pushed ledger entry 1 to SmashRun as activity")
+            || said.contains("SmashRun already had ledger entry 1"),
+        "{shape}: {said}"
+    );
+    let pushed = w.pushed_activities().await;
+    assert_eq!(pushed.len(), 1, "{shape}: {pushed:?}");
+    let push = w.push_of_first().await;
+    assert_eq!(push["state"], "pushed", "{shape}");
+    assert_eq!(push["activity_id"], pushed[0]["activityId"], "{shape}");
+    assert_eq!(w.posts().await, 1, "{shape}: sent once");
+    w.run_ok(&["sync"]).await;
+    assert_eq!(w.push_of_first().await["state"], "confirmed", "{shape}");
+    assert_eq!(w.json(&["stats"]).await["totals"]["runs"], 6, "{shape}");
+}
+
+#[tokio::test]
+async fn a_push_answered_with_the_bare_id_records_that_id() {
+    an_answer_without_the_activity("id").await;
+}
+
+#[tokio::test]
+async fn a_push_answered_with_nothing_that_names_the_activity_finds_it_by_its_external_id() {
+    an_answer_without_the_activity("empty").await;
+}
+
 /// A push whose answer is lost (the activity created all the same) is found before the retry.
 async fn lost_answer_makes_one(mode: &str) {
     let w = world(WRITE, true).await;

@@ -51,7 +51,7 @@ pub use pkce::PkceMode;
 pub use quirks::Quirks;
 pub use reading::ListingReading;
 pub use state::{AccountCounters, Client, Counters, RateLimits};
-pub use write::{LostAnswer, RepeatedExternalId, WriteReading};
+pub use write::{CreatedAnswer, LostAnswer, RepeatedExternalId, WriteReading};
 
 /// The client registered by default, which the demo and tests use.
 pub const DEFAULT_CLIENT_ID: &str = "myrunstreak-sandbox";

@@ -105,6 +105,10 @@ struct Args {
     /// the answer) or duplicate (a second one is created).
     #[arg(long, default_value = "same", value_name = "MODE")]
     repeated_external_id: smashrun_sandbox::RepeatedExternalId,
+    /// What a successful POST /my/activities answers: activity (201 with the summary), id (the
+    /// bare id) or empty (nothing that names the activity).
+    #[arg(long, default_value = "activity", value_name = "SHAPE")]
+    created_answer: smashrun_sandbox::CreatedAnswer,
     /// JSON the token endpoint claims as `expires_in` (e.g. 1e30 or 9223372036854775807).
     #[arg(long, value_name = "JSON")]
     token_expires_in: Option<String>,
@@ -168,6 +172,7 @@ async fn main() -> Result<()> {
         },
     };
     config.writes.repeated_external_id = args.repeated_external_id;
+    config.writes.answer = args.created_answer;
     config.listing.unpaged_cap = args.unpaged_cap;
     config.listing.from_date_local = args.from_date_local;
     config.max_count = args.page_cap;

@@ -4,8 +4,9 @@
 //!
 //! What is known: a JSON body with `startDateTimeLocal` (with its offset), `distance` (km),
 //! `duration` (s), `activityType` and `externalId`; 415 without a JSON content type; 401/403
-//! without the scope. What is not: the answer's shape (here 201 with the created activity's
-//! summary, `activityId` included, and a `Location`), and what a repeated `externalId` does:
+//! without the scope. What is not: the answer's shape ([`CreatedAnswer`]: by default 201 with
+//! the created activity's summary, `activityId` included, and a `Location`; or the bare id; or
+//! nothing that names the activity), and what a repeated `externalId` does:
 //! [`RepeatedExternalId::Same`] answers the existing activity (200) and creates nothing,
 //! [`RepeatedExternalId::Duplicate`] creates a second one. `lose_answers` creates the activity
 //! and then loses the answer (a 502, or a dropped connection), optionally followed by an outage
@@ -52,6 +53,32 @@ impl std::str::FromStr for RepeatedExternalId {
     }
 }
 
+/// What a successful creation answers (SmashRun does not document it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CreatedAnswer {
+    /// 201 with the activity's summary (`activityId` included) and a `Location`.
+    #[default]
+    Activity,
+    /// 201 with the new id as a bare JSON number, and a `Location`.
+    Id,
+    /// 201 with an empty body and no `Location`: nothing names the activity, so the client
+    /// must find it (by its `externalId`).
+    Empty,
+}
+
+impl std::str::FromStr for CreatedAnswer {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "activity" => Ok(CreatedAnswer::Activity),
+            "id" => Ok(CreatedAnswer::Id),
+            "empty" => Ok(CreatedAnswer::Empty),
+            other => Err(format!("{other:?}: use activity, id or empty")),
+        }
+    }
+}
+
 /// How a lost answer is lost.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,6 +105,8 @@ pub struct WriteReading {
     pub outage_after_lost: u32,
     /// The status of a write whose token lacks `write_activity`: 403 (default) or 401.
     pub missing_scope_status: u16,
+    /// What a successful creation answers.
+    pub answer: CreatedAnswer,
 }
 
 impl Default for WriteReading {
@@ -88,6 +117,7 @@ impl Default for WriteReading {
             lost_as: LostAnswer::BadGateway,
             outage_after_lost: 0,
             missing_scope_status: 403,
+            answer: CreatedAnswer::Activity,
         }
     }
 }
@@ -264,7 +294,12 @@ pub(crate) async fn create(
             }
         };
     }
-    let mut response = (StatusCode::CREATED, Json(Value::Object(summary))).into_response();
+    let mut response = match reading.answer {
+        CreatedAnswer::Activity => (StatusCode::CREATED, Json(Value::Object(summary))),
+        CreatedAnswer::Id => (StatusCode::CREATED, Json(json!(id))),
+        CreatedAnswer::Empty => return StatusCode::CREATED.into_response(),
+    }
+    .into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/my/activities/{id}")) {
         response.headers_mut().insert(header::LOCATION, location);
     }

@@ -1,6 +1,6 @@
 //! `POST /v1/my/activities` over real HTTP on loopback: the scope, the content type, a bad body,
-//! a created activity listed like any other, both readings of a repeated `externalId`, and an
-//! answer lost after the activity was created.
+//! a created activity listed like any other, the three shapes of a success answer, both readings
+//! of a repeated `externalId`, and an answer lost after the activity was created.
 
 use jiff::civil::date;
 use reqwest::StatusCode;
@@ -175,6 +175,38 @@ async fn a_created_activity_is_listed_like_any_other() {
     );
     let stats = get(&sb, &writer, "/my/stats").await;
     assert_eq!(stats["runCount"], ids.len());
+}
+
+#[tokio::test]
+async fn a_success_answers_the_activity_its_bare_id_or_nothing_that_names_it_as_set() {
+    let sb = sandbox().await;
+    let writer = token(&sb, "read_activity write_activity").await;
+    for (shape, external_id) in [("activity", "a-1"), ("id", "a-2"), ("empty", "a-3")] {
+        put_writes(&sb, json!({ "answer": shape })).await;
+        let answer = post(&sb, &writer, &run(external_id)).await;
+        assert_eq!(answer.status(), StatusCode::CREATED, "{shape}");
+        let location = answer.headers().get("location").cloned();
+        let body = answer.text().await.unwrap();
+        let created = with_external_id(&sb, &writer, external_id).await;
+        assert_eq!(created.len(), 1, "{shape}: created once");
+        let id = created[0]["activityId"].as_i64().unwrap();
+        let named = location.is_some_and(|l| l.to_str().unwrap().ends_with(&format!("/{id}")));
+        match shape {
+            "activity" => {
+                let summary: Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(summary["activityId"], id);
+                assert!(named, "activity: a Location");
+            }
+            "id" => {
+                assert_eq!(body, id.to_string(), "id: the bare number");
+                assert!(named, "id: a Location");
+            }
+            _ => {
+                assert!(body.is_empty(), "empty: no body, got {body:?}");
+                assert!(!named, "empty: no Location");
+            }
+        }
+    }
 }
 
 #[tokio::test]
