@@ -680,6 +680,49 @@ async fn sign_ups_stop_at_the_cap_and_a_deleted_account_leaves_nothing() {
     assert_eq!(roster["count"], 0);
 }
 
+/// Assumption 13: a runner is their userinfo `id` for life. Under the readings that break it, no
+/// runner's data is lost: without an `id`, sign-in is refused and no account is made; with a new
+/// `id` at each sign-in, the runner gets a second account and the first keeps its mirror.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_userinfo_without_a_lasting_id_makes_no_account_or_a_second_and_loses_nothing() {
+    let world = SiteWorld::start(&[]).await;
+    let a = world.accounts().await[0]["id"].as_i64().unwrap();
+    let settings = |reading: &str| {
+        control(
+            &world.sandbox,
+            reqwest::Method::PUT,
+            "/settings",
+            json!({ "userinfo_id": reading }),
+        )
+    };
+
+    settings("missing").await;
+    let (callback, login_cookie) = world.authorize(a).await;
+    let refused = world.callback(&callback, Some(&login_cookie)).await;
+    assert_eq!(refused.status(), StatusCode::BAD_GATEWAY, "{}", world.log());
+    assert!(set_cookie(&refused, "mrs_session").is_none());
+    assert_eq!(world.roster().await["count"], 0, "no account without an id");
+
+    settings("per_token").await;
+    let first = world.sign_in(a).await;
+    let expected = sandbox_ids(&world, a).await;
+    assert_eq!(run_ids(&world, &first).await, expected);
+    let second = world.sign_in(a).await;
+    assert_eq!(
+        world.roster().await["count"],
+        2,
+        "a new id is a new account"
+    );
+    assert_eq!(run_ids(&world, &second).await, expected);
+    assert_eq!(
+        run_ids(&world, &first).await,
+        expected,
+        "the first account keeps its mirror"
+    );
+    let runners = world.data().join("runners");
+    assert_eq!(std::fs::read_dir(&runners).unwrap().count(), 2);
+}
+
 /// Debian's Chromium, which scripts/test installs.
 fn chromium() -> PathBuf {
     [

@@ -243,8 +243,22 @@ impl futures_core::Stream for FailingBody {
     }
 }
 
-async fn userinfo(State(shared): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
-    let state = lock(&shared);
+async fn userinfo(
+    State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let mut state = lock(&shared);
+    let id = match state.config.quirks.userinfo_id {
+        crate::UserinfoId::Stable => json!(state.accounts[caller.account].user_id),
+        crate::UserinfoId::Missing => Value::Null,
+        crate::UserinfoId::PerToken => {
+            let token = bearer(&headers, &uri).unwrap_or_default();
+            let next = 900_000_000 + state.userinfo_ids.len() as i64;
+            json!(*state.userinfo_ids.entry(token).or_insert(next))
+        }
+    };
     let account = &state.accounts[caller.account];
     let registered = account
         .activities
@@ -258,15 +272,21 @@ async fn userinfo(State(shared): State<Shared>, Extension(caller): Extension<Cal
         .offset()
         .seconds()
         / 60;
-    json_bytes(&json!({
-        "id": account.user_id,
+    let mut info = json!({
+        "id": id,
         "userName": account.user_name,
         "firstName": account.first_name,
         "lastName": account.last_name,
         "registrationDateUTC": crate::generate::utc_naive(registered, true),
         "unitDistance": account.unit_distance,
         "timeZoneOffsetMinutes": offset,
-    }))
+    });
+    if id.is_null()
+        && let Some(info) = info.as_object_mut()
+    {
+        info.remove("id");
+    }
+    json_bytes(&info)
 }
 
 async fn all_activities(

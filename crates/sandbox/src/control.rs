@@ -462,6 +462,8 @@ struct Settings {
     /// Any JSON to claim as `expires_in`; `null` claims the real lifetime again.
     #[serde(deserialize_with = "present")]
     token_expires_in: Option<Value>,
+    /// `stable`, `missing` or `per_token` ([`crate::UserinfoId`]).
+    userinfo_id: Option<crate::UserinfoId>,
 }
 
 /// A key that is present, `null` included (`Some(Value::Null)`); absent keys are `None`.
@@ -508,6 +510,9 @@ async fn put_settings(State(shared): State<Shared>, Json(s): Json<Settings>) -> 
     }
     if let Some(v) = s.token_expires_in {
         c.quirks.token_expires_in = (!v.is_null()).then_some(v);
+    }
+    if let Some(v) = s.userinfo_id {
+        c.quirks.userinfo_id = v;
     }
     StatusCode::NO_CONTENT.into_response()
 }

@@ -48,7 +48,7 @@ pub use accounts::{FIRST_USER_ID, RunSpread};
 pub use faults::Faults;
 pub use generate::{GeneratorConfig, HOME_ZONE};
 pub use pkce::PkceMode;
-pub use quirks::Quirks;
+pub use quirks::{Quirks, UserinfoId};
 pub use reading::ListingReading;
 pub use state::{AccountCounters, Client, Counters, RateLimits};
 pub use write::{CreatedAnswer, LostAnswer, RepeatedExternalId, WriteReading};

@@ -109,6 +109,10 @@ struct Args {
     /// bare id) or empty (nothing that names the activity).
     #[arg(long, default_value = "activity", value_name = "SHAPE")]
     created_answer: smashrun_sandbox::CreatedAnswer,
+    /// What /my/userinfo says as the runner's id: stable (their own), missing (no id) or
+    /// per-token (a new one for each access token).
+    #[arg(long, default_value = "stable", value_name = "READING")]
+    userinfo_id: smashrun_sandbox::UserinfoId,
     /// JSON the token endpoint claims as `expires_in` (e.g. 1e30 or 9223372036854775807).
     #[arg(long, value_name = "JSON")]
     token_expires_in: Option<String>,
@@ -170,6 +174,7 @@ async fn main() -> Result<()> {
             ),
             None => None,
         },
+        userinfo_id: args.userinfo_id,
     };
     config.writes.repeated_external_id = args.repeated_external_id;
     config.writes.answer = args.created_answer;

@@ -55,6 +55,34 @@ pub struct Quirks {
     /// lifetime: any JSON (`1e30`, `9223372036854775807`, `-5`, `"soon"`). The tokens still
     /// live their real lifetime. A token status of 0 (dead) is never replaced.
     pub token_expires_in: Option<Value>,
+    /// What `/v1/my/userinfo` says as the runner's `id` (assumption 13).
+    pub userinfo_id: UserinfoId,
+}
+
+/// The `id` of `/v1/my/userinfo`: one number per runner for life, as assumed, or the readings
+/// that would break that.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserinfoId {
+    /// The account's own id, always.
+    #[default]
+    Stable,
+    /// No `id` at all.
+    Missing,
+    /// A new number for each access token: the same runner, signed in again, is someone else.
+    PerToken,
+}
+
+impl std::str::FromStr for UserinfoId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "stable" => Ok(UserinfoId::Stable),
+            "missing" => Ok(UserinfoId::Missing),
+            "per-token" | "per_token" => Ok(UserinfoId::PerToken),
+            other => Err(format!("{other:?}: use stable, missing or per-token")),
+        }
+    }
 }
 
 // independent choices per quirk
@@ -216,6 +244,7 @@ mod tests {
             garbage_share: 0.1,
             garbage_distance_runs: 1,
             token_expires_in: None,
+            userinfo_id: UserinfoId::Stable,
         };
         let serving = Serving::new(&quirks, 7, &runs);
         let served: Vec<Map<String, Value>> = runs

@@ -400,6 +400,8 @@ pub(crate) struct State {
     pub request_seq: u64,
     /// API requests still to answer 503 (an outage after a lost answer, [`crate::WriteReading`]).
     pub outage_left: u32,
+    /// The ids `/v1/my/userinfo` gave each access token under [`crate::UserinfoId::PerToken`].
+    pub userinfo_ids: HashMap<String, i64>,
 }
 
 const HOUR: SignedDuration = SignedDuration::from_hours(1);
@@ -476,6 +478,7 @@ impl State {
             counters: Counters::default(),
             request_seq: 0,
             outage_left: 0,
+            userinfo_ids: HashMap::new(),
         }
     }
 

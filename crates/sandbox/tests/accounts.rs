@@ -708,3 +708,48 @@ async fn the_first_account_is_the_sandbox_as_it_was() {
         sb.stop().await;
     }
 }
+
+#[tokio::test]
+async fn userinfo_s_id_is_stable_missing_or_new_for_each_token_as_set() {
+    let sb = Sandbox::start_on_free_port(config(2)).await.unwrap();
+    let first = account_ids(&sb).await[0];
+    let (one, two) = (
+        token_for(&sb, json!({})).await,
+        token_for(&sb, json!({})).await,
+    );
+    let id = async |token: &str| {
+        get_json(&sb, token, "/my/userinfo")
+            .await
+            .get("id")
+            .cloned()
+    };
+    assert_eq!(id(&one).await, Some(json!(first)), "stable by default");
+    assert_eq!(id(&two).await, Some(json!(first)));
+
+    let set = async |reading: &str| {
+        let (status, _) = control(
+            &sb,
+            reqwest::Method::PUT,
+            "/settings",
+            json!({ "userinfo_id": reading }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    };
+    set("missing").await;
+    assert_eq!(id(&one).await, None, "missing: no id key");
+    let info = get_json(&sb, &one, "/my/userinfo").await;
+    assert!(
+        info["userName"].is_string(),
+        "the rest is still there: {info}"
+    );
+
+    set("per_token").await;
+    let (a, b) = (id(&one).await.unwrap(), id(&two).await.unwrap());
+    assert_ne!(a, b, "a new id for each token");
+    assert_ne!(a, json!(first));
+    assert_eq!(id(&one).await.unwrap(), a, "the same token keeps its id");
+
+    set("stable").await;
+    assert_eq!(id(&two).await, Some(json!(first)));
+}
