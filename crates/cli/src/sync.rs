@@ -140,7 +140,7 @@ impl Progress {
             Event::FallingBackToPaging { .. } => {
                 self.say("The full listing failed; fetching page by page instead".into())
             }
-            Event::Waiting { .. } => {}
+            Event::Waiting { .. } | Event::Sent { .. } => {}
         }
     }
 }

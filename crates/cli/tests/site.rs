@@ -136,6 +136,26 @@ impl SiteWorld {
             .unwrap()
     }
 
+    /// One scheduler round of every runner who can be synced (`POST /admin/round?all=true`).
+    async fn round_all(&self) -> Value {
+        let answer = self
+            .http
+            .post(format!("{}/admin/round?all=true", self.url))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        answer.json::<Value>().await.unwrap()["round"].clone()
+    }
+
+    /// The app's requests in the last hour, as `/admin` says.
+    async fn app_requests(&self) -> u64 {
+        self.roster().await["app_requests_last_hour"]
+            .as_u64()
+            .unwrap()
+    }
+
     /// `myrunstreak ARGS --db DB` alone (no settings of the site), which must succeed; its
     /// standard output.
     fn cli(&self, args: &[&str], db: &Path) -> Vec<u8> {
@@ -721,6 +741,53 @@ async fn a_userinfo_without_a_lasting_id_makes_no_account_or_a_second_and_loses_
     );
     let runners = world.data().join("runners");
     assert_eq!(std::fs::read_dir(&runners).unwrap().count(), 2);
+}
+
+/// Assumption 14: the app's hourly budget covers every runner's requests, those of a failed sync
+/// included, and once it is spent the scheduler leaves runners for a later round.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_budget_counts_failed_syncs_too_and_defers_runners_once_spent() {
+    let world = SiteWorld::start(&[("MYRUNSTREAK_APP_REQUESTS_PER_HOUR", "5")]).await;
+    let accounts = world.accounts().await;
+    let (a, b) = (
+        accounts[0]["id"].as_i64().unwrap(),
+        accounts[1]["id"].as_i64().unwrap(),
+    );
+    world.sign_in(a).await;
+    world.sign_in(b).await;
+    assert_eq!(
+        world.app_requests().await,
+        4,
+        "two first syncs, each the listing and SmashRun's count"
+    );
+
+    // a's sign-in is revoked on SmashRun: a's next sync fails, b's succeeds
+    control(
+        &world.sandbox,
+        reqwest::Method::POST,
+        &format!("/tokens/revoke?account={a}"),
+        json!({}),
+    )
+    .await;
+    let round = world.round_all().await;
+    assert_eq!(
+        (round["synced"].as_u64(), round["failed"].as_u64()),
+        (Some(1), Some(1)),
+        "{round}"
+    );
+    let succeeded = round["requests"].as_u64().unwrap();
+    let used = world.app_requests().await;
+    assert!(
+        used > 4 + succeeded,
+        "the failed sync's requests are charged too: {used} after {succeeded} of b's"
+    );
+
+    // the budget is spent: b waits for a later round, a for a new sign-in
+    let round = world.round_all().await;
+    assert_eq!(round["deferred"], 1, "{round}");
+    assert_eq!(round["synced"], 0, "{round}");
+    assert_eq!(round["need_sign_in"], 1, "{round}");
+    assert_eq!(world.app_requests().await, used, "nothing sent");
 }
 
 /// Debian's Chromium, which scripts/test installs.

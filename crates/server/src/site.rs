@@ -1018,6 +1018,7 @@ async fn admin(State(state): State<Shared>, headers: HeaderMap) -> Response {
         "count": roster.len(),
         "max_runners": site.config().max_runners,
         "app_requests_per_hour": site.config().app_requests_per_hour,
+        "app_requests_last_hour": state.scheduler.requests_last_hour((state.clock)()),
         "requests": roster.iter().map(|(_, h)| h.requests).sum::<i64>(),
     }))
     .into_response()

@@ -123,9 +123,12 @@ impl SmashRunClient {
         }
     }
 
-    /// Counts one request sent (every attempt counts).
-    pub(crate) fn count_request(&self) {
+    /// Counts one request sent to `path` (every attempt counts), and tells the observer.
+    pub(crate) fn count_request(&self, path: &str) {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        self.emit(Event::Sent {
+            path: path.to_owned(),
+        });
     }
 
     pub(crate) async fn pause(&self, reason: WaitReason, wait: Duration, path: &str) {
@@ -160,7 +163,7 @@ impl SmashRunClient {
         let mut token = self.tokens.access_token().await?;
         loop {
             self.wait_for_budget(path).await;
-            self.requests.fetch_add(1, Ordering::Relaxed);
+            self.count_request(path);
             let sent = self
                 .http
                 .get(&url)

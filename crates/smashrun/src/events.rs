@@ -1,4 +1,5 @@
-//! What the client reports while it works (waits, retries, fallbacks), for a progress display.
+//! What the client reports while it works (requests sent, waits, retries, fallbacks), for a
+//! progress display and for budgets wider than one client.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,11 @@ pub enum WaitReason {
 /// Something a progress display may want to say.
 #[derive(Clone, Debug)]
 pub enum Event {
+    /// A request is sent (every attempt, a retry included): what an app-wide budget counts.
+    Sent {
+        /// The request.
+        path: String,
+    },
     /// Waiting before the next request.
     Waiting {
         /// Why.

@@ -120,7 +120,7 @@ impl SmashRunClient {
         let mut token = self.tokens.access_token().await?;
         loop {
             self.wait_for_budget(PATH).await;
-            self.count_request();
+            self.count_request(PATH);
             let response = self
                 .http
                 .post(&url)

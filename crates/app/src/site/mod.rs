@@ -228,6 +228,8 @@ pub struct Site {
     config: SiteSettings,
     book: Arc<dyn AccountBook>,
     sealer: Arc<dyn Sealer>,
+    /// Told of every runner's SmashRun requests (the scheduler's app-wide budget).
+    observer: Option<smashrun_client::Observer>,
 }
 
 impl std::fmt::Debug for Site {
@@ -261,7 +263,14 @@ impl Site {
             config,
             book,
             sealer,
+            observer: None,
         })
+    }
+
+    /// The same site, with every runner's SmashRun client telling `observer` what it does.
+    pub fn with_observer(mut self, observer: smashrun_client::Observer) -> Site {
+        self.observer = Some(observer);
+        self
     }
 
     /// The site's settings.
@@ -541,10 +550,11 @@ impl Site {
             self.sealer.clone(),
             tokens_context(&runner.id),
         );
-        Ok(Wiring::new(
-            self.runner_settings(runner)?,
-            Arc::new(tokens),
-        )?)
+        let wiring = Wiring::new(self.runner_settings(runner)?, Arc::new(tokens))?;
+        Ok(match &self.observer {
+            Some(observer) => wiring.with_observer(observer.clone()),
+            None => wiring,
+        })
     }
 
     /// Syncs one runner (`mode`, or as the schedule says: incremental, full weekly) and records

@@ -5,10 +5,12 @@
 //! skipped until they sign in again; it never holds up the others.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
+use smashrun_client::Event;
 use tokio::sync::Semaphore;
 
 use super::{RunnerAccount, Site, SiteError, SyncHealth};
@@ -65,9 +67,21 @@ pub fn due_order(
 #[derive(Debug, Default)]
 struct AppBudget {
     sent: VecDeque<(Timestamp, u64)>,
+    /// Of the requests counted as sent, how many are already in `sent`.
+    charged: u64,
 }
 
 impl AppBudget {
+    /// Charges at `now` the requests sent since the last charge (`total` sent in all), those of
+    /// failed syncs included.
+    fn charge(&mut self, total: u64, now: Timestamp) {
+        let new = total.saturating_sub(self.charged);
+        self.charged = total.max(self.charged);
+        if new > 0 {
+            self.sent.push_back((now, new));
+        }
+    }
+
     fn used(&mut self, now: Timestamp) -> u64 {
         while let Some((t, _)) = self.sent.front() {
             if now.duration_since(*t) >= SignedDuration::from_hours(1) {
@@ -85,6 +99,8 @@ pub struct Scheduler {
     site: Site,
     limit: Arc<Semaphore>,
     budget: Mutex<AppBudget>,
+    /// Every SmashRun request any runner's client has sent (told by the site's observer).
+    sent: Arc<AtomicU64>,
     in_flight: Mutex<HashSet<String>>,
     /// Longest a single sync may take before it is given up (and recorded as failed).
     pub sync_timeout: Duration,
@@ -118,10 +134,18 @@ impl Scheduler {
     /// A scheduler for `site`, with its concurrency limit and app budget.
     pub fn new(site: Site) -> Scheduler {
         let permits = site.config().concurrency;
+        let sent = Arc::new(AtomicU64::new(0));
+        let counter = sent.clone();
+        let site = site.with_observer(Arc::new(move |event| {
+            if matches!(event, Event::Sent { .. }) {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
         Scheduler {
             site,
             limit: Arc::new(Semaphore::new(permits)),
             budget: Mutex::default(),
+            sent,
             in_flight: Mutex::default(),
             sync_timeout: Duration::from_secs(300),
         }
@@ -154,11 +178,19 @@ impl Scheduler {
     }
 
     fn budget_left(&self, now: Timestamp) -> bool {
-        let limit = self.site.config().app_requests_per_hour;
+        self.requests_last_hour(now) < self.site.config().app_requests_per_hour
+    }
+
+    /// The app's SmashRun requests in the hour before `now`, all runners together (each charged
+    /// when its sync ends, whether it succeeded or not).
+    pub fn requests_last_hour(&self, now: Timestamp) -> u64 {
         self.budget
             .lock()
-            .map(|mut b| b.used(now) < limit)
-            .unwrap_or(false)
+            .map(|mut b| {
+                b.charge(self.sent.load(Ordering::Relaxed), now);
+                b.used(now)
+            })
+            .unwrap_or(u64::MAX)
     }
 
     /// Syncs one runner within the limits (waiting for a free slot); `None` when a sync of
@@ -186,10 +218,8 @@ impl Scheduler {
                 self.sync_timeout.as_secs()
             ))),
         };
-        if let Ok(report) = &result
-            && let Ok(mut budget) = self.budget.lock()
-        {
-            budget.sent.push_back((now, report.requests));
+        if let Ok(mut budget) = self.budget.lock() {
+            budget.charge(self.sent.load(Ordering::Relaxed), now);
         }
         Some(result)
     }
@@ -320,5 +350,23 @@ mod tests {
         budget.sent.push_back((at("2026-11-29T10:50:00Z"), 30));
         assert_eq!(budget.used(at("2026-11-29T10:55:00Z")), 230);
         assert_eq!(budget.used(at("2026-11-29T11:00:00Z")), 30);
+    }
+
+    #[test]
+    fn the_app_budget_charges_each_request_sent_once_when_it_is_charged() {
+        let mut budget = AppBudget::default();
+        budget.charge(3, at("2026-11-29T10:00:00Z"));
+        // nothing new since: nothing charged twice
+        budget.charge(3, at("2026-11-29T10:10:00Z"));
+        budget.charge(10, at("2026-11-29T10:20:00Z"));
+        assert_eq!(budget.used(at("2026-11-29T10:30:00Z")), 10);
+        assert_eq!(
+            budget.sent,
+            VecDeque::from([
+                (at("2026-11-29T10:00:00Z"), 3),
+                (at("2026-11-29T10:20:00Z"), 7)
+            ])
+        );
+        assert_eq!(budget.used(at("2026-11-29T11:05:00Z")), 7);
     }
 }
