@@ -16,12 +16,12 @@ impl Store {
     pub fn open(path: impl AsRef<Path>, now: Timestamp) -> Result<Store, StoreError> {
         let path = path.as_ref().to_owned();
         create_folder_of(&path)?;
-        let conn = Connection::open(&path).map_err(|e| classify(e, &path))?;
         // the writer appends batches of a thousand runs: one thread and a small cache hold
         // DuckDB's own memory to what a batch needs (it spills to `<file>.tmp` past that). A
         // 100,000-run full sync peaked at 330-430 MB without them, 204-243 MB with them, in
-        // the same time (scripts/bench-sync)
-        conn.execute_batch("SET threads = 1; SET memory_limit = '64MB'")?;
+        // the same time (scripts/bench-sync). Set at open, DuckDB never starts the other threads
+        let config = Config::default().threads(1)?.max_memory("64MB")?;
+        let conn = Connection::open_with_flags(&path, config).map_err(|e| classify(e, &path))?;
         let mut store = Store {
             conn,
             path,
@@ -43,7 +43,11 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::Missing { path });
         }
-        let config = Config::default().access_mode(AccessMode::ReadOnly)?;
+        // one thread: a reader's queries are small, and DuckDB's pool of one thread per core
+        // took a third of the open (28 against 50-90 ms for a 100,000-run file)
+        let config = Config::default()
+            .access_mode(AccessMode::ReadOnly)?
+            .threads(1)?;
         let conn = Connection::open_with_flags(&path, config).map_err(|e| classify(e, &path))?;
         Store::read_only(conn, path)
     }
@@ -79,6 +83,7 @@ impl Store {
         }
         let config = Config::default()
             .access_mode(AccessMode::ReadOnly)?
+            .threads(1)?
             .enable_external_access(false)?
             .enable_autoload_extension(false)?
             .with("autoinstall_known_extensions", "false")?
