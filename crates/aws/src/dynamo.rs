@@ -828,6 +828,37 @@ impl AccountBook for DynamoAccounts {
             .transpose()
     }
 
+    async fn api_tokens_of(&self, runner_id: &str) -> Result<Vec<ApiTokenRecord>, SiteError> {
+        let mut tokens = Vec::new();
+        for pointer in self
+            .partition(runner_pk(runner_id), Some("APITOKEN#"))
+            .await?
+        {
+            let Some(sk) = text(&pointer, SORT_KEY) else {
+                continue;
+            };
+            if let Some(item) = self.get(sk.to_owned(), API_TOKEN).await? {
+                tokens.push(decode(&item, "api-token", serde_json::from_value)?);
+            }
+        }
+        tokens
+            .sort_by(|a: &ApiTokenRecord, b| (a.created, &a.id_hash).cmp(&(b.created, &b.id_hash)));
+        Ok(tokens)
+    }
+
+    async fn delete_api_token(&self, runner_id: &str, id_hash: &str) -> Result<bool, SiteError> {
+        let pk = format!("APITOKEN#{id_hash}");
+        let Some(item) = self.get(pk.clone(), API_TOKEN).await? else {
+            return Ok(false);
+        };
+        if text(&item, "runner_id") != Some(runner_id) {
+            return Ok(false);
+        }
+        self.delete(pk.clone(), API_TOKEN).await?;
+        self.delete(runner_pk(runner_id), &pk).await?;
+        Ok(true)
+    }
+
     async fn put_login(&self, login: &PendingLogin) -> Result<(), SiteError> {
         let mut item = key(format!("LOGIN#{}", login.state_hash), LOGIN);
         item.insert("kind".into(), s("login"));

@@ -307,6 +307,37 @@ async fn health_sessions_and_api_tokens_belong_to_a_runner_who_exists() {
     assert_eq!(book.api_token("t1").await.unwrap(), Some(token.clone()));
     assert_eq!(book.api_token("t2").await.unwrap(), None);
     assert!(book.put_api_token(&token).await.is_err(), "made once");
+
+    // listed for their runner only, revoked by them only
+    let later = ApiTokenRecord {
+        id_hash: "t0".into(),
+        label: "another".into(),
+        created: now + jiff::SignedDuration::from_secs(1),
+        ..token.clone()
+    };
+    book.put_api_token(&later).await.unwrap();
+    assert_eq!(
+        book.api_tokens_of("r-a").await.unwrap(),
+        vec![token.clone(), later.clone()],
+        "oldest first"
+    );
+    assert_eq!(book.api_tokens_of("r-b").await.unwrap(), vec![]);
+    assert!(
+        !book.delete_api_token("r-b", "t1").await.unwrap(),
+        "not r-b's"
+    );
+    assert_eq!(book.api_token("t1").await.unwrap(), Some(token.clone()));
+    assert!(book.delete_api_token("r-a", "t1").await.unwrap());
+    assert_eq!(book.api_token("t1").await.unwrap(), None);
+    assert!(!book.delete_api_token("r-a", "t1").await.unwrap(), "once");
+    assert_eq!(book.api_tokens_of("r-a").await.unwrap(), vec![later]);
+    assert!(
+        !aws.items(&book)
+            .await
+            .iter()
+            .any(|i| item_text(i).contains("APITOKEN#t1")),
+        "the token and its pointer are gone"
+    );
 }
 
 #[tokio::test]

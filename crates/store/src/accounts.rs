@@ -444,6 +444,31 @@ impl Accounts {
             .optional()?)
     }
 
+    /// A runner's personal API tokens, oldest first.
+    pub fn api_tokens_of(&self, runner_id: &str) -> Result<Vec<ApiTokenRecord>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id_hash, runner_id, label, created_us FROM api_tokens WHERE runner_id = ? ORDER BY created_us, id_hash",
+        )?;
+        let rows = stmt.query_map([runner_id], |r| {
+            Ok(ApiTokenRecord {
+                id_hash: r.get(0)?,
+                runner_id: r.get(1)?,
+                label: r.get(2)?,
+                created: from_micros(r.get(3)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Revokes a runner's personal API token; whether it was theirs (another's is left alone).
+    pub fn delete_api_token(&self, runner_id: &str, id_hash: &str) -> Result<bool, StoreError> {
+        let deleted = self.conn.execute(
+            "DELETE FROM api_tokens WHERE id_hash = ? AND runner_id = ?",
+            [id_hash, runner_id],
+        )?;
+        Ok(deleted > 0)
+    }
+
     /// Records a login in progress.
     pub fn put_login(&self, l: &PendingLogin) -> Result<(), StoreError> {
         self.conn.execute(
@@ -565,6 +590,42 @@ mod tests {
         assert!(accounts.runner("r-a").unwrap().is_none());
         assert!(accounts.session("s1", now()).unwrap().is_none());
         assert_eq!(accounts.count_runners().unwrap(), 1);
+    }
+
+    #[test]
+    fn api_tokens_are_listed_and_revoked_by_their_runner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = Accounts::open(dir.path().join("site.duckdb"), now()).unwrap();
+        let token = |id: &str, runner: &str, second: i64| ApiTokenRecord {
+            id_hash: id.into(),
+            runner_id: runner.into(),
+            label: format!("{id} of {runner}"),
+            created: now() + jiff::SignedDuration::from_secs(second),
+        };
+        for t in [
+            token("t2", "r-a", 2),
+            token("t1", "r-a", 1),
+            token("t3", "r-b", 0),
+        ] {
+            accounts.put_api_token(&t).unwrap();
+        }
+        assert_eq!(
+            accounts.api_tokens_of("r-a").unwrap(),
+            vec![token("t1", "r-a", 1), token("t2", "r-a", 2)],
+            "theirs, oldest first"
+        );
+        assert!(
+            !accounts.delete_api_token("r-a", "t3").unwrap(),
+            "not theirs"
+        );
+        assert!(accounts.api_token("t3").unwrap().is_some());
+        assert!(accounts.delete_api_token("r-a", "t1").unwrap());
+        assert!(accounts.api_token("t1").unwrap().is_none());
+        assert!(!accounts.delete_api_token("r-a", "t1").unwrap(), "once");
+        assert_eq!(
+            accounts.api_tokens_of("r-a").unwrap(),
+            vec![token("t2", "r-a", 2)]
+        );
     }
 
     #[test]

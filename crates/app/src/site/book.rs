@@ -57,6 +57,11 @@ pub trait AccountBook: Send + Sync {
     async fn put_api_token(&self, token: &ApiTokenRecord) -> Result<(), SiteError>;
     /// The personal API token with this hash.
     async fn api_token(&self, id_hash: &str) -> Result<Option<ApiTokenRecord>, SiteError>;
+    /// A runner's personal API tokens, oldest first.
+    async fn api_tokens_of(&self, runner_id: &str) -> Result<Vec<ApiTokenRecord>, SiteError>;
+    /// Revokes a runner's personal API token; whether it was theirs (another runner's token is
+    /// left alone).
+    async fn delete_api_token(&self, runner_id: &str, id_hash: &str) -> Result<bool, SiteError>;
     /// Records a login in progress.
     async fn put_login(&self, login: &PendingLogin) -> Result<(), SiteError>;
     /// Takes the login with this state hash: it can be taken once.
@@ -167,6 +172,15 @@ impl AccountBook for DuckAccounts {
     async fn api_token(&self, id_hash: &str) -> Result<Option<ApiTokenRecord>, SiteError> {
         let id_hash = id_hash.to_owned();
         self.call(move |a| a.api_token(&id_hash)).await
+    }
+    async fn api_tokens_of(&self, runner_id: &str) -> Result<Vec<ApiTokenRecord>, SiteError> {
+        let runner_id = runner_id.to_owned();
+        self.call(move |a| a.api_tokens_of(&runner_id)).await
+    }
+    async fn delete_api_token(&self, runner_id: &str, id_hash: &str) -> Result<bool, SiteError> {
+        let (runner_id, id_hash) = (runner_id.to_owned(), id_hash.to_owned());
+        self.call(move |a| a.delete_api_token(&runner_id, &id_hash))
+            .await
     }
     async fn put_login(&self, login: &PendingLogin) -> Result<(), SiteError> {
         let login = login.clone();
