@@ -1,6 +1,7 @@
 //! The Lambda shells: the daily sync (EventBridge) and the API (API Gateway HTTP API, payload
 //! v2) of the one-runner deployment, and the many-runner site's fan-out and worker ([`site`]:
-//! EventBridge Scheduler → SQS → one runner's object per message). All reuse the application
+//! EventBridge Scheduler → SQS → one runner's object per message) and its web function
+//! ([`web`]: API Gateway → the site's router over DynamoDB, KMS, S3 and the queue). All reuse the application
 //! layer; this crate only wires AWS to it.
 //!
 //! The sync downloads the DuckDB file from S3 with its ETag, syncs (incremental, or full once a
@@ -35,11 +36,13 @@ use myrunstreak_server::ServerConfig;
 use serde_json::{Value, json};
 
 pub mod site;
+pub mod web;
 
 pub use site::{
     BatchReport, FanOut, FanOutSummary, Outcome, SiteDeps, Worker, delete_runner_data,
     handle_fanout, handle_worker, runner_key, runner_prefix,
 };
+pub use web::{QueuedSyncs, site_web_router};
 
 /// What both functions need.
 #[derive(Clone, Debug)]
