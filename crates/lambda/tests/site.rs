@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -909,12 +909,15 @@ fn bodies(records: &[Value]) -> Vec<Value> {
 async fn the_site_on_lambda_answers_each_runner_from_their_own_object_and_queues_their_syncs() {
     let c = cloud(2).await;
     let accounts = c.accounts().await;
-    let router = site_web_router(
-        &c.web_deps("web-a", Duration::ZERO),
-        Arc::new(Timestamp::now),
-    )
-    .await
-    .unwrap();
+    // this instance's clock, which the test moves on
+    let later = Arc::new(AtomicI64::new(0));
+    let offset = later.clone();
+    let clock = Arc::new(move || {
+        Timestamp::now() + SignedDuration::from_secs(offset.load(Ordering::SeqCst))
+    });
+    let router = site_web_router(&c.web_deps("web-a", Duration::ZERO), clock)
+        .await
+        .unwrap();
     let ann_cookie = c.sign_in_on(&router, accounts[0]).await;
     let bob_cookie = c.sign_in_on(&router, accounts[1]).await;
     let (ann, bob) = (
@@ -1030,6 +1033,29 @@ async fn the_site_on_lambda_answers_each_runner_from_their_own_object_and_queues
     .unwrap();
     assert_eq!(api_ledger(&fresh, &ann_cookie).await, both, "in S3");
     assert_eq!(api_ledger(&fresh, &bob_cookie).await, BTreeSet::new());
+
+    // ann changes her zone through another instance: this one believes it within a minute
+    let saved = call(
+        &fresh,
+        "POST",
+        "/account/settings",
+        Some(&ann_cookie),
+        Some((
+            "application/x-www-form-urlencoded",
+            b"time_zone=Pacific%2FAuckland&rule=&handle=".to_vec(),
+        )),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
+    let auckland = |answer: Answer| {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+        answer.text().contains("\"Pacific/Auckland\"")
+    };
+    let streak = call(&router, "GET", "/api/v1/streak", Some(&ann_cookie), None).await;
+    assert!(!auckland(streak), "still within the minute");
+    later.store(61, Ordering::SeqCst);
+    let streak = call(&router, "GET", "/api/v1/streak", Some(&ann_cookie), None).await;
+    assert!(auckland(streak), "believed after a minute");
 
     // "Sync now": one message, for exactly that runner
     let sync = call(&router, "POST", "/account/sync", Some(&ann_cookie), None).await;

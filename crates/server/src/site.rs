@@ -9,7 +9,9 @@
 //! copy kept fresh by the site's [`myrunstreak_app::site::MirrorHome`] and changes it only
 //! through that), or that a sync runs in this process (it asks
 //! [`myrunstreak_app::site::schedule::SyncRequests`]; on AWS that is a message to the worker's
-//! queue). The runners' routers are kept for the `max_routers` most recently seen runners.
+//! queue). The runners' routers are kept for the `max_routers` most recently seen runners, and
+//! a router is checked against the runner's settings at least once a minute (another instance
+//! may have changed them).
 //!
 //! Sessions are opaque random ids in an `HttpOnly`, `SameSite=Lax` cookie (`Secure` behind
 //! https), stored server-side as hashes, expiring and revocable. A state-changing request made
@@ -50,7 +52,7 @@ struct SiteState {
     syncs: Arc<dyn SyncRequests>,
     clock: Clock,
     /// The single-runner routers of the runners seen last, each built on first use.
-    routers: Mutex<Recent<Router>>,
+    routers: Mutex<Recent<BuiltRouter>>,
     /// Live sessions by hash: runner id and expiry (the book is asked on a miss).
     sessions: RwLock<HashMap<String, (String, Timestamp)>>,
     /// `scheme://host[:port]` of `MYRUNSTREAK_SITE_URL`.
@@ -473,20 +475,43 @@ fn forget_router(state: &SiteState, runner_id: &str) {
     }
 }
 
-/// The runner's router if it is built (now the most recently used).
-fn cached_router(state: &SiteState, runner_id: &str) -> Option<Router> {
-    state
-        .routers
-        .lock()
-        .ok()
-        .and_then(|mut routers| routers.get(runner_id).cloned())
+/// A runner's router, with the settings it was built for and when they were last compared.
+struct BuiltRouter {
+    router: Router,
+    settings: String,
+    checked: Timestamp,
 }
 
-/// The runner's own single-runner router, built on first use, over the readable copy of their
-/// mirror; its ledger writes go through the mirrors' write.
+/// What of a runner's account their router is built from (their zone and rule).
+fn router_settings(runner: &RunnerAccount) -> String {
+    format!("{:?}|{:?}", runner.time_zone, runner.rule)
+}
+
+/// How long a router is used without comparing its settings with the runner's (a change made
+/// through another instance of the site is believed within this).
+const ROUTER_CHECK: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
+
+/// The runner's router if it is built and was compared with their settings within a minute
+/// (now the most recently used).
+fn cached_router(state: &SiteState, runner_id: &str) -> Option<Router> {
+    let now = (state.clock)();
+    let mut routers = state.routers.lock().ok()?;
+    routers
+        .get(runner_id)
+        .filter(|built| now.duration_since(built.checked) < ROUTER_CHECK)
+        .map(|built| built.router.clone())
+}
+
+/// The runner's own single-runner router, built on first use (or when their settings changed),
+/// over the readable copy of their mirror; its ledger writes go through the mirrors' write.
 fn runner_router(state: &SiteState, runner: &RunnerAccount) -> Result<Router, ApiError> {
-    if let Some(r) = cached_router(state, &runner.id) {
-        return Ok(r);
+    let settings_now = router_settings(runner);
+    if let Ok(mut routers) = state.routers.lock()
+        && let Some(built) = routers.get(&runner.id)
+        && built.settings == settings_now
+    {
+        built.checked = (state.clock)();
+        return Ok(built.router.clone());
     }
     let site = &state.site;
     let settings = site.runner_settings(runner).map_err(internal)?;
@@ -525,7 +550,12 @@ fn runner_router(state: &SiteState, runner: &RunnerAccount) -> Result<Router, Ap
     };
     let built = router(config);
     if let Ok(mut routers) = state.routers.lock() {
-        routers.insert(runner.id.clone(), built.clone());
+        let entry = BuiltRouter {
+            router: built.clone(),
+            settings: settings_now,
+            checked: (state.clock)(),
+        };
+        routers.insert(runner.id.clone(), entry);
     }
     Ok(built)
 }
