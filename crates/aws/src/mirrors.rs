@@ -3,7 +3,8 @@
 //! fresh by its ETag (checked at most once per interval) for a bounded number of runners, and
 //! changed only by download with the ETag → change → upload if the object still has that ETag,
 //! again from a fresh copy when another writer (the worker's sync, another instance) got there
-//! first. The worker's sync writes the same objects through the same conditional upload.
+//! first. The worker's sync writes the same objects through the same conditional upload. The
+//! one-runner API reads and writes its one object the same way ([`S3Mirrors::one`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,11 +45,21 @@ struct Copy {
     checked: Instant,
 }
 
+/// Which object holds a runner's mirror.
+#[derive(Debug)]
+enum Keys {
+    /// [`runner_key`]: the site's runners, each their own.
+    Runners,
+    /// This one object, whoever asks: the one-runner deployment.
+    One(String),
+}
+
 /// The runners' mirrors in one bucket, cached under a work folder.
 #[derive(Debug)]
 pub struct S3Mirrors {
     client: Client,
     bucket: String,
+    keys: Keys,
     dir: PathBuf,
     every: Duration,
     /// The cached copies, by runner; held while one is checked or replaced.
@@ -70,10 +81,26 @@ impl S3Mirrors {
         S3Mirrors {
             client,
             bucket: bucket.into(),
+            keys: Keys::Runners,
             dir: dir.into(),
             every,
             copies: tokio::sync::Mutex::new(Recent::new(copies)),
             writes: AtomicU64::new(0),
+        }
+    }
+
+    /// The one database of the one-runner deployment, `s3://bucket/key`, read and written the
+    /// same way (whatever runner id it is asked for; [`MirrorHome::remove`] refuses).
+    pub fn one(
+        client: Client,
+        bucket: impl Into<String>,
+        key: impl Into<String>,
+        dir: impl Into<PathBuf>,
+        every: Duration,
+    ) -> S3Mirrors {
+        S3Mirrors {
+            keys: Keys::One(key.into()),
+            ..S3Mirrors::new(client, bucket, dir, every, 1)
         }
     }
 
@@ -83,11 +110,11 @@ impl S3Mirrors {
                 "that is not a runner id of this site".into(),
             ));
         }
-        Ok(DatabaseObject::new(
-            self.client.clone(),
-            &self.bucket,
-            runner_key(runner_id),
-        ))
+        let key = match &self.keys {
+            Keys::Runners => runner_key(runner_id),
+            Keys::One(key) => key.clone(),
+        };
+        Ok(DatabaseObject::new(self.client.clone(), &self.bucket, key))
     }
 
     fn folder(&self, runner_id: &str) -> PathBuf {
@@ -208,6 +235,11 @@ impl MirrorHome for S3Mirrors {
     }
 
     async fn remove(&self, runner_id: &str) -> Result<(), MirrorError> {
+        if let Keys::One(key) = &self.keys {
+            return Err(MirrorError::Unavailable(format!(
+                "{key} is the one runner's database; it is not removed from here"
+            )));
+        }
         if !plausible_runner_id(runner_id) {
             return Err(MirrorError::Unavailable(
                 "that is not a runner id of this site".into(),

@@ -195,8 +195,9 @@ impl Cloud {
             .collect()
     }
 
-    /// Signs the sandbox's `account` in through the site's login; their new account.
-    async fn sign_in(&self, web: &Site, account: i64) -> RunnerAccount {
+    /// The sandbox's `account` approves the site at SmashRun's `authorize` URL; where SmashRun
+    /// sends the browser back.
+    async fn approve(&self, account: i64, authorize: &str) -> reqwest::Url {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -208,10 +209,15 @@ impl Cloud {
             .unwrap()
             .error_for_status()
             .unwrap();
-        let start = web.begin_login(Timestamp::now()).await.unwrap();
-        let answer = http.get(start.url.as_str()).send().await.unwrap();
+        let answer = http.get(authorize).send().await.unwrap();
         assert!(answer.status().is_redirection(), "{}", answer.status());
-        let back = reqwest::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+        reqwest::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap()
+    }
+
+    /// Signs the sandbox's `account` in through the site's login; their new account.
+    async fn sign_in(&self, web: &Site, account: i64) -> RunnerAccount {
+        let start = web.begin_login(Timestamp::now()).await.unwrap();
+        let back = self.approve(account, start.url.as_str()).await;
         let param = |name: &str| {
             back.query_pairs()
                 .find(|(k, _)| k == name)
@@ -788,24 +794,11 @@ impl Cloud {
 
     /// The sandbox's `account` signs in through the site's own pages; their session cookie.
     async fn sign_in_on(&self, router: &Router, account: i64) -> String {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        http.post(format!("{}/sign-in-as", self.sandbox.control_url()))
-            .json(&json!({ "account": account }))
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap();
         let login = call(router, "GET", "/auth/login", None, None).await;
         assert!(login.status.is_redirection(), "{}", login.text());
         let nonce = login.cookie("mrs_login");
-        let authorize = login.headers["location"].to_str().unwrap().to_owned();
-        let answer = http.get(authorize).send().await.unwrap();
-        assert!(answer.status().is_redirection(), "{}", answer.status());
-        let back = reqwest::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+        let authorize = login.headers["location"].to_str().unwrap();
+        let back = self.approve(account, authorize).await;
         let callback = format!("/auth/callback?{}", back.query().unwrap());
         let signed = call(
             router,
@@ -867,6 +860,14 @@ fn record_override(path: &Path, reason: &str, date: &str) {
         now,
     )
     .unwrap();
+}
+
+/// Overrides 2026-05-02 ("watch died") through the site's `POST /api/v1/ledger`.
+async fn watch_died(router: &Router, cookie: &str) {
+    let entry = json!({"kind": "override", "date": "2026-05-02", "reason": "watch died"});
+    let body = ("application/json", entry.to_string().into_bytes());
+    let made = call(router, "POST", "/api/v1/ledger", Some(cookie), Some(body)).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
 }
 
 /// The activity ids the site's API answers for this session.
@@ -970,26 +971,15 @@ async fn the_site_on_lambda_answers_each_runner_from_their_own_object_and_queues
     )
     .await;
     assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
-    let bobs = bob_runs.first().unwrap();
-    let theirs = call(
-        &router,
-        "GET",
-        &format!("/api/v1/runs/{bobs}"),
-        Some(&ann_cookie),
-        None,
-    )
-    .await;
-    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{}", theirs.text());
-    let mine = ann_runs.first().unwrap();
-    let own = call(
-        &router,
-        "GET",
-        &format!("/api/v1/runs/{mine}"),
-        Some(&ann_cookie),
-        None,
-    )
-    .await;
-    assert_eq!(own.status, StatusCode::OK, "{}", own.text());
+    // ann asks for one of bob's runs, then one of her own
+    for (run, expected) in [
+        (bob_runs.first().unwrap(), StatusCode::NOT_FOUND),
+        (ann_runs.first().unwrap(), StatusCode::OK),
+    ] {
+        let path = format!("/api/v1/runs/{run}");
+        let answer = call(&router, "GET", &path, Some(&ann_cookie), None).await;
+        assert_eq!(answer.status, expected, "{path}: {}", answer.text());
+    }
 
     // another instance that checks S3 hourly has read ann's object once
     let hourly = site_web_router(
@@ -1009,20 +999,7 @@ async fn the_site_on_lambda_answers_each_runner_from_their_own_object_and_queues
     assert!(api_ledger(&hourly, &ann_cookie).await.is_empty());
 
     // a ledger entry made through the site goes into the object, with the other writer's
-    let made = call(
-        &router,
-        "POST",
-        "/api/v1/ledger",
-        Some(&ann_cookie),
-        Some((
-            "application/json",
-            json!({"kind": "override", "date": "2026-05-02", "reason": "watch died"})
-                .to_string()
-                .into_bytes(),
-        )),
-    )
-    .await;
-    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    watch_died(&router, &ann_cookie).await;
     let both = BTreeSet::from(["other writer".to_owned(), "watch died".to_owned()]);
     assert_eq!(api_ledger(&router, &ann_cookie).await, both);
     let fresh = site_web_router(
@@ -1208,20 +1185,7 @@ async fn a_change_made_through_the_site_while_another_writer_changes_the_object_
         SignedDuration::from_hours(1),
     );
     let interfered = site_router_over(site, Arc::new(syncs), Arc::new(Timestamp::now));
-    let made = call(
-        &interfered,
-        "POST",
-        "/api/v1/ledger",
-        Some(&cookie),
-        Some((
-            "application/json",
-            json!({"kind": "override", "date": "2026-05-02", "reason": "watch died"})
-                .to_string()
-                .into_bytes(),
-        )),
-    )
-    .await;
-    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    watch_died(&interfered, &cookie).await;
     assert_eq!(
         shared.1.load(Ordering::SeqCst),
         2,
