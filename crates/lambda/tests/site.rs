@@ -1011,7 +1011,27 @@ async fn the_site_on_lambda_answers_each_runner_from_their_own_object_and_queues
     assert_eq!(api_ledger(&fresh, &ann_cookie).await, both, "in S3");
     assert_eq!(api_ledger(&fresh, &bob_cookie).await, BTreeSet::new());
 
+    // her single-runner database brought in through the site: its new entry joins her ledger,
+    // in S3, through the same conditional write; what she has already is left out
+    let file = c.dir.path().join("single-runner.duckdb");
+    c.object(&ann).download(&file).await.unwrap();
+    record_override(&file, "forgot the watch", "2026-04-30");
+    let bytes = std::fs::read(&file).unwrap();
+    let body = Some(("application/octet-stream", bytes));
+    let imported = call(&router, "POST", "/account/import", Some(&ann_cookie), body).await;
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.text());
+    assert_eq!(imported.json()["entries"], 1, "{}", imported.text());
+    assert_eq!(imported.json()["skipped"].as_array().unwrap().len(), 2);
+    let all = BTreeSet::from(["other writer", "watch died", "forgot the watch"].map(str::to_owned));
+    assert_eq!(api_ledger(&fresh, &ann_cookie).await, all, "in S3");
+
     // ann changes her zone through another instance: this one believes it within a minute
+    let auckland = |answer: Answer| {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+        answer.text().contains("\"Pacific/Auckland\"")
+    };
+    let streak = call(&router, "GET", "/api/v1/streak", Some(&ann_cookie), None).await;
+    assert!(!auckland(streak));
     let saved = call(
         &fresh,
         "POST",
@@ -1024,10 +1044,6 @@ async fn the_site_on_lambda_answers_each_runner_from_their_own_object_and_queues
     )
     .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
-    let auckland = |answer: Answer| {
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
-        answer.text().contains("\"Pacific/Auckland\"")
-    };
     let streak = call(&router, "GET", "/api/v1/streak", Some(&ann_cookie), None).await;
     assert!(!auckland(streak), "still within the minute");
     later.store(61, Ordering::SeqCst);
