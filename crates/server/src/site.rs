@@ -32,7 +32,8 @@ use maud::{DOCTYPE, Markup, html};
 use myrunstreak_app::queries::StreakQuery;
 use myrunstreak_app::site::schedule::{Scheduler, SyncRequests};
 use myrunstreak_app::site::{
-    Callback, MirrorLedger, Recent, RunnerAccount, RunnerSettings, Site, SiteError, SyncHealth,
+    Callback, MirrorError, MirrorLedger, Recent, RunnerAccount, RunnerSettings, Site, SiteError,
+    SyncHealth,
 };
 use myrunstreak_app::{ExportFormat, Goals, Mirror, SyncMode};
 use serde::Deserialize;
@@ -887,6 +888,10 @@ async fn import_database(State(state): State<Shared>, request: Request) -> Respo
             axum::Json(adopted).into_response()
         }
         Err(SiteError::Invalid(m)) => ApiError::bad_request(m).into_response(),
+        // another writer (a sync elsewhere) kept changing the mirror: nothing was written
+        Err(SiteError::Mirror(e @ MirrorError::Busy { .. })) => {
+            ApiError::unavailable(e.to_string()).into_response()
+        }
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
