@@ -194,3 +194,51 @@ variable "worker_max_receives" {
   type        = number
   default     = 3
 }
+
+variable "site_zip" {
+  description = "Path of the site's web function's zip (bootstrap inside), built like sync_zip by scripts/build-lambda."
+  type        = string
+  default     = "~/.cache/myrunstreak/lambda-target/lambda/myrunstreak-site/bootstrap.zip"
+}
+
+variable "site_url" {
+  description = "The site's public address (MYRUNSTREAK_SITE_URL; SmashRun sends runners back to {site_url}/auth/callback). Empty: the HTTP API's own URL."
+  type        = string
+  default     = ""
+}
+
+variable "site_concurrency" {
+  description = "The site function's reserved concurrency: the most requests it answers at once."
+  type        = number
+  default     = 10
+}
+
+variable "site_throttle_rate" {
+  description = "Requests per second the site's HTTP API lets through (steady rate, all callers together)."
+  type        = number
+  default     = 50
+}
+
+variable "site_throttle_burst" {
+  description = "Requests the site's HTTP API lets through in a burst."
+  type        = number
+  default     = 100
+}
+
+variable "site_mirror_check_seconds" {
+  description = "How often the site function checks a cached runner's mirror against S3 (MYRUNSTREAK_MIRROR_CHECK_SECONDS)."
+  type        = number
+  default     = 30
+}
+
+variable "site_mirror_copies" {
+  description = "How many runners' mirrors one instance of the site function keeps in /tmp (MYRUNSTREAK_MIRROR_COPIES), and how many runners' routers it keeps in memory."
+  type        = number
+  default     = 50
+}
+
+variable "site_max_runners" {
+  description = "The cap on sign-ups (MYRUNSTREAK_MAX_RUNNERS)."
+  type        = number
+  default     = 1000
+}

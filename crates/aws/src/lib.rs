@@ -2,7 +2,9 @@
 //! with conditional writes so that two overlapping writers never lose an update, and reminders by
 //! mail through SES. For the many-runner site: the accounts in DynamoDB ([`DynamoAccounts`]),
 //! tokens sealed by KMS ([`KmsSealer`]), the queue of runners to sync in SQS ([`RunnerQueue`]),
-//! and the removal of every version of a runner's objects ([`delete_runner_objects`]).
+//! the runners' mirrors in S3 with a bounded local cache and conditional writes
+//! ([`S3Mirrors`]), and the removal of every version of a runner's objects
+//! ([`delete_runner_objects`]).
 //!
 //! All speak to AWS through the real `aws-sdk-*` clients; tests point them at a local emulator
 //! with an endpoint override. Nothing here logs a token, and errors carry AWS's error codes, not
@@ -13,6 +15,7 @@
 
 mod dynamo;
 mod kms;
+mod mirrors;
 mod s3;
 mod secrets;
 mod ses;
@@ -28,6 +31,7 @@ pub use dynamo::{
     TTL_ATTRIBUTE,
 };
 pub use kms::{ENCRYPTION_CONTEXT_KEY, KmsSealer};
+pub use mirrors::{S3Mirrors, plausible_runner_id, runner_key, runner_prefix};
 pub use s3::{DatabaseObject, S3Error, StatusPrefix, delete_runner_objects};
 pub use secrets::{
     ClientCredentials, SecretsManagerTokenStore, load_client_credentials, load_secret_field,

@@ -1,6 +1,7 @@
 //! The Lambda shells: the daily sync (EventBridge) and the API (API Gateway HTTP API, payload
 //! v2) of the one-runner deployment, and the many-runner site's fan-out and worker ([`site`]:
-//! EventBridge Scheduler → SQS → one runner's object per message). All reuse the application
+//! EventBridge Scheduler → SQS → one runner's object per message) and its web function
+//! ([`web`]: API Gateway → the site's router over DynamoDB, KMS, S3 and the queue). All reuse the application
 //! layer; this crate only wires AWS to it.
 //!
 //! The sync downloads the DuckDB file from S3 with its ETag, syncs (incremental, or full once a
@@ -14,7 +15,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use axum::Router;
@@ -22,24 +23,27 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use jiff::Timestamp;
-use myrunstreak_app::ledger::{self, LedgerChange, LedgerWriteError, LedgerWriter, NewEntry};
+use myrunstreak_app::ledger::LedgerWriter;
 use myrunstreak_app::queries::StreakQuery;
 use myrunstreak_app::remind::{Backoff, RemindOutcome};
+use myrunstreak_app::site::{MirrorHome, MirrorLedger};
 use myrunstreak_app::wiring::RemindOptions;
 use myrunstreak_app::{Settings, TokenStore, Wiring};
 use myrunstreak_aws::{
-    AwsOptions, DatabaseObject, S3Error, SecretsManagerTokenStore, SesMailer, StatusPrefix,
+    AwsOptions, DatabaseObject, S3Mirrors, SecretsManagerTokenStore, SesMailer, StatusPrefix,
     load_client_credentials, load_secret_field, s3_client, sdk_config, secrets_client, ses_client,
 };
 use myrunstreak_server::ServerConfig;
 use serde_json::{Value, json};
 
 pub mod site;
+pub mod web;
 
 pub use site::{
     BatchReport, FanOut, FanOutSummary, Outcome, SiteDeps, Worker, delete_runner_data,
     handle_fanout, handle_worker, runner_key, runner_prefix,
 };
+pub use web::{QueuedSyncs, site_web_router};
 
 /// What both functions need.
 #[derive(Clone, Debug)]
@@ -224,112 +228,27 @@ pub async fn scheduled_remind(deps: &Deps, request_id: &str, now: Timestamp) -> 
     Ok(summary)
 }
 
-/// `POST /api/v1/ledger` in AWS: the entry goes into the S3 object through the sync's own
-/// conditional write (download with its ETag, record, upload only if the object still has that
-/// ETag), again from a fresh download when another writer got there first.
-struct S3Ledger {
-    object: DatabaseObject,
-    path: PathBuf,
-    mirror: Arc<Mirror>,
-}
-
-/// Tries of a ledger write that keeps losing to other writers.
-const LEDGER_WRITE_TRIES: u32 = 3;
-
-#[async_trait::async_trait]
-impl LedgerWriter for S3Ledger {
-    async fn record(
-        &self,
-        entry: NewEntry,
-        query: &StreakQuery,
-        now: Timestamp,
-    ) -> Result<LedgerChange, LedgerWriteError> {
-        let unavailable = |e: &dyn std::fmt::Display| LedgerWriteError::Unavailable(e.to_string());
-        let mut attempt = 1;
-        loop {
-            let _ = std::fs::remove_file(&self.path);
-            let _ = std::fs::remove_file(self.path.with_extension("duckdb.wal"));
-            let Some(etag) = self
-                .object
-                .download(&self.path)
-                .await
-                .map_err(|e| unavailable(&e))?
-            else {
-                return Err(LedgerWriteError::Unavailable(
-                    "there is no database in S3 yet: the first sync creates it".into(),
-                ));
-            };
-            let (path, entry, query) = (self.path.clone(), entry.clone(), query.clone());
-            // the store is closed (and checkpointed) when the closure returns, before the upload
-            let change = tokio::task::spawn_blocking(move || {
-                ledger::record(&mut ledger::open_book(&path, now)?, entry, &query, now)
-            })
-            .await
-            .map_err(|e| unavailable(&e))??;
-            match self.object.upload(&self.path, Some(&etag)).await {
-                Ok(new_etag) => {
-                    tracing::info!(entry = change.entry.id, etag = %new_etag, "ledger entry uploaded");
-                    self.mirror.expire().await;
-                    return Ok(change);
-                }
-                Err(S3Error::Conflict { .. }) if attempt < LEDGER_WRITE_TRIES => {
-                    tracing::warn!(
-                        attempt,
-                        "the database changed while the entry was recorded; again from a fresh copy"
-                    );
-                    attempt += 1;
-                }
-                Err(e) => return Err(unavailable(&e)),
-            }
-        }
-    }
-}
-
-/// Keeps a read-only copy of the database in the work folder, fresh by ETag (checked at most
-/// once per `every`).
-struct Mirror {
-    object: DatabaseObject,
-    path: PathBuf,
-    every: Duration,
-    state: tokio::sync::Mutex<(Option<String>, Option<Instant>)>,
-}
-
-impl Mirror {
-    async fn refresh(&self) -> Result<()> {
-        let mut state = self.state.lock().await;
-        if state.1.is_some_and(|t| t.elapsed() < self.every) {
-            return Ok(());
-        }
-        let etag = self.object.etag().await?;
-        if etag.is_some() && etag != state.0 {
-            self.object.download(&self.path).await?;
-            tracing::info!(etag = ?etag, "database snapshot refreshed from S3");
-        }
-        *state = (etag, Some(Instant::now()));
-        Ok(())
-    }
-
-    /// The next request checks S3 again (after a write of our own).
-    async fn expire(&self) {
-        self.state.lock().await.1 = None;
-    }
-}
+/// The runner id the one-runner API asks its [`S3Mirrors::one`] for (any would do).
+const THE_RUNNER: &str = "runner";
 
 async fn refresh_first(
-    State(mirror): State<Arc<Mirror>>,
+    State(home): State<Arc<S3Mirrors>>,
     request: Request,
     next: Next,
 ) -> Response {
-    if let Err(e) = mirror.refresh().await {
-        tracing::warn!("serving the cached database; S3 could not be checked: {e:#}");
+    if let Err(e) = home.readable(THE_RUNNER).await {
+        tracing::warn!("serving the cached database; S3 could not be checked: {e}");
     }
     next.run(request).await
 }
 
 /// The API's router: the same as `myrunstreak serve`, over a read-only copy of the S3 object
-/// cached in the work folder by ETag. With `MYRUNSTREAK_API_TOKEN_SECRET_ID`, the one change it
-/// makes (behind that bearer token) is `POST /api/v1/ledger`, through [`S3Ledger`]; it never
-/// syncs and never reads SmashRun's tokens.
+/// cached in the work folder by ETag (checked at most once per `check_every`). With
+/// `MYRUNSTREAK_API_TOKEN_SECRET_ID`, the one change it makes (behind that bearer token) is
+/// `POST /api/v1/ledger`, through the sync's own conditional write (download with the ETag,
+/// record, upload only if the object still has that ETag, again from a fresh copy when another
+/// writer got there first: [`S3Mirrors`], as the site's); it never syncs and never reads
+/// SmashRun's tokens.
 pub async fn api_router(deps: &Deps, check_every: Duration) -> Result<Router> {
     let config = sdk_config(&deps.aws).await;
     let api_token = match &deps.settings.api_token_secret_id {
@@ -337,43 +256,30 @@ pub async fn api_router(deps: &Deps, check_every: Duration) -> Result<Router> {
         None => None,
     };
     std::fs::create_dir_all(&deps.work_dir)?;
-    let path = deps.work_dir.join("snapshot.duckdb");
-    let mirror = Arc::new(Mirror {
-        object: DatabaseObject::new(
-            s3_client(&config, &deps.aws),
-            deps.bucket()?,
-            deps.settings.s3_key.clone(),
-        ),
-        path: path.clone(),
-        every: check_every,
-        state: Default::default(),
-    });
+    let home = Arc::new(S3Mirrors::one(
+        s3_client(&config, &deps.aws),
+        deps.bucket()?,
+        deps.settings.s3_key.clone(),
+        deps.work_dir.join("snapshot"),
+        check_every,
+    ));
     let server = ServerConfig {
-        db_path: path,
+        db_path: home.path(THE_RUNNER),
         query: StreakQuery::from_settings(&deps.settings)?,
         units: deps.settings.units,
         goals: myrunstreak_app::Goals::from_settings(&deps.settings),
-        ledger_writer: match api_token {
-            None => None,
-            Some(_) => Some(Arc::new(S3Ledger {
-                object: DatabaseObject::new(
-                    s3_client(&config, &deps.aws),
-                    deps.bucket()?,
-                    deps.settings.s3_key.clone(),
-                ),
-                path: deps.work_dir.join("ledger-write.duckdb"),
-                mirror: mirror.clone(),
-            }) as Arc<dyn LedgerWriter>),
-        },
+        ledger_writer: api_token.as_ref().map(|_| {
+            Arc::new(MirrorLedger::new(home.clone(), THE_RUNNER)) as Arc<dyn LedgerWriter>
+        }),
         api_token,
         trust_caller: false,
         cors_origins: deps.settings.cors_origins.clone(),
         sync: None,
-        reload_every: Duration::from_secs(1),
+        reload_every: home.reload_every(),
         stale_after: deps.settings.stale_after,
     };
     Ok(myrunstreak_server::router(server)
-        .layer(middleware::from_fn_with_state(mirror, refresh_first)))
+        .layer(middleware::from_fn_with_state(home, refresh_first)))
 }
 
 /// The sync function's handler: an event (EventBridge's scheduled event, or Scheduler's input)

@@ -35,30 +35,14 @@ use myrunstreak_app::site::schedule::due_order;
 use myrunstreak_app::site::{AccountBook, Site, SiteError, SiteSettings, SyncHealth};
 use myrunstreak_aws::{
     AwsOptions, DatabaseObject, DynamoAccounts, KmsSealer, RunnerJob, RunnerQueue, S3Client,
-    S3Error, delete_runner_objects, dynamodb_client, kms_client, load_client_credentials,
-    s3_client, sdk_config, secrets_client, sqs_client,
+    S3Error, SdkConfig, delete_runner_objects, dynamodb_client, kms_client,
+    load_client_credentials, plausible_runner_id, s3_client, sdk_config, secrets_client,
+    sqs_client,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-/// The key of a runner's DuckDB object in the bucket.
-pub fn runner_key(runner_id: &str) -> String {
-    format!("{}runs.duckdb", runner_prefix(runner_id))
-}
-
-/// The prefix of everything of a runner's in the bucket (ends with `/`).
-pub fn runner_prefix(runner_id: &str) -> String {
-    format!("runners/{runner_id}/")
-}
-
-/// Whether `id` can be a runner's id: it becomes an S3 key and a local folder, so a message
-/// naming anything else (`../`, say) is refused before either is touched.
-fn plausible_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
+pub use myrunstreak_aws::{runner_key, runner_prefix};
 
 /// What the site's functions need, read once from the function's environment.
 #[derive(Clone, Debug)]
@@ -77,6 +61,16 @@ pub struct SiteDeps {
     pub kms_key_id: Option<String>,
     /// `MYRUNSTREAK_WORK_DIR`: scratch space (`/tmp/myrunstreak` by default).
     pub work_dir: PathBuf,
+    /// `MYRUNSTREAK_MIRROR_CHECK_SECONDS`: how often the web function checks a cached mirror
+    /// against S3 (default 30 s; 0: on every request).
+    pub mirror_check_every: Duration,
+    /// `MYRUNSTREAK_MIRROR_COPIES`: how many runners' mirrors the web function keeps in its
+    /// work folder (default 50; the least recently read are deleted first).
+    pub mirror_copies: usize,
+    /// `MYRUNSTREAK_ADMIN_TOKEN_SECRET_ID`: the secret (field `admin_token`) with the
+    /// operator's bearer token for `/admin`, read at cold start (unset: no `/admin`, unless
+    /// `MYRUNSTREAK_ADMIN_TOKEN` is set).
+    pub admin_token_secret_id: Option<String>,
 }
 
 impl SiteDeps {
@@ -94,6 +88,12 @@ impl SiteDeps {
             endpoint_url: settings.aws_endpoint_url.clone(),
             static_credentials: None,
         };
+        let number = |name: &str, default: u64| -> Result<u64> {
+            get(name).map_or(Ok(default), |v| {
+                v.parse()
+                    .map_err(|_| anyhow!("{name}={v} is not a whole number"))
+            })
+        };
         Ok(SiteDeps {
             settings,
             site,
@@ -104,13 +104,41 @@ impl SiteDeps {
             work_dir: get("MYRUNSTREAK_WORK_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("/tmp/myrunstreak")),
+            mirror_check_every: Duration::from_secs(number(
+                "MYRUNSTREAK_MIRROR_CHECK_SECONDS",
+                30,
+            )?),
+            mirror_copies: number("MYRUNSTREAK_MIRROR_COPIES", 50)?.max(1) as usize,
+            admin_token_secret_id: get("MYRUNSTREAK_ADMIN_TOKEN_SECRET_ID"),
         })
     }
 
-    fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str> {
+    pub(crate) fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str> {
         value.as_deref().ok_or_else(|| {
             anyhow!("{name} is not set (Terraform sets it: deploy/terraform/site.tf)")
         })
+    }
+
+    /// The site over the accounts in DynamoDB and tokens sealed by KMS, with the app's SmashRun
+    /// credentials from Secrets Manager; its data folder is `data_dir` (the mirrors are there
+    /// until [`Site::with_mirrors`] says otherwise).
+    pub(crate) async fn site(&self, config: &SdkConfig, data_dir: PathBuf) -> Result<Site> {
+        let table = SiteDeps::required(&self.accounts_table, "MYRUNSTREAK_ACCOUNTS_TABLE")?;
+        let key = SiteDeps::required(&self.kms_key_id, "MYRUNSTREAK_KMS_KEY_ID")?;
+        let credentials =
+            load_client_credentials(&secrets_client(config), &self.settings.client_secret_id)
+                .await?;
+        let mut settings = self.settings.clone();
+        settings.client_id = credentials.client_id;
+        settings.client_secret = credentials.client_secret;
+        let mut site_settings = self.site.clone();
+        site_settings.data_dir = data_dir;
+        Ok(Site::new(
+            settings,
+            site_settings,
+            Arc::new(DynamoAccounts::new(dynamodb_client(config), table)),
+            Arc::new(KmsSealer::new(kms_client(config), key)),
+        )?)
     }
 }
 
@@ -167,12 +195,22 @@ impl FanOut {
     /// never synced first, then the longest waiting; a dead token is never due), one message
     /// each.
     pub async fn run(&self, now: Timestamp) -> Result<FanOutSummary, SiteError> {
+        self.run_every(now, self.every).await
+    }
+
+    /// [`FanOut::run`] with runners due once their last sync is `every` old (zero: every
+    /// runner who can be synced, the operator's "sync everyone now").
+    pub async fn run_every(
+        &self,
+        now: Timestamp,
+        every: SignedDuration,
+    ) -> Result<FanOutSummary, SiteError> {
         let mut rows = Vec::new();
         for runner in self.book.runners().await? {
             let health = self.book.health(&runner.id).await?;
             rows.push((runner, health));
         }
-        let (due, need_sign_in) = due_order(&rows, now, self.every);
+        let (due, need_sign_in) = due_order(&rows, now, every);
         let jobs: Vec<_> = due
             .iter()
             .map(|id| RunnerJob {
@@ -350,23 +388,8 @@ impl Worker {
     /// app's SmashRun credentials from Secrets Manager, the bucket.
     pub async fn from_deps(deps: &SiteDeps) -> Result<Worker> {
         let config = sdk_config(&deps.aws).await;
-        let table = SiteDeps::required(&deps.accounts_table, "MYRUNSTREAK_ACCOUNTS_TABLE")?;
-        let key = SiteDeps::required(&deps.kms_key_id, "MYRUNSTREAK_KMS_KEY_ID")?;
         let bucket = SiteDeps::required(&deps.settings.s3_bucket, "MYRUNSTREAK_S3_BUCKET")?;
-        let credentials =
-            load_client_credentials(&secrets_client(&config), &deps.settings.client_secret_id)
-                .await?;
-        let mut settings = deps.settings.clone();
-        settings.client_id = credentials.client_id;
-        settings.client_secret = credentials.client_secret;
-        let mut site_settings = deps.site.clone();
-        site_settings.data_dir = deps.work_dir.join("site");
-        let site = Site::new(
-            settings,
-            site_settings,
-            Arc::new(DynamoAccounts::new(dynamodb_client(&config), table)),
-            Arc::new(KmsSealer::new(kms_client(&config), key)),
-        )?;
+        let site = deps.site(&config, deps.work_dir.join("site")).await?;
         Ok(Worker::new(site, s3_client(&config, &deps.aws), bucket))
     }
 
@@ -387,7 +410,7 @@ impl Worker {
         now: Timestamp,
     ) -> Result<Outcome> {
         let id = job.runner_id.as_str();
-        if !plausible_id(id) {
+        if !plausible_runner_id(id) {
             bail!("the message names no runner of this site");
         }
         let Some(runner) = self.book().runner(id).await? else {
@@ -550,7 +573,7 @@ pub async fn delete_runner_data(
     bucket: &str,
     runner_id: &str,
 ) -> Result<usize> {
-    if !plausible_id(runner_id) {
+    if !plausible_runner_id(runner_id) {
         bail!("{runner_id:?} is not a runner id of this site");
     }
     site.delete_account(runner_id).await?;
@@ -560,16 +583,6 @@ pub async fn delete_runner_data(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_runner_s_key_and_folder_cannot_leave_their_prefix() {
-        assert_eq!(runner_key("r-1a2b"), "runners/r-1a2b/runs.duckdb");
-        assert_eq!(runner_prefix("r-1a2b"), "runners/r-1a2b/");
-        assert!(plausible_id("r-0123456789abcdef0123"));
-        for bad in ["", "../etc", "r/1", "r 1", "r.1", &"r".repeat(65)] {
-            assert!(!plausible_id(bad), "{bad:?}");
-        }
-    }
 
     #[test]
     fn the_partial_batch_response_names_only_the_failed_messages() {

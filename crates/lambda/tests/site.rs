@@ -1,28 +1,40 @@
 //! The many-runner site on AWS: the fan-out and the worker with the real AWS SDK against moto's
 //! server (DynamoDB, KMS, SQS, S3, Secrets Manager) and the sandbox as SmashRun, its runners
-//! signed in through the site's own login (with PKCE, the verifier sealed by KMS).
+//! signed in through the site's own login (with PKCE, the verifier sealed by KMS); and the site's
+//! web function, driven through the same router its binary builds.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
 
 use jiff::civil::date;
 use jiff::{SignedDuration, Timestamp};
 use lambda_runtime::{Context, LambdaEvent};
 use myrunstreak_app::Settings;
-use myrunstreak_app::site::{AccountBook, Callback, RunnerAccount, Site, SiteSettings, SyncHealth};
+use myrunstreak_app::ledger::{self, NewEntry};
+use myrunstreak_app::queries::StreakQuery;
+use myrunstreak_app::site::{
+    AccountBook, Callback, MirrorChange, MirrorError, MirrorHome, RunnerAccount, Site,
+    SiteSettings, SyncHealth,
+};
 use myrunstreak_aws::{
-    AwsOptions, DatabaseObject, DynamoAccounts, KmsSealer, RunnerJob, RunnerQueue, SdkConfig,
-    dynamodb_client, kms_client, s3_client, sdk_config, secrets_client, sqs_client,
+    AwsOptions, DatabaseObject, DynamoAccounts, KmsSealer, RunnerJob, RunnerQueue, S3Mirrors,
+    SdkConfig, dynamodb_client, kms_client, s3_client, sdk_config, secrets_client, sqs_client,
 };
 use myrunstreak_lambda::{
-    FanOut, SiteDeps, Worker, delete_runner_data, handle_fanout, handle_worker, runner_key,
-    runner_prefix,
+    FanOut, QueuedSyncs, SiteDeps, Worker, delete_runner_data, handle_fanout, handle_worker,
+    runner_key, runner_prefix, site_web_router,
 };
+use myrunstreak_server::site::site_router_over;
 use myrunstreak_testkit::Moto;
 use serde_json::{Value, json};
 use smashrun_sandbox::{Client, Sandbox, SandboxConfig};
+use tower::ServiceExt;
 
 const BUCKET: &str = "myrunstreak-site-data";
 const TABLE: &str = "myrunstreak-accounts";
@@ -183,8 +195,9 @@ impl Cloud {
             .collect()
     }
 
-    /// Signs the sandbox's `account` in through the site's login; their new account.
-    async fn sign_in(&self, web: &Site, account: i64) -> RunnerAccount {
+    /// The sandbox's `account` approves the site at SmashRun's `authorize` URL; where SmashRun
+    /// sends the browser back.
+    async fn approve(&self, account: i64, authorize: &str) -> reqwest::Url {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -196,10 +209,15 @@ impl Cloud {
             .unwrap()
             .error_for_status()
             .unwrap();
-        let start = web.begin_login(Timestamp::now()).await.unwrap();
-        let answer = http.get(start.url.as_str()).send().await.unwrap();
+        let answer = http.get(authorize).send().await.unwrap();
         assert!(answer.status().is_redirection(), "{}", answer.status());
-        let back = reqwest::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+        reqwest::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap()
+    }
+
+    /// Signs the sandbox's `account` in through the site's login; their new account.
+    async fn sign_in(&self, web: &Site, account: i64) -> RunnerAccount {
+        let start = web.begin_login(Timestamp::now()).await.unwrap();
+        let back = self.approve(account, start.url.as_str()).await;
         let param = |name: &str| {
             back.query_pairs()
                 .find(|(k, _)| k == name)
@@ -689,4 +707,514 @@ async fn deleting_a_runner_on_aws_leaves_no_item_and_no_object_version_of_theirs
         .unwrap();
     assert!(failures(&answer).is_empty(), "{answer}");
     assert_eq!(versions(runner_prefix(&gone.id)).await, 0);
+}
+
+// ---- the web function: the site's router on AWS ----
+
+/// One answer of the site's router.
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The value the answer sets for `cookie`.
+    fn cookie(&self, cookie: &str) -> String {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix(&format!("{cookie}=")))
+            .and_then(|v| v.split(';').next())
+            .unwrap_or_else(|| panic!("no {cookie} cookie in {:?}", self.headers))
+            .to_owned()
+    }
+}
+
+/// A request to `router` with the session cookie (and, for a change, the site's own
+/// `Origin`, as a browser on the site sends it).
+async fn call(
+    router: &Router,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    body: Option<(&str, Vec<u8>)>,
+) -> Answer {
+    let mut request = axum::http::Request::builder().method(method).uri(path);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    if method != "GET" {
+        request = request.header("origin", "http://127.0.0.1:8080");
+    }
+    let request = match body {
+        Some((content_type, bytes)) => request
+            .header("content-type", content_type)
+            .body(axum::body::Body::from(bytes)),
+        None => request.body(axum::body::Body::empty()),
+    }
+    .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), 64 << 20)
+        .await
+        .unwrap()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn session(value: &str) -> String {
+    format!("mrs_session={value}")
+}
+
+impl Cloud {
+    /// The web function's deps: its own work folder (as another instance would have), the
+    /// cached mirrors checked against S3 every `check_every`.
+    fn web_deps(&self, name: &str, check_every: Duration) -> SiteDeps {
+        let mut deps = self.deps();
+        deps.work_dir = self.dir.path().join(name);
+        deps.mirror_check_every = check_every;
+        deps
+    }
+
+    /// The sandbox's `account` signs in through the site's own pages; their session cookie.
+    async fn sign_in_on(&self, router: &Router, account: i64) -> String {
+        let login = call(router, "GET", "/auth/login", None, None).await;
+        assert!(login.status.is_redirection(), "{}", login.text());
+        let nonce = login.cookie("mrs_login");
+        let authorize = login.headers["location"].to_str().unwrap();
+        let back = self.approve(account, authorize).await;
+        let callback = format!("/auth/callback?{}", back.query().unwrap());
+        let signed = call(
+            router,
+            "GET",
+            &callback,
+            Some(&format!("mrs_login={nonce}")),
+            None,
+        )
+        .await;
+        assert!(signed.status.is_redirection(), "{}", signed.text());
+        session(&signed.cookie("mrs_session"))
+    }
+
+    async fn runner_of(&self, account: i64) -> RunnerAccount {
+        self.book
+            .runner_by_smashrun_id(account)
+            .await
+            .unwrap()
+            .expect("an account for the sandbox's runner")
+    }
+
+    /// Another writer (the worker, another instance) records `reason` in the runner's object,
+    /// with the conditional upload.
+    async fn another_writer(&self, runner_id: &str, reason: &str, date: &str) {
+        let copy = self.dir.path().join(format!("writer-{reason}.duckdb"));
+        let _ = std::fs::remove_file(&copy);
+        let etag = self.object(runner_id).download(&copy).await.unwrap();
+        record_override(&copy, reason, date);
+        self.object(runner_id)
+            .upload(&copy, etag.as_deref())
+            .await
+            .unwrap();
+    }
+
+    async fn versions(&self, runner_id: &str) -> usize {
+        let out = s3_client(&self.sdk, &self.aws)
+            .list_object_versions()
+            .bucket(BUCKET)
+            .prefix(runner_prefix(runner_id))
+            .send()
+            .await
+            .unwrap();
+        out.versions().len() + out.delete_markers().len()
+    }
+}
+
+/// Records an override of `date` for `reason` in the database at `path`.
+fn record_override(path: &Path, reason: &str, date: &str) {
+    let settings = Settings::from_vars(&BTreeMap::new()).unwrap();
+    let query = StreakQuery::from_settings(&settings).unwrap();
+    let entry: NewEntry =
+        serde_json::from_value(json!({"kind": "override", "date": date, "reason": reason}))
+            .unwrap();
+    let now = Timestamp::now();
+    ledger::record(
+        &mut ledger::open_book(path, now).unwrap(),
+        entry,
+        &query,
+        now,
+    )
+    .unwrap();
+}
+
+/// Overrides 2026-05-02 ("watch died") through the site's `POST /api/v1/ledger`.
+async fn watch_died(router: &Router, cookie: &str) {
+    let entry = json!({"kind": "override", "date": "2026-05-02", "reason": "watch died"});
+    let body = ("application/json", entry.to_string().into_bytes());
+    let made = call(router, "POST", "/api/v1/ledger", Some(cookie), Some(body)).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+}
+
+/// The activity ids the site's API answers for this session.
+async fn api_runs(router: &Router, cookie: &str) -> BTreeSet<i64> {
+    let answer = call(router, "GET", "/api/v1/runs?limit=1000", Some(cookie), None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    answer
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["activity_id"].as_i64().unwrap())
+        .collect()
+}
+
+/// The reasons of the overrides in the ledger the site's API answers for this session.
+async fn api_ledger(router: &Router, cookie: &str) -> BTreeSet<String> {
+    let answer = call(router, "GET", "/api/v1/ledger", Some(cookie), None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let mut reasons = BTreeSet::new();
+    let text = answer.text();
+    for reason in ["other writer", "watch died", "forgot the watch"] {
+        if text.contains(reason) {
+            reasons.insert(reason.to_owned());
+        }
+    }
+    reasons
+}
+
+fn bodies(records: &[Value]) -> Vec<Value> {
+    let mut bodies: Vec<Value> = records
+        .iter()
+        .map(|r| serde_json::from_str(r["body"].as_str().unwrap()).unwrap())
+        .collect();
+    bodies.sort_by(|a, b| a["runner_id"].as_str().cmp(&b["runner_id"].as_str()));
+    bodies
+}
+
+#[tokio::test]
+async fn the_site_on_lambda_answers_each_runner_from_their_own_object_and_queues_their_syncs() {
+    let c = cloud(2).await;
+    let accounts = c.accounts().await;
+    // this instance's clock, which the test moves on
+    let later = Arc::new(AtomicI64::new(0));
+    let offset = later.clone();
+    let clock = Arc::new(move || {
+        Timestamp::now() + SignedDuration::from_secs(offset.load(Ordering::SeqCst))
+    });
+    let router = site_web_router(&c.web_deps("web-a", Duration::ZERO), clock)
+        .await
+        .unwrap();
+    let ann_cookie = c.sign_in_on(&router, accounts[0]).await;
+    let bob_cookie = c.sign_in_on(&router, accounts[1]).await;
+    let (ann, bob) = (
+        c.runner_of(accounts[0]).await.id,
+        c.runner_of(accounts[1]).await.id,
+    );
+    // sessions are in DynamoDB, as hashes
+    let ann_session = ann_cookie.trim_start_matches("mrs_session=");
+    let record = c.web().session_runner(ann_session, Timestamp::now()).await;
+    assert_eq!(record.unwrap().unwrap().runner_id, ann);
+
+    // each new runner's first sync is one message on the queue, full; nothing synced here
+    let first = c.take_messages().await;
+    let mut expected = vec![
+        json!({"runner_id": ann, "mode": "full"}),
+        json!({"runner_id": bob, "mode": "full"}),
+    ];
+    expected.sort_by(|a, b| a["runner_id"].as_str().cmp(&b["runner_id"].as_str()));
+    assert_eq!(bodies(&first), expected);
+    assert_eq!(c.object_runs(&ann).await, None);
+    let waiting = call(&router, "GET", "/", Some(&ann_cookie), None).await;
+    assert!(waiting.text().contains("first-sync"), "{}", waiting.text());
+
+    let worker = Worker::from_deps(&c.deps()).await.unwrap();
+    let answer = handle_worker(&worker, invocation(sqs_event(first), "w-1"))
+        .await
+        .unwrap();
+    assert!(failures(&answer).is_empty(), "{answer}");
+
+    // each runner's API answers from their own object only
+    let ann_runs = api_runs(&router, &ann_cookie).await;
+    let bob_runs = api_runs(&router, &bob_cookie).await;
+    assert_eq!(ann_runs.len(), 30);
+    assert_eq!(Some(ann_runs.clone()), c.object_runs(&ann).await);
+    assert_eq!(Some(bob_runs.clone()), c.object_runs(&bob).await);
+    assert_eq!(ann_runs, c.sandbox_runs(accounts[0]).await);
+    assert!(ann_runs.is_disjoint(&bob_runs));
+    let page = call(&router, "GET", "/", Some(&ann_cookie), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("account-bar"), "{}", page.text());
+    // no session: 401; another runner's run: 404
+    let anonymous = call(&router, "GET", "/api/v1/runs", None, None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let forged = call(
+        &router,
+        "GET",
+        "/api/v1/runs",
+        Some("mrs_session=forged"),
+        None,
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    // ann asks for one of bob's runs, then one of her own
+    for (run, expected) in [
+        (bob_runs.first().unwrap(), StatusCode::NOT_FOUND),
+        (ann_runs.first().unwrap(), StatusCode::OK),
+    ] {
+        let path = format!("/api/v1/runs/{run}");
+        let answer = call(&router, "GET", &path, Some(&ann_cookie), None).await;
+        assert_eq!(answer.status, expected, "{path}: {}", answer.text());
+    }
+
+    // another instance that checks S3 hourly has read ann's object once
+    let hourly = site_web_router(
+        &c.web_deps("web-b", Duration::from_secs(3600)),
+        Arc::new(Timestamp::now),
+    )
+    .await
+    .unwrap();
+    assert!(api_ledger(&hourly, &ann_cookie).await.is_empty());
+    // the object changes in S3 (another writer): an instance whose interval has passed (zero
+    // here) answers the new data; the hourly one still answers from its copy
+    c.another_writer(&ann, "other writer", "2026-05-01").await;
+    assert_eq!(
+        api_ledger(&router, &ann_cookie).await,
+        BTreeSet::from(["other writer".to_owned()])
+    );
+    assert!(api_ledger(&hourly, &ann_cookie).await.is_empty());
+
+    // a ledger entry made through the site goes into the object, with the other writer's
+    watch_died(&router, &ann_cookie).await;
+    let both = BTreeSet::from(["other writer".to_owned(), "watch died".to_owned()]);
+    assert_eq!(api_ledger(&router, &ann_cookie).await, both);
+    let fresh = site_web_router(
+        &c.web_deps("web-c", Duration::ZERO),
+        Arc::new(Timestamp::now),
+    )
+    .await
+    .unwrap();
+    assert_eq!(api_ledger(&fresh, &ann_cookie).await, both, "in S3");
+    assert_eq!(api_ledger(&fresh, &bob_cookie).await, BTreeSet::new());
+
+    // her single-runner database brought in through the site: its new entry joins her ledger,
+    // in S3, through the same conditional write; what she has already is left out
+    let file = c.dir.path().join("single-runner.duckdb");
+    c.object(&ann).download(&file).await.unwrap();
+    record_override(&file, "forgot the watch", "2026-04-30");
+    let bytes = std::fs::read(&file).unwrap();
+    let body = Some(("application/octet-stream", bytes));
+    let imported = call(&router, "POST", "/account/import", Some(&ann_cookie), body).await;
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.text());
+    assert_eq!(imported.json()["entries"], 1, "{}", imported.text());
+    assert_eq!(imported.json()["skipped"].as_array().unwrap().len(), 2);
+    let all = BTreeSet::from(["other writer", "watch died", "forgot the watch"].map(str::to_owned));
+    assert_eq!(api_ledger(&fresh, &ann_cookie).await, all, "in S3");
+
+    // ann changes her zone through another instance: this one believes it within a minute
+    let auckland = |answer: Answer| {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+        answer.text().contains("\"Pacific/Auckland\"")
+    };
+    let streak = call(&router, "GET", "/api/v1/streak", Some(&ann_cookie), None).await;
+    assert!(!auckland(streak));
+    let saved = call(
+        &fresh,
+        "POST",
+        "/account/settings",
+        Some(&ann_cookie),
+        Some((
+            "application/x-www-form-urlencoded",
+            b"time_zone=Pacific%2FAuckland&rule=&handle=".to_vec(),
+        )),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
+    let streak = call(&router, "GET", "/api/v1/streak", Some(&ann_cookie), None).await;
+    assert!(!auckland(streak), "still within the minute");
+    later.store(61, Ordering::SeqCst);
+    let streak = call(&router, "GET", "/api/v1/streak", Some(&ann_cookie), None).await;
+    assert!(auckland(streak), "believed after a minute");
+
+    // "Sync now": one message, for exactly that runner
+    let sync = call(&router, "POST", "/account/sync", Some(&ann_cookie), None).await;
+    assert!(sync.status.is_redirection(), "{}", sync.text());
+    assert_eq!(
+        bodies(&c.take_messages().await),
+        vec![json!({"runner_id": ann, "mode": null})]
+    );
+    // POST /api/v1/sync does not sync in the request on Lambda
+    let inline = call(&router, "POST", "/api/v1/sync", Some(&ann_cookie), None).await;
+    assert!(inline.status.is_client_error(), "{}", inline.status);
+    assert!(c.take_messages().await.is_empty());
+
+    // an instance that keeps one runner's copy: reading bob's deletes ann's
+    let mut deps = c.web_deps("web-d", Duration::ZERO);
+    deps.mirror_copies = 1;
+    let small = site_web_router(&deps, Arc::new(Timestamp::now))
+        .await
+        .unwrap();
+    let copies = c.dir.path().join("web-d/mirrors");
+    assert_eq!(api_runs(&small, &ann_cookie).await, ann_runs);
+    assert!(copies.join(&ann).join("runs.duckdb").exists());
+    assert_eq!(api_runs(&small, &bob_cookie).await, bob_runs);
+    assert!(!copies.join(&ann).exists(), "ann's copy was evicted");
+    assert!(copies.join(&bob).join("runs.duckdb").exists());
+    assert_eq!(api_runs(&small, &ann_cookie).await, ann_runs);
+
+    // bob deletes his account: every version of his object and his items are gone
+    assert!(c.versions(&bob).await > 0);
+    let deleted = call(
+        &router,
+        "POST",
+        "/account/delete",
+        Some(&bob_cookie),
+        Some((
+            "application/x-www-form-urlencoded",
+            b"confirm=DELETE".to_vec(),
+        )),
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text());
+    assert_eq!(c.versions(&bob).await, 0);
+    assert!(c.book.runner(&bob).await.unwrap().is_none());
+    assert!(
+        c.book
+            .runner_by_smashrun_id(accounts[1])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let bob_session = bob_cookie.trim_start_matches("mrs_session=");
+    assert!(
+        c.web()
+            .session_runner(bob_session, Timestamp::now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // on this instance and on another that still believes his session (for a minute)
+    for instance in [&router, &fresh] {
+        let after = call(instance, "GET", "/api/v1/runs", Some(&bob_cookie), None).await;
+        assert_eq!(after.status, StatusCode::UNAUTHORIZED, "{}", after.text());
+    }
+    assert!(c.versions(&ann).await > 0, "ann keeps hers");
+}
+
+/// The S3 mirrors, with another writer changing the object the first time a change is made
+/// (between the download and the upload).
+struct Interfering {
+    inner: S3Mirrors,
+    cloud: Arc<(Cloud, AtomicU32)>,
+}
+
+#[async_trait::async_trait]
+impl MirrorHome for Interfering {
+    fn path(&self, runner_id: &str) -> PathBuf {
+        self.inner.path(runner_id)
+    }
+
+    fn reload_every(&self) -> Duration {
+        self.inner.reload_every()
+    }
+
+    async fn readable(&self, runner_id: &str) -> Result<Option<PathBuf>, MirrorError> {
+        self.inner.readable(runner_id).await
+    }
+
+    async fn write(&self, runner_id: &str, change: MirrorChange) -> Result<(), MirrorError> {
+        let (cloud, id) = (self.cloud.clone(), runner_id.to_owned());
+        let runtime = tokio::runtime::Handle::current();
+        let interfering: MirrorChange = Arc::new(move |path| {
+            if cloud.1.fetch_add(1, Ordering::SeqCst) == 0 {
+                runtime.block_on(
+                    cloud
+                        .0
+                        .another_writer(&id, "forgot the watch", "2026-04-30"),
+                );
+            }
+            change(path)
+        });
+        self.inner.write(runner_id, interfering).await
+    }
+
+    async fn remove(&self, runner_id: &str) -> Result<(), MirrorError> {
+        self.inner.remove(runner_id).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_made_through_the_site_while_another_writer_changes_the_object_is_made_again_on_a_fresh_copy()
+ {
+    let c = cloud(1).await;
+    let account = c.accounts().await[0];
+    let router = site_web_router(
+        &c.web_deps("web-a", Duration::ZERO),
+        Arc::new(Timestamp::now),
+    )
+    .await
+    .unwrap();
+    let cookie = c.sign_in_on(&router, account).await;
+    let runner = c.runner_of(account).await.id;
+    let worker = Worker::from_deps(&c.deps()).await.unwrap();
+    let answer = handle_worker(
+        &worker,
+        invocation(sqs_event(c.take_messages().await), "w-1"),
+    )
+    .await
+    .unwrap();
+    assert!(failures(&answer).is_empty(), "{answer}");
+
+    let sdk = c.sdk.clone();
+    let aws = c.aws.clone();
+    let queue_url = c.queue_url.clone();
+    let web = c.web();
+    let shared = Arc::new((c, AtomicU32::new(0)));
+    let home = Interfering {
+        inner: S3Mirrors::new(
+            s3_client(&sdk, &aws),
+            BUCKET,
+            shared.0.dir.path().join("web-i/mirrors"),
+            Duration::ZERO,
+            10,
+        ),
+        cloud: shared.clone(),
+    };
+    let site = web.with_mirrors(Arc::new(home));
+    let syncs = QueuedSyncs::new(
+        site.book().clone(),
+        RunnerQueue::new(sqs_client(&sdk), queue_url),
+        SignedDuration::from_hours(1),
+    );
+    let interfered = site_router_over(site, Arc::new(syncs), Arc::new(Timestamp::now));
+    watch_died(&interfered, &cookie).await;
+    assert_eq!(
+        shared.1.load(Ordering::SeqCst),
+        2,
+        "made once, lost to the other writer, made again on a fresh copy"
+    );
+    // nothing is lost: the other writer's entry and the site's are both in the object
+    let both = BTreeSet::from(["forgot the watch".to_owned(), "watch died".to_owned()]);
+    assert_eq!(api_ledger(&router, &cookie).await, both);
+    let copy = shared.0.dir.path().join("final.duckdb");
+    shared.0.object(&runner).download(&copy).await.unwrap();
+    let entries = myrunstreak_app::Mirror::open(&copy)
+        .unwrap()
+        .ledger()
+        .unwrap();
+    assert_eq!(entries.len(), 2, "{entries:?}");
 }

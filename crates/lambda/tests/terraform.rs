@@ -102,11 +102,16 @@ fn the_checker_catches_an_unconditional_api_write_and_an_undeclared_variable() {
     );
 }
 
-/// A copy of the Terraform with `from` replaced by `to` in site.tf (which must hold `from`).
+/// A copy of the Terraform with `from` replaced by `to` in `file` (which must hold `from`).
+fn broken_in(file: &str, from: &str, to: &str) -> tempfile::TempDir {
+    let text = std::fs::read_to_string(terraform_dir().join(file)).unwrap();
+    assert!(text.contains(from), "{file} no longer holds {from:?}");
+    broken(file, |t| t.replacen(from, to, 1))
+}
+
+/// [`broken_in`] site.tf.
 fn broken_site(from: &str, to: &str) -> tempfile::TempDir {
-    let text = std::fs::read_to_string(terraform_dir().join("site.tf")).unwrap();
-    assert!(text.contains(from), "site.tf no longer holds {from:?}");
-    broken("site.tf", |t| t.replacen(from, to, 1))
+    broken_in("site.tf", from, to)
 }
 
 /// The checker fails on `dir`, saying `message`.
@@ -185,5 +190,75 @@ fn the_checker_catches_a_site_function_given_more_than_it_needs() {
         )
         .path(),
         "the worker's KMS use must be bound to the tokens' encryption context",
+    );
+}
+
+#[test]
+fn the_checker_catches_a_site_web_function_given_more_than_it_needs() {
+    let web = |from: &str, to: &str| broken_in("site_web.tf", from, to);
+    fails_with(
+        web(
+            "resources = [\"${aws_s3_bucket.data.arn}/runners/*\"]",
+            "resources = [\"${aws_s3_bucket.data.arn}/*\"]",
+        )
+        .path(),
+        "the site may only read and write runners/* of the bucket",
+    );
+    fails_with(
+        web(
+            "variable = \"kms:EncryptionContext:myrunstreak\"",
+            "variable = \"kms:ViaService\"",
+        )
+        .path(),
+        "the site's KMS use must be bound to the tokens' and verifiers' encryption contexts",
+    );
+    fails_with(
+        web(
+            "\"dynamodb:ConditionCheckItem\",",
+            "\"dynamodb:ConditionCheckItem\",\n      \"dynamodb:Scan\",",
+        )
+        .path(),
+        "the site may not dynamodb:Scan",
+    );
+    fails_with(
+        web(
+            "MYRUNSTREAK_WORK_DIR                = \"/tmp/myrunstreak\"",
+            "MYRUNSTREAK_ADMIN_TOKEN             = \"hunter2\"",
+        )
+        .path(),
+        "no secret in the site function's environment",
+    );
+}
+
+#[test]
+fn the_checker_catches_a_site_api_without_throttling_its_default_route_or_its_logs() {
+    let web = |from: &str, to: &str| broken_in("site_web.tf", from, to);
+    fails_with(
+        web(
+            "throttling_rate_limit  = var.site_throttle_rate",
+            "throttling_rate_limit  = 100000",
+        )
+        .path(),
+        "the site's stage must throttle",
+    );
+    fails_with(
+        web("route_key = \"$default\"", "route_key = \"GET /\"").path(),
+        "the site's HTTP API needs a $default route to the site's integration",
+    );
+    fails_with(
+        web(
+            "payload_format_version = \"2.0\"",
+            "payload_format_version = \"1.0\"",
+        )
+        .path(),
+        "the site's integration must proxy to the site function with payload 2.0",
+    );
+    fails_with(
+        web(
+            "destination_arn = aws_cloudwatch_log_group.site_access.arn",
+            "destination_arn = aws_cloudwatch_log_group.site.arn",
+        )
+        .path(),
+        "the site's stage needs access logging",
     );
 }

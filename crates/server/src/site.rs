@@ -5,14 +5,21 @@
 //! caller's session (or personal API token): no URL names a runner, so no URL reaches another
 //! runner's data. Without a session those paths answer 401.
 //!
+//! What the site does not assume: that a runner's mirror is a file it may write (it reads a
+//! copy kept fresh by the site's [`myrunstreak_app::site::MirrorHome`] and changes it only
+//! through that), or that a sync runs in this process (it asks
+//! [`myrunstreak_app::site::schedule::SyncRequests`]; on AWS that is a message to the worker's
+//! queue). The runners' routers are kept for the `max_routers` most recently seen runners, and
+//! a router is checked against the runner's settings at least once a minute (another instance
+//! may have changed them).
+//!
 //! Sessions are opaque random ids in an `HttpOnly`, `SameSite=Lax` cookie (`Secure` behind
 //! https), stored server-side as hashes, expiring and revocable. A state-changing request made
 //! with the cookie must come from the site's own origin (`Origin`, else `Sec-Fetch-Site`);
 //! scripts use a personal API token instead, which carries no ambient authority.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
 use axum::body::Body;
@@ -23,8 +30,11 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use maud::{DOCTYPE, Markup, html};
 use myrunstreak_app::queries::StreakQuery;
-use myrunstreak_app::site::schedule::Scheduler;
-use myrunstreak_app::site::{Callback, RunnerAccount, RunnerSettings, SiteError, SyncHealth};
+use myrunstreak_app::site::schedule::{Scheduler, SyncRequests};
+use myrunstreak_app::site::{
+    Callback, MirrorError, MirrorLedger, Recent, RunnerAccount, RunnerSettings, Site, SiteError,
+    SyncHealth,
+};
 use myrunstreak_app::{ExportFormat, Goals, Mirror, SyncMode};
 use serde::Deserialize;
 use tower::ServiceExt;
@@ -39,10 +49,11 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// The site's state.
 struct SiteState {
-    scheduler: Arc<Scheduler>,
+    site: Site,
+    syncs: Arc<dyn SyncRequests>,
     clock: Clock,
-    /// Each runner's single-runner router, built on first use.
-    routers: RwLock<HashMap<String, Router>>,
+    /// The single-runner routers of the runners seen last, each built on first use.
+    routers: Mutex<Recent<BuiltRouter>>,
     /// Live sessions by hash: runner id and expiry (the book is asked on a miss).
     sessions: RwLock<HashMap<String, (String, Timestamp)>>,
     /// `scheme://host[:port]` of `MYRUNSTREAK_SITE_URL`.
@@ -54,17 +65,26 @@ struct SiteState {
 
 type Shared = Arc<SiteState>;
 
-/// The site's router: the landing page, sign-in, the signed-in runner's own pages and API,
-/// account settings, the operator's `/admin`, public pages of runners who opted in.
+/// The embedded site's router (see [`site_router_over`]): the mirrors in the data folder, syncs
+/// in this process by `scheduler`.
 pub fn site_router(scheduler: Arc<Scheduler>, clock: Clock) -> Router {
-    let config = scheduler.site().config().clone();
+    let site = scheduler.site().clone();
+    site_router_over(site, Arc::new(scheduler), clock)
+}
+
+/// The site's router over `site` (its book, sealer and mirrors), with syncs asked of `syncs`:
+/// the landing page, sign-in, the signed-in runner's own pages and API, account settings, the
+/// operator's `/admin`, public pages of runners who opted in.
+pub fn site_router_over(site: Site, syncs: Arc<dyn SyncRequests>, clock: Clock) -> Router {
+    let config = site.config().clone();
     let origin = url::Url::parse(&config.site_url)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_else(|_| config.site_url.clone());
     let state = Arc::new(SiteState {
-        scheduler,
+        site,
+        syncs,
         clock,
-        routers: RwLock::default(),
+        routers: Mutex::new(Recent::new(config.max_routers)),
         sessions: RwLock::default(),
         origin,
         secure: config.https(),
@@ -138,7 +158,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 async fn caller(state: &SiteState, headers: &HeaderMap) -> Result<Option<Caller>, ApiError> {
-    let site = state.scheduler.site();
+    let site = &state.site;
     let now = (state.clock)();
     if let Some(token) = bearer(headers).filter(|t| t.starts_with("mrs_")) {
         return Ok(site
@@ -330,7 +350,7 @@ async fn home(State(state): State<Shared>, request: Request) -> Response {
 }
 
 async fn login(State(state): State<Shared>) -> Response {
-    let site = state.scheduler.site();
+    let site = &state.site;
     match site.begin_login((state.clock)()).await {
         Ok(start) => {
             let mut r = Redirect::to(start.url.as_str()).into_response();
@@ -369,7 +389,7 @@ async fn callback(
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
-    let site = state.scheduler.site();
+    let site = &state.site;
     let now = (state.clock)();
     let answer = Callback {
         state: q.state.as_deref(),
@@ -382,12 +402,16 @@ async fn callback(
         Ok(signed) => {
             let runner = signed.runner.id.clone();
             forget_router(&state, &runner);
-            let needs_first_sync = signed.new_account || !site.mirror_path(&runner).exists();
-            if needs_first_sync {
-                let scheduler = state.scheduler.clone();
-                tokio::spawn(async move {
-                    let _ = scheduler.sync_one(&runner, Some(SyncMode::Full), now).await;
-                });
+            let needs_first_sync = signed.new_account
+                || !matches!(site.mirrors().readable(&runner).await, Ok(Some(_)));
+            if needs_first_sync
+                && let Err(e) = state
+                    .syncs
+                    .request(&runner, Some(SyncMode::Full), now)
+                    .await
+            {
+                // the schedule will get to them; the sign-in itself went well
+                tracing::error!(error = %e, "a new runner's first sync could not be asked for");
             }
             let mut r = Redirect::to("/").into_response();
             let cookies = r.headers_mut();
@@ -432,7 +456,7 @@ async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Response {
         if let Ok(mut cache) = state.sessions.write() {
             cache.remove(hash);
         }
-        if let Err(e) = state.scheduler.site().logout(session).await {
+        if let Err(e) = state.site.logout(session).await {
             return ApiError::internal(e).into_response();
         }
     }
@@ -447,35 +471,69 @@ async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Response {
 /// Drops a runner's router, so that the next request builds it afresh (their settings or file
 /// changed, or their account is gone).
 fn forget_router(state: &SiteState, runner_id: &str) {
-    if let Ok(mut routers) = state.routers.write() {
+    if let Ok(mut routers) = state.routers.lock() {
         routers.remove(runner_id);
     }
 }
 
-/// The runner's own single-runner router, built on first use.
+/// A runner's router, with the settings it was built for and when they were last compared.
+struct BuiltRouter {
+    router: Router,
+    settings: String,
+    checked: Timestamp,
+}
+
+/// What of a runner's account their router is built from (their zone and rule).
+fn router_settings(runner: &RunnerAccount) -> String {
+    format!("{:?}|{:?}", runner.time_zone, runner.rule)
+}
+
+/// How long a router is used without comparing its settings with the runner's (a change made
+/// through another instance of the site is believed within this).
+const ROUTER_CHECK: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
+
+/// The runner's router if it is built and was compared with their settings within a minute
+/// (now the most recently used).
+fn cached_router(state: &SiteState, runner_id: &str) -> Option<Router> {
+    let now = (state.clock)();
+    let mut routers = state.routers.lock().ok()?;
+    routers
+        .get(runner_id)
+        .filter(|built| now.duration_since(built.checked) < ROUTER_CHECK)
+        .map(|built| built.router.clone())
+}
+
+/// The runner's own single-runner router, built on first use (or when their settings changed),
+/// over the readable copy of their mirror; its ledger writes go through the mirrors' write.
 fn runner_router(state: &SiteState, runner: &RunnerAccount) -> Result<Router, ApiError> {
-    if let Ok(routers) = state.routers.read()
-        && let Some(r) = routers.get(&runner.id)
+    let settings_now = router_settings(runner);
+    if let Ok(mut routers) = state.routers.lock()
+        && let Some(built) = routers.get(&runner.id)
+        && built.settings == settings_now
     {
-        return Ok(r.clone());
+        built.checked = (state.clock)();
+        return Ok(built.router.clone());
     }
-    let site = state.scheduler.site();
+    let site = &state.site;
     let settings = site.runner_settings(runner).map_err(internal)?;
-    let scheduler = state.scheduler.clone();
-    let id = runner.id.clone();
-    let clock = state.clock.clone();
-    let sync: SyncRunner = Arc::new(move || {
-        let (scheduler, id, clock) = (scheduler.clone(), id.clone(), clock.clone());
-        Box::pin(async move {
-            match scheduler.sync_one(&id, Some(SyncMode::Incremental), clock()).await {
-                Some(Ok(report)) => Ok(report),
-                Some(Err(e)) => Err(e.to_string()),
-                None => Err("a sync of yours is already running, or the site's SmashRun budget is spent for this hour; try again later".into()),
-            }
-        })
+    let sync: Option<SyncRunner> = state.syncs.syncs_in_request().then(|| {
+        let syncs = state.syncs.clone();
+        let id = runner.id.clone();
+        let clock = state.clock.clone();
+        let sync: SyncRunner = Arc::new(move || {
+            let (syncs, id, clock) = (syncs.clone(), id.clone(), clock.clone());
+            Box::pin(async move {
+                match syncs.sync_now(&id, clock()).await {
+                    Some(Ok(report)) => Ok(report),
+                    Some(Err(e)) => Err(e.to_string()),
+                    None => Err("a sync of yours is already running, or the site's SmashRun budget is spent for this hour; try again later".into()),
+                }
+            })
+        });
+        sync
     });
     let config = ServerConfig {
-        db_path: site.mirror_path(&runner.id),
+        db_path: site.mirrors().path(&runner.id),
         query: StreakQuery::from_settings(&settings)
             .map_err(|e| ApiError::bad_request(e.to_string()))?,
         units: settings.units,
@@ -483,14 +541,22 @@ fn runner_router(state: &SiteState, runner: &RunnerAccount) -> Result<Router, Ap
         api_token: None,
         trust_caller: true,
         cors_origins: Vec::new(),
-        sync: Some(sync),
-        reload_every: Duration::from_secs(1),
+        sync,
+        reload_every: site.mirrors().reload_every(),
         stale_after: settings.stale_after,
-        ledger_writer: None,
+        ledger_writer: Some(Arc::new(MirrorLedger::new(
+            site.mirrors().clone(),
+            runner.id.clone(),
+        ))),
     };
     let built = router(config);
-    if let Ok(mut routers) = state.routers.write() {
-        routers.insert(runner.id.clone(), built.clone());
+    if let Ok(mut routers) = state.routers.lock() {
+        let entry = BuiltRouter {
+            router: built.clone(),
+            settings: settings_now,
+            checked: (state.clock)(),
+        };
+        routers.insert(runner.id.clone(), entry);
     }
     Ok(built)
 }
@@ -501,15 +567,25 @@ async fn runner_pages(State(state): State<Shared>, mut request: Request) -> Resp
         Ok(c) => c,
         Err(r) => return r,
     };
-    let site = state.scheduler.site();
+    let site = &state.site;
     let is_page = request.method() == Method::GET && !request.uri().path().starts_with("/api/");
+    // the runner's copy is made fresh first (a file on one machine: nothing to do)
+    let mirrored = match site.mirrors().readable(caller.runner()).await {
+        Ok(found) => found.is_some(),
+        Err(e) => {
+            tracing::warn!(error = %e, "answering from the copy at hand; the mirror could not be checked");
+            true
+        }
+    };
     // the API's fast path: a runner whose router is built (their account and mirror exist;
-    // deleting the account drops it) needs no further lookup
-    let cached = state
-        .routers
-        .read()
-        .ok()
-        .and_then(|routers| routers.get(caller.runner()).cloned());
+    // deleting the account drops it) needs no further lookup. A mirror gone meanwhile (the
+    // account deleted through another instance) drops it here too.
+    let cached = if mirrored {
+        cached_router(&state, caller.runner())
+    } else {
+        forget_router(&state, caller.runner());
+        None
+    };
     let (inner, runner) = match cached {
         Some(inner) if !is_page => (inner, None),
         _ => {
@@ -518,7 +594,7 @@ async fn runner_pages(State(state): State<Shared>, mut request: Request) -> Resp
                 Err(SiteError::NoRunner) => return unauthorized(),
                 Err(e) => return ApiError::internal(e).into_response(),
             };
-            if is_page && !site.mirror_path(&runner.id).exists() {
+            if is_page && !mirrored {
                 let health = site.book().health(&runner.id).await.unwrap_or_default();
                 let mut r = page(
                     "MyRunStreak: your first sync",
@@ -546,7 +622,7 @@ async fn runner_pages(State(state): State<Shared>, mut request: Request) -> Resp
         Method::GET | Method::HEAD | Method::OPTIONS
     ) && request.uri().path() != "/api/v1/sync";
     let _hold = if writes {
-        match state.scheduler.hold(caller.runner()) {
+        match state.syncs.hold(caller.runner()) {
             Some(hold) => Some(hold),
             None => return busy(),
         }
@@ -579,7 +655,7 @@ async fn runner_pages(State(state): State<Shared>, mut request: Request) -> Resp
         return response;
     };
     let health = site.book().health(&runner.id).await.unwrap_or_default();
-    let syncing = state.scheduler.is_syncing(&runner.id);
+    let syncing = state.syncs.is_syncing(&runner.id);
     let bar = account_bar(&runner, &health, syncing).into_string();
     let (parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 8 * 1024 * 1024).await else {
@@ -602,18 +678,13 @@ async fn account_page(State(state): State<Shared>, headers: HeaderMap) -> Respon
         Ok(c) => c,
         Err(r) => return r,
     };
-    let site = state.scheduler.site();
+    let site = &state.site;
     let runner = match site.runner(caller.runner()).await {
         Ok(r) => r,
         Err(_) => return unauthorized(),
     };
     let health = site.book().health(&runner.id).await.unwrap_or_default();
-    account_view(
-        &runner,
-        &health,
-        state.scheduler.is_syncing(&runner.id),
-        None,
-    )
+    account_view(&runner, &health, state.syncs.is_syncing(&runner.id), None)
 }
 
 fn account_view(
@@ -698,7 +769,7 @@ async fn save_settings(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let site = state.scheduler.site();
+    let site = &state.site;
     let result = site
         .update_settings(
             caller.runner(),
@@ -735,7 +806,7 @@ async fn create_token(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let site = state.scheduler.site();
+    let site = &state.site;
     match site
         .create_api_token(caller.runner(), &form.label, (state.clock)())
         .await
@@ -759,12 +830,10 @@ async fn sync_now(State(state): State<Shared>, headers: HeaderMap) -> Response {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let scheduler = state.scheduler.clone();
-    let runner = caller.runner().to_owned();
     let now = (state.clock)();
-    tokio::spawn(async move {
-        let _ = scheduler.sync_one(&runner, None, now).await;
-    });
+    if let Err(e) = state.syncs.request(caller.runner(), None, now).await {
+        return ApiError::internal(e).into_response();
+    }
     Redirect::to("/account").into_response()
 }
 
@@ -788,7 +857,7 @@ async fn import_database(State(state): State<Shared>, request: Request) -> Respo
         )
             .into_response();
     };
-    let Some(_hold) = state.scheduler.hold(&runner) else {
+    let Some(_hold) = state.syncs.hold(&runner) else {
         return busy();
     };
     let body = match axum::body::to_bytes(request.into_body(), MAX_IMPORT).await {
@@ -809,8 +878,7 @@ async fn import_database(State(state): State<Shared>, request: Request) -> Respo
         return ApiError::internal(e).into_response();
     }
     match state
-        .scheduler
-        .site()
+        .site
         .adopt_database(&runner, &file, (state.clock)())
         .await
     {
@@ -820,6 +888,10 @@ async fn import_database(State(state): State<Shared>, request: Request) -> Respo
             axum::Json(adopted).into_response()
         }
         Err(SiteError::Invalid(m)) => ApiError::bad_request(m).into_response(),
+        // another writer (a sync elsewhere) kept changing the mirror: nothing was written
+        Err(SiteError::Mirror(e @ MirrorError::Busy { .. })) => {
+            ApiError::unavailable(e.to_string()).into_response()
+        }
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
@@ -845,13 +917,13 @@ async fn delete_account(
         );
     }
     let runner = caller.runner().to_owned();
-    let Some(_hold) = state.scheduler.hold(&runner) else {
+    let Some(_hold) = state.syncs.hold(&runner) else {
         return error_page(
             StatusCode::CONFLICT,
             "A sync of yours is running; try again in a minute. Nothing was deleted.",
         );
     };
-    if let Err(e) = state.scheduler.site().delete_account(&runner).await {
+    if let Err(e) = state.site.delete_account(&runner).await {
         return ApiError::internal(e).into_response();
     }
     forget_router(&state, &runner);
@@ -879,16 +951,18 @@ async fn export(
         Err(r) => return r,
     };
     let runner = caller.runner().to_owned();
-    let site = state.scheduler.site();
-    let path = site.mirror_path(&runner);
-    if state.scheduler.is_syncing(&runner) {
+    let mirrors = state.site.mirrors().clone();
+    if state.syncs.is_syncing(&runner) {
         return ApiError::conflict("a sync of yours is running; download again in a minute")
             .into_response();
     }
-    if !path.exists() {
-        return ApiError::not_found("nothing mirrored yet; your first sync has not finished")
-            .into_response();
-    }
+    let nothing_yet =
+        || ApiError::not_found("nothing mirrored yet; your first sync has not finished");
+    let path = match mirrors.readable(&runner).await {
+        Ok(Some(path)) => path,
+        Ok(None) => return nothing_yet().into_response(),
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
     let (content_type, file_name, format) = match format.as_str() {
         "duckdb" => ("application/octet-stream", "runs.duckdb", None),
         "csv" => (
@@ -903,20 +977,25 @@ async fn export(
         ),
         _ => return ApiError::bad_request("the format is duckdb, csv or parquet").into_response(),
     };
-    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-        match format {
-            None => std::fs::read(&path).map_err(|e| e.to_string()),
-            Some(format) => {
+    let bytes = match format {
+        // the file itself, as its home has it
+        None => match mirrors.export(&runner).await {
+            Ok(Some(bytes)) => Ok(Ok(bytes)),
+            Ok(None) => return nothing_yet().into_response(),
+            Err(e) => Ok(Err(e.to_string())),
+        },
+        Some(format) => {
+            tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
                 let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
                 let out = dir.path().join("export");
                 Mirror::open(&path)
                     .and_then(|m| m.export(format, &out, true))
                     .map_err(|e| e.to_string())?;
                 std::fs::read(&out).map_err(|e| e.to_string())
-            }
+            })
+            .await
         }
-    })
-    .await;
+    };
     match bytes {
         Ok(Ok(bytes)) => (
             [
@@ -939,7 +1018,7 @@ async fn export(
 
 /// The operator's bearer token, checked in constant time.
 fn operator(state: &SiteState, headers: &HeaderMap) -> Result<(), Box<Response>> {
-    let Some(expected) = &state.scheduler.site().config().admin_token else {
+    let Some(expected) = &state.site.config().admin_token else {
         return Err(Box::new(ApiError::disabled("/admin").into_response()));
     };
     let given = bearer(headers).unwrap_or("");
@@ -973,10 +1052,10 @@ async fn admin_round(
     let every = if q.all.unwrap_or(false) {
         jiff::SignedDuration::ZERO
     } else {
-        state.scheduler.site().config().sync_every
+        state.site.config().sync_every
     };
     let started = std::time::Instant::now();
-    match state.scheduler.round_every((state.clock)(), every).await {
+    match state.syncs.round((state.clock)(), every).await {
         Ok(round) => axum::Json(serde_json::json!({
             "round": round,
             "seconds": started.elapsed().as_secs_f64(),
@@ -990,7 +1069,7 @@ async fn admin(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if let Err(r) = operator(&state, &headers) {
         return *r;
     }
-    let site = state.scheduler.site();
+    let site = &state.site;
     let roster = match site.roster().await {
         Ok(r) => r,
         Err(e) => return ApiError::internal(e).into_response(),
@@ -1009,7 +1088,7 @@ async fn admin(State(state): State<Shared>, headers: HeaderMap) -> Response {
                 "token_problem": h.token_problem,
                 "requests": h.requests,
                 "runs": h.runs,
-                "syncing": state.scheduler.is_syncing(&r.id),
+                "syncing": state.syncs.is_syncing(&r.id),
             })
         })
         .collect();
@@ -1018,7 +1097,7 @@ async fn admin(State(state): State<Shared>, headers: HeaderMap) -> Response {
         "count": roster.len(),
         "max_runners": site.config().max_runners,
         "app_requests_per_hour": site.config().app_requests_per_hour,
-        "app_requests_last_hour": state.scheduler.requests_last_hour((state.clock)()),
+        "app_requests_last_hour": state.syncs.requests_last_hour((state.clock)()),
         "requests": roster.iter().map(|(_, h)| h.requests).sum::<i64>(),
     }))
     .into_response()
@@ -1028,8 +1107,7 @@ async fn admin(State(state): State<Shared>, headers: HeaderMap) -> Response {
 
 async fn public_runner(state: &SiteState, handle: &str) -> Option<RunnerAccount> {
     let runner = state
-        .scheduler
-        .site()
+        .site
         .book()
         .runner_by_handle(&handle.to_lowercase())
         .await
@@ -1042,8 +1120,7 @@ async fn public_page(State(state): State<Shared>, Path(handle): Path<String>) ->
         return error_page(StatusCode::NOT_FOUND, "No public page has that name.");
     };
     let health = state
-        .scheduler
-        .site()
+        .site
         .book()
         .health(&runner.id)
         .await
@@ -1080,7 +1157,7 @@ async fn public_badge(State(state): State<Shared>, Path(handle): Path<String>) -
 }
 
 async fn leaderboard(State(state): State<Shared>) -> Response {
-    let roster = state.scheduler.site().roster().await.unwrap_or_default();
+    let roster = state.site.roster().await.unwrap_or_default();
     let mut rows: Vec<_> = roster
         .into_iter()
         .filter(|(r, _)| r.public && r.handle.is_some())

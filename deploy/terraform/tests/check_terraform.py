@@ -74,6 +74,7 @@ for kind, name in sorted(set(re.findall(r"(?<![.\w\"])(aws_[a-z0-9_]+)\.([a-z0-9
 for name, body in variables.items():
     check(bool(body.get("description")), f"variable {name} has no description")
 check("api_url" in outputs, "output api_url is missing")
+check("site_url" in outputs, "output site_url is missing")
 
 # storage
 kinds = {k for k, _ in resources}
@@ -106,7 +107,7 @@ for st in api_statements:
 check(not any(a.startswith("secretsmanager:") and r != "${aws_secretsmanager_secret.api_token.arn}" for a, r in api), "the API may read its own token secret and no other")
 check(resources.get(("aws_lambda_function", "api"), {}).get("environment", [{}])[0].get("variables", {}).get("MYRUNSTREAK_API_TOKEN_SECRET_ID") == "${aws_secretsmanager_secret.api_token.name}",
       "the API function reads its bearer token from the api_token secret")
-for role, granted in (("sync", sync), ("api", api), ("fanout", actions("fanout")), ("worker", actions("worker")), ("site_scheduler", actions("site_scheduler"))):
+for role, granted in (("sync", sync), ("api", api), ("fanout", actions("fanout")), ("worker", actions("worker")), ("site_scheduler", actions("site_scheduler")), ("site", actions("site"))):
     for action, resource in granted:
         check(resource != "*" and action != "*" and not action.endswith(":*"), f"{role}: {action} on {resource} is not least privilege")
     check(resources.get(("aws_iam_role_policy", role), {}).get("policy") == f"${{data.aws_iam_policy_document.{role}.json}}", f"the {role} role must carry the {role} policy")
@@ -114,7 +115,7 @@ check(resources.get(("aws_lambda_function", "sync"), {}).get("role") == "${aws_i
 check(resources.get(("aws_lambda_function", "api"), {}).get("role") == "${aws_iam_role.api.arn}", "the API function must use the API role")
 
 # functions, schedule, API, logs, alarms
-for name in ("sync", "api", "fanout", "worker"):
+for name in ("sync", "api", "fanout", "worker", "site"):
     f = resources.get(("aws_lambda_function", name), {})
     check(f.get("runtime") == "provided.al2023", f"{name}: runtime must be provided.al2023")
     check(f.get("architectures") == ["${var.lambda_architecture}"], f"{name}: architecture must be var.lambda_architecture")
@@ -234,6 +235,66 @@ check(fanout_env.get("MYRUNSTREAK_RUNNER_QUEUE_URL") == "${aws_sqs_queue.runners
 check(worker_env.get("MYRUNSTREAK_KMS_KEY_ID") == "${aws_kms_key.site.arn}", "the worker seals with the site's key")
 check(worker_env.get("MYRUNSTREAK_S3_BUCKET") == "${aws_s3_bucket.data.bucket}", "the worker keeps the runners' objects in the data bucket")
 check("MYRUNSTREAK_KMS_KEY_ID" not in fanout_env, "the fan-out has no business with the key")
+
+# the site's web function (site_web.tf): HTTP API -> site function, least privilege
+site_fn = resources.get(("aws_lambda_function", "site"), {})
+site_policy, site_statements = actions("site"), data.get(("aws_iam_policy_document", "site"), {}).get("statement", [])
+check(site_fn.get("role") == "${aws_iam_role.site.arn}", "the site function must use the site role")
+check(resources.get(("aws_iam_role_policy", "site"), {}).get("policy") == "${data.aws_iam_policy_document.site.json}", "the site role must carry the site policy")
+check(site_fn.get("reserved_concurrent_executions") == "${var.site_concurrency}", "the site function's reserved concurrency must be var.site_concurrency")
+allowed_site = {
+    "dynamodb:GetItem": {table_arn}, "dynamodb:PutItem": {table_arn}, "dynamodb:UpdateItem": {table_arn}, "dynamodb:DeleteItem": {table_arn},
+    "dynamodb:ConditionCheckItem": {table_arn}, "dynamodb:Query": {table_arn, index_arn},
+    "kms:Encrypt": {"${aws_kms_key.site.arn}"}, "kms:Decrypt": {"${aws_kms_key.site.arn}"},
+    "secretsmanager:GetSecretValue": {"${aws_secretsmanager_secret.client.arn}", "${aws_secretsmanager_secret.site_admin.arn}"},
+    "s3:GetObject": {"${aws_s3_bucket.data.arn}/runners/*"}, "s3:PutObject": {"${aws_s3_bucket.data.arn}/runners/*"},
+    "s3:DeleteObjectVersion": {"${aws_s3_bucket.data.arn}/runners/*"},
+    "s3:ListBucketVersions": {"${aws_s3_bucket.data.arn}"}, "s3:ListBucket": {"${aws_s3_bucket.data.arn}"},
+    "sqs:SendMessage": {queue_arn},
+    "logs:CreateLogStream": {"${aws_cloudwatch_log_group.site.arn}:*"}, "logs:PutLogEvents": {"${aws_cloudwatch_log_group.site.arn}:*"},
+}
+for a, r in site_policy:
+    if a.startswith("s3:"):
+        check(r in allowed_site.get(a, set()), f"the site may only read and write runners/* of the bucket ({a} on {r})")
+    else:
+        check(r in allowed_site.get(a, set()), f"the site may not {a} on {r}")
+for a in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "kms:Encrypt", "kms:Decrypt", "s3:GetObject", "s3:PutObject", "s3:DeleteObjectVersion", "sqs:SendMessage"):
+    check(any(x == a for x, _ in site_policy), f"the site needs {a}")
+for st in site_statements:
+    if any(a.startswith("kms:") for a in st.get("actions", [])):
+        check(any(c.get("test") == "StringLike" and c.get("variable") == "kms:EncryptionContext:myrunstreak"
+                  and set(c.get("values", [])) <= {"smashrun-tokens:*", "pkce-verifier:*"} and c.get("values")
+                  for c in st.get("condition", [])),
+              "the site's KMS use must be bound to the tokens' and verifiers' encryption contexts (kms:EncryptionContext:myrunstreak)")
+    if "s3:ListBucketVersions" in st.get("actions", []):
+        check(any(c.get("variable") == "s3:prefix" and c.get("values") == ["runners/*"] for c in st.get("condition", [])),
+              "the site may only list the versions under runners/")
+site_env = site_fn.get("environment", [{}])[0].get("variables", {})
+for name, value in (("MYRUNSTREAK_ACCOUNTS_TABLE", "${aws_dynamodb_table.accounts.name}"), ("MYRUNSTREAK_KMS_KEY_ID", "${aws_kms_key.site.arn}"),
+                    ("MYRUNSTREAK_S3_BUCKET", "${aws_s3_bucket.data.bucket}"), ("MYRUNSTREAK_RUNNER_QUEUE_URL", "${aws_sqs_queue.runners.url}"),
+                    ("MYRUNSTREAK_CLIENT_SECRET_ID", "${aws_secretsmanager_secret.client.name}"),
+                    ("MYRUNSTREAK_ADMIN_TOKEN_SECRET_ID", "${aws_secretsmanager_secret.site_admin.name}"), ("MYRUNSTREAK_SITE_URL", "${local.site_url}")):
+    check(site_env.get(name) == value, f"the site function needs {name} = {value}")
+check(not any(k in site_env for k in ("MYRUNSTREAK_ADMIN_TOKEN", "SMASHRUN_CLIENT_SECRET")), "no secret in the site function's environment")
+site_api = resources.get(("aws_apigatewayv2_api", "site"), {})
+check(site_api.get("protocol_type") == "HTTP", "the site must be behind an HTTP API")
+site_integration = resources.get(("aws_apigatewayv2_integration", "site"), {})
+check(site_integration.get("integration_type") == "AWS_PROXY" and site_integration.get("payload_format_version") == "2.0"
+      and site_integration.get("integration_uri") == "${aws_lambda_function.site.invoke_arn}",
+      "the site's integration must proxy to the site function with payload 2.0")
+check(any(k == "aws_apigatewayv2_route" and b.get("api_id") == "${aws_apigatewayv2_api.site.id}" and b.get("route_key") == "$default"
+          and b.get("target") == "integrations/${aws_apigatewayv2_integration.site.id}" for (k, _), b in resources.items()),
+      "the site's HTTP API needs a $default route to the site's integration")
+site_stage = resources.get(("aws_apigatewayv2_stage", "site"), {})
+check(site_stage.get("api_id") == "${aws_apigatewayv2_api.site.id}" and site_stage.get("name") == "$default", "the site's HTTP API needs its $default stage")
+check((site_stage.get("access_log_settings") or [{}])[0].get("destination_arn") == "${aws_cloudwatch_log_group.site_access.arn}", "the site's stage needs access logging")
+check(resources.get(("aws_cloudwatch_log_group", "site_access"), {}).get("retention_in_days") == "${var.log_retention_days}", "the site's access log needs a retention")
+throttle = (site_stage.get("default_route_settings") or [{}])[0]
+check(throttle.get("throttling_rate_limit") == "${var.site_throttle_rate}" and throttle.get("throttling_burst_limit") == "${var.site_throttle_burst}",
+      "the site's stage must throttle (var.site_throttle_rate, var.site_throttle_burst)")
+check(any(k == "aws_lambda_permission" and b.get("principal") == "apigateway.amazonaws.com" and b.get("function_name") == "${aws_lambda_function.site.function_name}"
+          and b.get("source_arn") == "${aws_apigatewayv2_api.site.execution_arn}/*/*" for (k, _), b in resources.items()),
+      "API Gateway needs permission to invoke the site function, from the site's API only")
 
 print(f"{len(docs)} files, {len(resources)} resources, {len(data)} data sources, {len(variables)} variables, {len(outputs)} outputs")
 for failure in failures:

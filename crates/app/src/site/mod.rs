@@ -5,11 +5,14 @@
 //! health, and is kept in step by the [`schedule`]r.
 //!
 //! The ports: [`AccountBook`] (accounts, sessions, API tokens, logins in progress; DuckDB here,
-//! DynamoDB in `myrunstreak-aws`) and [`Sealer`] (tokens sealed at rest; AES-256-GCM here, KMS
-//! in `myrunstreak-aws`). Sessions, personal API tokens and login states are random 256-bit
+//! DynamoDB in `myrunstreak-aws`), [`Sealer`] (tokens sealed at rest; AES-256-GCM here, KMS
+//! in `myrunstreak-aws`), [`MirrorHome`] (where each runner's mirror is read and written: the
+//! data folder here, S3 in `myrunstreak-aws`) and [`schedule::SyncRequests`] (how a page gets a
+//! runner synced: the scheduler here, a queue on AWS). Sessions, personal API tokens and login states are random 256-bit
 //! values of which only the SHA-256 is stored.
 
 pub mod book;
+pub mod mirrors;
 pub mod schedule;
 pub mod seal;
 mod tokens;
@@ -26,6 +29,10 @@ use smashrun_client::{Authorization, Error as ClientError, Scope, Secret};
 use thiserror::Error;
 
 pub use book::{AccountBook, DuckAccounts};
+pub use mirrors::{
+    ChangeError, LocalMirrors, MirrorChange, MirrorError, MirrorHome, MirrorLedger, Recent,
+    change_mirror,
+};
 pub use seal::{KeyOrigin, LocalSealer, SealError, Sealer, hash, random_token};
 pub use tokens::SealedTokenStore;
 
@@ -68,6 +75,9 @@ pub enum SiteError {
     /// Wiring a runner's parts, or their sync, failed.
     #[error(transparent)]
     Wiring(#[from] WiringError),
+    /// A runner's mirror could not be read or changed.
+    #[error(transparent)]
+    Mirror(#[from] MirrorError),
     /// A remote account book (DynamoDB) failed.
     #[error("{0}")]
     Remote(String),
@@ -96,6 +106,9 @@ pub struct SiteSettings {
     pub max_runners: usize,
     /// `MYRUNSTREAK_ADMIN_TOKEN`: the operator's bearer token for `/admin` (unset: no admin).
     pub admin_token: Option<Secret>,
+    /// `MYRUNSTREAK_SITE_ROUTERS`: how many runners' API routers (each with its snapshot in
+    /// memory) the site keeps at once, the least recently used dropped first (default 200).
+    pub max_routers: usize,
     /// `MYRUNSTREAK_SITE_SYNC_EVERY`: how often each runner is synced (default 1 hour).
     pub sync_every: SignedDuration,
     /// `MYRUNSTREAK_SITE_CONCURRENCY`: syncs at once, all runners together (default 4).
@@ -154,6 +167,7 @@ impl SiteSettings {
                 .unwrap_or_else(|| config_home.join("myrunstreak").join("site.key")),
             max_runners: number("MYRUNSTREAK_MAX_RUNNERS", 1000)? as usize,
             admin_token: get("MYRUNSTREAK_ADMIN_TOKEN").map(Secret::new),
+            max_routers: number("MYRUNSTREAK_SITE_ROUTERS", 200)?.max(1) as usize,
             sync_every: SignedDuration::from_mins(minutes.max(1) as i64),
             concurrency: number("MYRUNSTREAK_SITE_CONCURRENCY", 4)?.max(1) as usize,
             app_requests_per_hour: number("MYRUNSTREAK_APP_REQUESTS_PER_HOUR", 20_000)?,
@@ -228,6 +242,7 @@ pub struct Site {
     config: SiteSettings,
     book: Arc<dyn AccountBook>,
     sealer: Arc<dyn Sealer>,
+    mirrors: Arc<dyn MirrorHome>,
     /// Told of every runner's SmashRun requests (the scheduler's app-wide budget).
     observer: Option<smashrun_client::Observer>,
 }
@@ -250,19 +265,22 @@ fn verifier_context(state_hash: &str) -> String {
 }
 
 impl Site {
-    /// The site over `book` and `sealer`; `base` holds the app's SmashRun credentials and the
-    /// defaults every runner starts from.
+    /// The site over `book` and `sealer`, with the mirrors in its data folder
+    /// ([`LocalMirrors`]; see [`Site::with_mirrors`]); `base` holds the app's SmashRun
+    /// credentials and the defaults every runner starts from.
     pub fn new(
         base: Settings,
         config: SiteSettings,
         book: Arc<dyn AccountBook>,
         sealer: Arc<dyn Sealer>,
     ) -> Result<Site, SiteError> {
+        let mirrors = Arc::new(LocalMirrors::new(&config.data_dir));
         Ok(Site {
             base,
             config,
             book,
             sealer,
+            mirrors,
             observer: None,
         })
     }
@@ -271,6 +289,17 @@ impl Site {
     pub fn with_observer(mut self, observer: smashrun_client::Observer) -> Site {
         self.observer = Some(observer);
         self
+    }
+
+    /// The same site with its runners' mirrors in `mirrors` (S3 on AWS).
+    pub fn with_mirrors(mut self, mirrors: Arc<dyn MirrorHome>) -> Site {
+        self.mirrors = mirrors;
+        self
+    }
+
+    /// Where the runners' mirrors live.
+    pub fn mirrors(&self) -> &Arc<dyn MirrorHome> {
+        &self.mirrors
     }
 
     /// The site's settings.
@@ -516,7 +545,8 @@ impl Site {
         self.book.runner(id).await?.ok_or(SiteError::NoRunner)
     }
 
-    /// Where this runner's mirror lives (one DuckDB file per runner).
+    /// Where this runner's mirror lives in the data folder (one DuckDB file per runner), where
+    /// a sync writes it: the embedded site's mirror itself, the worker's scratch copy on AWS.
     pub fn mirror_path(&self, runner_id: &str) -> PathBuf {
         self.config
             .data_dir
@@ -668,19 +698,12 @@ impl Site {
         Ok(runner)
     }
 
-    /// `Delete my account`: the runner's mirror folder, tokens, sessions, API tokens and health.
+    /// `Delete my account`: the runner's mirror (every copy, [`MirrorHome::remove`]), tokens,
+    /// sessions, API tokens and health.
     pub async fn delete_account(&self, runner_id: &str) -> Result<(), SiteError> {
-        let folder = self.config.data_dir.join("runners").join(runner_id);
         // the account goes first: a sync starting meanwhile finds no runner
         self.book.delete_runner(runner_id).await?;
-        match std::fs::remove_dir_all(&folder) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(SiteError::Internal(format!(
-                "removing {}: {e}",
-                folder.display()
-            ))),
-        }
+        Ok(self.mirrors.remove(runner_id).await?)
     }
 
     /// Seals every runner's tokens again under the current key (key rotation's last step).
@@ -746,7 +769,8 @@ impl Site {
     /// ledger (manual and imported runs, overrides) is added to the runner's, and its mirrored
     /// runs are left to SmashRun, which the account already mirrors. The file must be the
     /// runner's: at least half of its mirrored runs must be in their own mirror (so their first
-    /// sync must have finished). Nothing is written when the file is refused.
+    /// sync must have finished). Nothing is written when the file is refused. The ledger is
+    /// changed through [`MirrorHome::write`].
     pub async fn adopt_database(
         &self,
         runner_id: &str,
@@ -754,12 +778,23 @@ impl Site {
         now: Timestamp,
     ) -> Result<Adopted, SiteError> {
         let runner = self.runner(runner_id).await?;
-        let mirror = self.mirror_path(&runner.id);
         let file = file.to_owned();
-        tokio::task::spawn_blocking(move || adopt(&file, &mirror, now))
-            .await
-            .map_err(|e| SiteError::Internal(e.to_string()))?
+        change_mirror(self.mirrors.as_ref(), &runner.id, move |mirror| {
+            adopt(&file, mirror, now)
+        })
+        .await
+        .map_err(|e| match e {
+            ChangeError::Change(e) => e,
+            ChangeError::Mirror(MirrorError::Missing) => not_synced_yet(),
+            ChangeError::Mirror(e) => e.into(),
+        })
     }
+}
+
+fn not_synced_yet() -> SiteError {
+    SiteError::Invalid(
+        "your first sync has not finished yet: bring the database in once it has, so that it can be checked against your SmashRun history".into(),
+    )
 }
 
 fn adopt(file: &Path, mirror: &Path, now: Timestamp) -> Result<Adopted, SiteError> {
@@ -782,9 +817,7 @@ fn adopt(file: &Path, mirror: &Path, now: Timestamp) -> Result<Adopted, SiteErro
     let entries = old.ledger()?;
     drop(old);
     if !mirror.exists() {
-        return Err(SiteError::Invalid(
-            "your first sync has not finished yet: bring the database in once it has, so that it can be checked against your SmashRun history".into(),
-        ));
+        return Err(not_synced_yet());
     }
     let mut store = Store::open(mirror, now)?;
     let ours: std::collections::HashSet<_> =

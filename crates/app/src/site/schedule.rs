@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use smashrun_client::Event;
 use tokio::sync::Semaphore;
@@ -31,6 +32,8 @@ pub struct Round {
     pub need_sign_in: usize,
     /// Requests sent to SmashRun in this round.
     pub requests: u64,
+    /// Runners handed to a queue, to be synced elsewhere (on AWS: one SQS message each).
+    pub queued: usize,
 }
 
 /// Which runners are due at `now` when each is synced `every`, in the order to sync them:
@@ -101,7 +104,7 @@ pub struct Scheduler {
     budget: Mutex<AppBudget>,
     /// Every SmashRun request any runner's client has sent (told by the site's observer).
     sent: Arc<AtomicU64>,
-    in_flight: Mutex<HashSet<String>>,
+    in_flight: Holds,
     /// Longest a single sync may take before it is given up (and recorded as failed).
     pub sync_timeout: Duration,
 }
@@ -130,6 +133,122 @@ impl Drop for Hold<'_> {
     }
 }
 
+/// The runners held in this process (see [`Hold`]).
+#[derive(Debug, Default)]
+pub struct Holds(Mutex<HashSet<String>>);
+
+impl Holds {
+    /// Holds `runner_id`; `None` while something else holds them.
+    pub fn hold(&self, runner_id: &str) -> Option<Hold<'_>> {
+        let mut set = self.0.lock().ok()?;
+        if !set.insert(runner_id.to_owned()) {
+            return None;
+        }
+        Some(Hold {
+            set: &self.0,
+            id: runner_id.to_owned(),
+        })
+    }
+
+    /// Whether `runner_id` is held.
+    pub fn is_held(&self, runner_id: &str) -> bool {
+        self.0
+            .lock()
+            .map(|s| s.contains(runner_id))
+            .unwrap_or(false)
+    }
+}
+
+/// How the site's pages get runners synced: the embedded site syncs in this process (the
+/// [`Scheduler`]); on AWS a sync is a message to the worker's queue, and the page never waits
+/// for it.
+#[async_trait]
+pub trait SyncRequests: Send + Sync {
+    /// Asks for a sync of `runner_id` (`mode`, or as the schedule says), without waiting for it.
+    /// Asking while a sync of theirs runs is not an error (it is one sync either way).
+    async fn request(
+        &self,
+        runner_id: &str,
+        mode: Option<SyncMode>,
+        now: Timestamp,
+    ) -> Result<(), SiteError>;
+
+    /// Syncs `runner_id` now and answers with the report (`POST /api/v1/sync` of their API);
+    /// `None` when that is not done here, or was not done now (already syncing, budget spent).
+    /// Only called when [`SyncRequests::syncs_in_request`].
+    async fn sync_now(
+        &self,
+        runner_id: &str,
+        now: Timestamp,
+    ) -> Option<Result<crate::SyncReport, SiteError>>;
+
+    /// Whether [`SyncRequests::sync_now`] can sync within a request.
+    fn syncs_in_request(&self) -> bool;
+
+    /// Whether a sync of `runner_id` is known to run (in this process).
+    fn is_syncing(&self, runner_id: &str) -> bool;
+
+    /// Holds `runner_id`'s mirror for one operation in this process; `None` while a sync or
+    /// another operation holds it.
+    fn hold(&self, runner_id: &str) -> Option<Hold<'_>>;
+
+    /// The operator's round at `now`: every runner whose last sync is `every` old (zero: every
+    /// runner who can be synced) is synced, or queued.
+    async fn round(&self, now: Timestamp, every: SignedDuration) -> Result<Round, SiteError>;
+
+    /// The app's SmashRun requests in the hour before `now`, when this process keeps the app's
+    /// budget (`None`: it does not, as on Lambda).
+    fn requests_last_hour(&self, _now: Timestamp) -> Option<u64> {
+        None
+    }
+}
+
+/// The embedded site: syncs run in this process, within the scheduler's limits.
+#[async_trait]
+impl SyncRequests for Arc<Scheduler> {
+    async fn request(
+        &self,
+        runner_id: &str,
+        mode: Option<SyncMode>,
+        now: Timestamp,
+    ) -> Result<(), SiteError> {
+        let (scheduler, runner) = (self.clone(), runner_id.to_owned());
+        tokio::spawn(async move {
+            let _ = scheduler.sync_one(&runner, mode, now).await;
+        });
+        Ok(())
+    }
+
+    async fn sync_now(
+        &self,
+        runner_id: &str,
+        now: Timestamp,
+    ) -> Option<Result<crate::SyncReport, SiteError>> {
+        self.sync_one(runner_id, Some(SyncMode::Incremental), now)
+            .await
+    }
+
+    fn syncs_in_request(&self) -> bool {
+        true
+    }
+
+    fn is_syncing(&self, runner_id: &str) -> bool {
+        Scheduler::is_syncing(self, runner_id)
+    }
+
+    fn hold(&self, runner_id: &str) -> Option<Hold<'_>> {
+        Scheduler::hold(self, runner_id)
+    }
+
+    async fn round(&self, now: Timestamp, every: SignedDuration) -> Result<Round, SiteError> {
+        self.round_every(now, every).await
+    }
+
+    fn requests_last_hour(&self, now: Timestamp) -> Option<u64> {
+        Some(Scheduler::requests_last_hour(self, now))
+    }
+}
+
 impl Scheduler {
     /// A scheduler for `site`, with its concurrency limit and app budget.
     pub fn new(site: Site) -> Scheduler {
@@ -146,7 +265,7 @@ impl Scheduler {
             limit: Arc::new(Semaphore::new(permits)),
             budget: Mutex::default(),
             sent,
-            in_flight: Mutex::default(),
+            in_flight: Holds::default(),
             sync_timeout: Duration::from_secs(300),
         }
     }
@@ -158,23 +277,13 @@ impl Scheduler {
 
     /// Whether a sync of this runner is running.
     pub fn is_syncing(&self, runner_id: &str) -> bool {
-        self.in_flight
-            .lock()
-            .map(|s| s.contains(runner_id))
-            .unwrap_or(false)
+        self.in_flight.is_held(runner_id)
     }
 
     /// Holds `runner_id`'s mirror for an operation; `None` while a sync or another operation
     /// holds it.
     pub fn hold(&self, runner_id: &str) -> Option<Hold<'_>> {
-        let mut set = self.in_flight.lock().ok()?;
-        if !set.insert(runner_id.to_owned()) {
-            return None;
-        }
-        Some(Hold {
-            set: &self.in_flight,
-            id: runner_id.to_owned(),
-        })
+        self.in_flight.hold(runner_id)
     }
 
     fn budget_left(&self, now: Timestamp) -> bool {
