@@ -61,8 +61,8 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     read_only: bool,
-    /// The columns of `runs` in the table's order, read once per open (see `write.rs`).
-    runs_columns: Option<Vec<String>>,
+    /// What the writer learns once per open (see `write.rs`).
+    writing: Option<write::Writing>,
 }
 
 impl std::fmt::Debug for Store {

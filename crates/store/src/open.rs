@@ -26,7 +26,7 @@ impl Store {
             conn,
             path,
             read_only: false,
-            runs_columns: None,
+            writing: None,
         };
         store.migrate(now)?;
         store.conn.execute(
@@ -58,7 +58,7 @@ impl Store {
             conn,
             path,
             read_only: true,
-            runs_columns: None,
+            writing: None,
         };
         let version = store.schema_version()?;
         if version > SCHEMA_VERSION {

@@ -24,12 +24,22 @@ impl Store {
     ) -> Result<SyncCounts, StoreError> {
         let now_us = micros(now);
         let rows = dedupe(runs);
-        if self.runs_columns.is_none() {
-            self.runs_columns = Some(runs_columns(&self.conn)?);
+        if self.writing.is_none() {
+            self.writing = Some(Writing::learn(&self.conn)?);
         }
-        let table = self.runs_columns.as_deref().unwrap_or_default();
+        let Some(writing) = self.writing.as_mut() else {
+            unreachable!("learnt above")
+        };
+        let table = &writing.columns;
         let tx = self.conn.transaction()?;
-        let known = known_ids(&tx, &rows)?;
+        let known = match &writing.fresh {
+            Some(fresh) => rows
+                .iter()
+                .map(|r| r.activity_id)
+                .filter(|id| fresh.added.contains(id))
+                .collect(),
+            None => known_ids(&tx, &rows)?,
+        };
         let (old, new): (Vec<&RunRow>, Vec<&RunRow>) =
             rows.iter().partition(|r| known.contains(&r.activity_id));
         let mut counts = SyncCounts {
@@ -65,8 +75,10 @@ impl Store {
             tx.execute_batch(&columns::merge(now_us))?;
             tx.execute_batch(&format!("DROP TABLE {STAGING}"))?;
         }
-        // a run that now reads fine is no longer a rejected one
-        if !rows.is_empty() {
+        // a run that now reads fine is no longer a rejected one (none can be while this writer
+        // has kept none since the table was empty)
+        let rejected_kept = writing.fresh.as_ref().is_none_or(|f| f.rejected_kept);
+        if !rows.is_empty() && rejected_kept {
             let (low, high) = id_range(&rows);
             let listed: Vec<i64> = rows.iter().map(|r| r.activity_id).collect();
             let mut stmt = tx.prepare_cached(
@@ -102,7 +114,46 @@ impl Store {
             }
         }
         tx.commit()?;
+        if let Some(fresh) = writing.fresh.as_mut() {
+            fresh.added.extend(new.iter().map(|r| r.activity_id));
+            fresh.rejected_kept |= !rejected.is_empty();
+        }
         Ok(counts)
+    }
+}
+
+/// What the writer learns once per open: the columns of `runs`, and whether this process is
+/// the only one to have written its runs.
+#[derive(Debug)]
+pub(crate) struct Writing {
+    /// The columns of `runs`, in the table's order (the appender fills them by position).
+    columns: Vec<String>,
+    /// `runs` and `rejected_runs` were empty when this process first wrote, so what it added
+    /// since is all they hold (the file is locked to one writer): no need to ask DuckDB which
+    /// ids are known. `None`: they were not empty.
+    fresh: Option<Fresh>,
+}
+
+#[derive(Debug)]
+struct Fresh {
+    added: HashSet<i64>,
+    rejected_kept: bool,
+}
+
+impl Writing {
+    fn learn(conn: &duckdb::Connection) -> Result<Writing, StoreError> {
+        let empty: bool = conn.query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM runs) AND NOT EXISTS (SELECT 1 FROM rejected_runs)",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(Writing {
+            columns: runs_columns(conn)?,
+            fresh: empty.then(|| Fresh {
+                added: HashSet::new(),
+                rejected_kept: false,
+            }),
+        })
     }
 }
 

@@ -455,3 +455,35 @@ fn an_assumed_offset_is_stored_and_read_back() {
     let again = runs.iter().find(|r| r.id.get() == 7).unwrap();
     assert!(!again.start.offset_assumed());
 }
+
+/// A writer that found the tables empty knows what it added without asking DuckDB; one that
+/// opens a file with runs asks. Both count the same.
+#[test]
+fn a_new_file_s_writer_and_a_reopened_one_count_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.duckdb");
+    let one = vec![row(1, "2026-05-01T07:00:00-04:00", 5.0, "")];
+    let bad = RejectedRow {
+        activity_id: Some(7),
+        reason: "activity 7: distance: not a number".into(),
+        raw_json: r#"{"activityId":7,"distance":"far"}"#.into(),
+    };
+    {
+        let mut store = Store::open(&path, now()).unwrap();
+        assert_eq!(store.apply(&one, &[bad], now()).unwrap().added, 1);
+        assert_eq!(store.apply(&one, &[], now()).unwrap().unchanged, 1);
+        // the rejected run now reads fine: it is added, and no longer kept as rejected
+        let fixed = vec![row(7, "2026-05-02T07:00:00-04:00", 3.0, "")];
+        assert_eq!(store.apply(&fixed, &[], now()).unwrap().added, 1);
+        assert!(store.rejected().unwrap().is_empty());
+    }
+    let mut store = Store::open(&path, now()).unwrap();
+    let both = vec![
+        row(1, "2026-05-01T07:00:00-04:00", 5.0, ""),
+        row(7, "2026-05-02T07:00:00-04:00", 3.0, ""),
+        row(8, "2026-05-03T07:00:00-04:00", 4.0, ""),
+    ];
+    let c = store.apply(&both, &[], now()).unwrap();
+    assert_eq!((c.added, c.unchanged), (1, 2), "{c:?}");
+    assert_eq!(store.count().unwrap(), 3);
+}
