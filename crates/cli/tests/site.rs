@@ -555,6 +555,57 @@ async fn two_runners_each_see_only_their_own_runs_and_streak() {
         .await
         .unwrap();
     assert_eq!(via_token.as_array().unwrap().len(), ids_b.len());
+    let with_token = async |token: &str| {
+        world
+            .http
+            .get(format!("{}/api/v1/streak", world.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+
+    // the account page lists it (by label, never the token), and only its runner revokes it
+    let page = world
+        .get("/account", Some(&session_b))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("script · created"), "{page}");
+    assert!(
+        !page.contains(&token),
+        "the token itself is never shown again"
+    );
+    let listed = page
+        .split("name=\"token\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a revoke form")
+        .to_owned();
+    let foreign = world
+        .post(
+            "/account/tokens/revoke",
+            &session_a,
+            Some(&world.url),
+            &[("token", &listed)],
+        )
+        .await;
+    assert_eq!(foreign.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(with_token(&token).await, StatusCode::OK, "still b's");
+    let revoked = world
+        .post(
+            "/account/tokens/revoke",
+            &session_b,
+            Some(&world.url),
+            &[("token", &listed)],
+        )
+        .await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert!(revoked.text().await.unwrap().contains("Token revoked."));
+    assert_eq!(with_token(&token).await, StatusCode::UNAUTHORIZED);
 
     // sign-out ends the session
     let out = world

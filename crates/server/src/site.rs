@@ -32,8 +32,8 @@ use maud::{DOCTYPE, Markup, html};
 use myrunstreak_app::queries::StreakQuery;
 use myrunstreak_app::site::schedule::{Scheduler, SyncRequests};
 use myrunstreak_app::site::{
-    Callback, MirrorError, MirrorLedger, Recent, RunnerAccount, RunnerSettings, Site, SiteError,
-    SyncHealth,
+    ApiTokenRecord, Callback, MirrorError, MirrorLedger, Recent, RunnerAccount, RunnerSettings,
+    Site, SiteError, SyncHealth,
 };
 use myrunstreak_app::{ExportFormat, Goals, Mirror, SyncMode};
 use serde::Deserialize;
@@ -99,6 +99,7 @@ pub fn site_router_over(site: Site, syncs: Arc<dyn SyncRequests>, clock: Clock) 
         .route("/account", get(account_page))
         .route("/account/settings", post(save_settings))
         .route("/account/tokens", post(create_token))
+        .route("/account/tokens/revoke", post(revoke_token))
         .route("/account/sync", post(sync_now))
         .route("/account/delete", post(delete_account))
         .route("/account/export/{format}", get(export))
@@ -678,18 +679,26 @@ async fn account_page(State(state): State<Shared>, headers: HeaderMap) -> Respon
         Ok(c) => c,
         Err(r) => return r,
     };
+    account_page_of(&state, caller.runner(), None).await
+}
+
+/// The account page of `runner_id`, with `notice` at its top.
+async fn account_page_of(state: &SiteState, runner_id: &str, notice: Option<Markup>) -> Response {
     let site = &state.site;
-    let runner = match site.runner(caller.runner()).await {
+    let runner = match site.runner(runner_id).await {
         Ok(r) => r,
         Err(_) => return unauthorized(),
     };
     let health = site.book().health(&runner.id).await.unwrap_or_default();
-    account_view(&runner, &health, state.syncs.is_syncing(&runner.id), None)
+    let tokens = site.api_tokens(&runner.id).await.unwrap_or_default();
+    let syncing = state.syncs.is_syncing(&runner.id);
+    account_view(&runner, &health, &tokens, syncing, notice)
 }
 
 fn account_view(
     runner: &RunnerAccount,
     health: &SyncHealth,
+    tokens: &[ApiTokenRecord],
     syncing: bool,
     notice: Option<Markup>,
 ) -> Response {
@@ -730,6 +739,19 @@ fn account_view(
                 h2 { "Personal API tokens" }
                 p.muted { "For scripts: send " code { "Authorization: Bearer <token>" } " to /api/v1. The token is shown once." }
                 form method="post" action="/account/tokens" { input name="label" placeholder="name, e.g. my-watch-face"; " " button type="submit" { "Create a token" } }
+                @if !tokens.is_empty() {
+                    ul #token-list {
+                        @for t in tokens {
+                            li {
+                                (t.label) " · created " (when(Some(t.created))) " "
+                                form.inline method="post" action="/account/tokens/revoke" {
+                                    input type="hidden" name="token" value=(t.id_hash);
+                                    button type="submit" { "Revoke" }
+                                }
+                            }
+                        }
+                    }
+                }
             }
             section #data {
                 h2 { "Your data" }
@@ -784,8 +806,7 @@ async fn save_settings(
     match result {
         Ok(runner) => {
             forget_router(&state, &runner.id);
-            let health = site.book().health(&runner.id).await.unwrap_or_default();
-            account_view(&runner, &health, false, Some(html! { p { "Saved." } }))
+            account_page_of(&state, &runner.id, Some(html! { p { "Saved." } })).await
         }
         Err(SiteError::Invalid(m)) => error_page(StatusCode::BAD_REQUEST, &m),
         Err(e) => ApiError::internal(e).into_response(),
@@ -819,6 +840,40 @@ async fn create_token(
             r.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
+        }
+        Err(SiteError::Invalid(m)) => error_page(StatusCode::BAD_REQUEST, &m),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RevokeForm {
+    /// The token's hash, as the account page lists it.
+    token: String,
+}
+
+/// `POST /account/tokens/revoke`: one of the runner's personal API tokens stops working at once.
+async fn revoke_token(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    let caller = match signed_in_browser(&state, &headers, &Method::POST).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match state
+        .site
+        .revoke_api_token(caller.runner(), &form.token)
+        .await
+    {
+        Ok(()) => {
+            account_page_of(
+                &state,
+                caller.runner(),
+                Some(html! { p { "Token revoked." } }),
+            )
+            .await
         }
         Err(SiteError::Invalid(m)) => error_page(StatusCode::BAD_REQUEST, &m),
         Err(e) => ApiError::internal(e).into_response(),

@@ -535,6 +535,24 @@ impl Site {
         Ok(token)
     }
 
+    /// A runner's personal API tokens (their labels and creation; the tokens themselves are
+    /// kept only as hashes), oldest first.
+    pub async fn api_tokens(&self, runner_id: &str) -> Result<Vec<ApiTokenRecord>, SiteError> {
+        self.book.api_tokens_of(runner_id).await
+    }
+
+    /// Revokes one of a runner's personal API tokens, named by its hash: it stops working at
+    /// once. Another runner's token is left alone ([`SiteError::Invalid`]).
+    pub async fn revoke_api_token(&self, runner_id: &str, id_hash: &str) -> Result<(), SiteError> {
+        if self.book.delete_api_token(runner_id, id_hash).await? {
+            Ok(())
+        } else {
+            Err(SiteError::Invalid(
+                "no such token of yours (already revoked?)".into(),
+            ))
+        }
+    }
+
     /// `POST /auth/logout`: ends this session.
     pub async fn logout(&self, session: &str) -> Result<(), SiteError> {
         self.book.delete_session(&hash(session)).await
