@@ -526,6 +526,60 @@ async fn two_runners_each_see_only_their_own_runs_and_streak() {
     let (_, streak_b) = world.get_json("/api/v1/streak", &session_b).await;
     assert_ne!(streak_b["timezone"], "Asia/Tokyo");
 
+    // public pages only for a runner who opted in: their page, badge, status.json and feed
+    let form = [
+        ("time_zone", "Asia/Tokyo"),
+        ("handle", "ann-runs"),
+        ("public", "on"),
+    ];
+    let opted = world
+        .post("/account/settings", &session_a, Some(&world.url), &form)
+        .await;
+    assert_eq!(opted.status(), StatusCode::OK);
+    let page = world.get("/r/ann-runs", None).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let status = world.get("/r/ann-runs/status.json", None).await.unwrap();
+    assert_eq!(status.status(), StatusCode::OK);
+    let status: Value = status.json().await.unwrap();
+    assert_eq!(
+        status["current"]["days"], streak["current"]["days"],
+        "{status}"
+    );
+    let feed = world.get("/r/ann-runs/streak.ics", None).await.unwrap();
+    assert!(
+        feed.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    assert!(feed.text().await.unwrap().starts_with("BEGIN:VCALENDAR"));
+    let other = world.get("/r/ann-runs/runs.duckdb", None).await.unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    let board = world
+        .get("/leaderboard", None)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(board.contains("ann-runs"), "{board}");
+    world
+        .post(
+            "/account/settings",
+            &session_a,
+            Some(&world.url),
+            &form[..2],
+        )
+        .await;
+    for path in [
+        "/r/ann-runs",
+        "/r/ann-runs/status.json",
+        "/r/ann-runs/badge.svg",
+    ] {
+        let r = world.get(path, None).await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path} after opting out");
+    }
+
     // a personal API token reaches the same runner's API without a cookie
     let made = world
         .post(

@@ -62,6 +62,8 @@ pub(crate) fn router(state: Shared) -> Router {
         .routes(routes!(dashboard_page))
         .routes(routes!(day_page))
         .routes(routes!(badge))
+        .routes(routes!(status_json))
+        .routes(routes!(streak_ics))
         .with_state(state.clone())
         .split_for_parts();
     let _ = OPENAPI.set(api);
@@ -645,6 +647,43 @@ async fn day_page(
         Ok(("text/html; charset=utf-8", html.into_bytes()))
     })
     .await
+}
+
+/// One of the published status files (`myrunstreak publish`'s), rendered from the snapshot.
+async fn published(state: &Shared, name: &str) -> Result<Response, ApiError> {
+    let s = snapshot(state).await?;
+    let fresh = Freshness::of(s.last_success.as_ref(), state.config.stale_after);
+    let publication = myrunstreak_app::publish::publish(
+        &s.runs,
+        &state.config.query,
+        &fresh,
+        Timestamp::now(),
+        state.config.units,
+    )
+    .map_err(ApiError::internal)?;
+    let file = publication
+        .files
+        .into_iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| ApiError::internal(format!("no published file {name}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, file.content_type),
+            (header::CACHE_CONTROL, file.cache_control),
+        ],
+        file.body,
+    )
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/status.json", tag = "dashboard", responses((status = 200, description = "The published status: the streak and today's verdict, as `myrunstreak publish` writes it (no private text)")))]
+async fn status_json(State(state): State<Shared>) -> Result<Response, ApiError> {
+    published(&state, "status.json").await
+}
+
+#[utoipa::path(get, path = "/streak.ics", tag = "dashboard", responses((status = 200, description = "The streak as an iCalendar feed, as `myrunstreak publish` writes it")))]
+async fn streak_ics(State(state): State<Shared>) -> Result<Response, ApiError> {
+    published(&state, "streak.ics").await
 }
 
 #[utoipa::path(get, path = "/badge.svg", tag = "dashboard", responses((status = 200, description = "An embeddable streak badge (SVG)")))]

@@ -107,7 +107,7 @@ pub fn site_router_over(site: Site, syncs: Arc<dyn SyncRequests>, clock: Clock) 
         .route("/admin/round", post(admin_round))
         .route("/leaderboard", get(leaderboard))
         .route("/r/{handle}", get(public_page))
-        .route("/r/{handle}/badge.svg", get(public_badge))
+        .route("/r/{handle}/{file}", get(public_file))
         .fallback(runner_pages)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
         // a single-runner database may be large
@@ -1188,13 +1188,23 @@ async fn public_page(State(state): State<Shared>, Path(handle): Path<String>) ->
                 h2 { (handle) }
                 p { "Current streak: " strong #public-streak { (health.current_streak) } " days" }
                 p { img src=(format!("/r/{handle}/badge.svg")) alt="streak badge"; }
+                p.muted { a href=(format!("/r/{handle}/status.json")) { "status.json" } " · " a href=(format!("/r/{handle}/streak.ics")) { "calendar feed" } }
                 p.muted { a href="/leaderboard" { "Leaderboard" } }
             }
         },
     )
 }
 
-async fn public_badge(State(state): State<Shared>, Path(handle): Path<String>) -> Response {
+/// `/r/{handle}/badge.svg`, `status.json` and `streak.ics`: an opted-in runner's published
+/// files, as their own single-runner server renders them.
+async fn public_file(
+    State(state): State<Shared>,
+    Path((handle, file)): Path<(String, String)>,
+) -> Response {
+    if !["badge.svg", "status.json", "streak.ics"].contains(&file.as_str()) {
+        return ApiError::not_found("a public page has badge.svg, status.json and streak.ics")
+            .into_response();
+    }
     let Some(runner) = public_runner(&state, &handle).await else {
         return ApiError::not_found("no public page has that name").into_response();
     };
@@ -1202,7 +1212,7 @@ async fn public_badge(State(state): State<Shared>, Path(handle): Path<String>) -
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let request = Request::get("/badge.svg")
+    let request = Request::get(format!("/{file}"))
         .body(Body::empty())
         .unwrap_or_default();
     match inner.oneshot(request).await {

@@ -314,6 +314,8 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
         ("get", "/"),
         ("get", "/days/{date}"),
         ("get", "/badge.svg"),
+        ("get", "/status.json"),
+        ("get", "/streak.ics"),
     ];
     assert_eq!(
         paths,
@@ -345,6 +347,11 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
             "{method} {path}: {status}"
         );
     }
+    // the published status is the streak's answer, as `myrunstreak publish` writes it
+    let status = get_json(&w.base, "/status.json").await;
+    let streak = get_json(&w.base, "/api/v1/streak").await;
+    assert_eq!(status["current"], streak["current"], "{status}");
+    assert_eq!(status["today"], streak["today"]);
 }
 
 #[tokio::test]
