@@ -282,17 +282,14 @@ pub async fn first_sync<S: RunMirror>(
     progress: &(dyn Fn(SyncEvent) + Send + Sync),
 ) -> Result<(S, SyncReport), SyncError> {
     let (started, wall, requests_before) = (now(), std::time::Instant::now(), client.requests());
-    progress(SyncEvent::Fetching {
-        what: "every run".into(),
-    });
-    let (mut notes, hints) = (Vec::new(), ListingHints::default());
-    let (store, listing) = tokio::join!(open, full_listing(client, &hints, &mut notes));
+    let hints = ListingHints::default();
+    let (store, prefetched) = tokio::join!(open, every_run(client, &hints, progress));
     let mut store = store?;
     let begun = Begun {
         started,
         wall,
         requests_before,
-        prefetched: Some(Prefetched { listing, notes }),
+        prefetched: Some(prefetched),
     };
     let report = sync_begun(&mut store, client, request, now, progress, begun).await?;
     Ok((store, report))
@@ -307,10 +304,24 @@ struct Begun {
     prefetched: Option<Prefetched>,
 }
 
-/// A full listing fetched before the store was open, with the notes of its fetching.
+/// A full listing, with the notes of its fetching.
 struct Prefetched {
     listing: Result<(Items, ListingCheck), SyncError>,
     notes: Vec<String>,
+}
+
+/// Asks SmashRun for every run ([`full_listing`]), saying so.
+async fn every_run(
+    client: &impl RunSource,
+    hints: &ListingHints,
+    progress: &(dyn Fn(SyncEvent) + Send + Sync),
+) -> Prefetched {
+    progress(SyncEvent::Fetching {
+        what: "every run".into(),
+    });
+    let mut notes = Vec::new();
+    let listing = full_listing(client, hints, &mut notes).await;
+    Prefetched { listing, notes }
 }
 
 async fn sync_begun(
@@ -519,18 +530,12 @@ async fn run(
     let mut notes = Vec::new();
     let fetched = match mode {
         SyncMode::Full => {
-            let (listing, check) = match prefetched {
-                Some(prefetched) => {
-                    notes.extend(prefetched.notes);
-                    prefetched.listing?
-                }
-                None => {
-                    progress(SyncEvent::Fetching {
-                        what: "every run".into(),
-                    });
-                    full_listing(client, &hints, &mut notes).await?
-                }
+            let fetched = match prefetched {
+                Some(prefetched) => prefetched,
+                None => every_run(client, &hints, progress).await,
             };
+            notes.extend(fetched.notes);
+            let (listing, check) = fetched.listing?;
             Fetched {
                 ids: None,
                 listing,

@@ -24,11 +24,9 @@ impl Store {
     ) -> Result<SyncCounts, StoreError> {
         let now_us = micros(now);
         let rows = dedupe(runs);
-        if self.writing.is_none() {
-            self.writing = Some(Writing::learn(&self.conn)?);
-        }
-        let Some(writing) = self.writing.as_mut() else {
-            unreachable!("learnt above")
+        let writing = match &mut self.writing {
+            Some(writing) => writing,
+            unknown => unknown.insert(Writing::learn(&self.conn)?),
         };
         let table = &writing.columns;
         let tx = self.conn.transaction()?;
