@@ -88,13 +88,20 @@ pub trait RunMirror: Send {
     fn count(&self) -> Result<u64, StoreError>;
     /// Ids of live runs within the run-day window.
     fn run_ids(&self, since: Option<Date>, until: Option<Date>) -> Result<Vec<i64>, StoreError>;
-    /// Writes one batch in one transaction.
+    /// Writes one batch in one transaction (or in the open group of [`RunMirror::group_writes`]).
     fn apply(
         &mut self,
         runs: &[RunRow],
         rejected: &[RejectedRow],
         now: Timestamp,
     ) -> Result<SyncCounts, StoreError>;
+    /// Commits about once per `size` runs rather than once per batch, until
+    /// [`RunMirror::settle`]; a batch is never split between two transactions.
+    fn group_writes(&mut self, _size: usize) {}
+    /// Commits the open group.
+    fn settle(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Live runs within the window, with the time a listing first lacked each (if it did).
     fn live_runs_missing_since(
         &self,
@@ -220,6 +227,14 @@ impl RunMirror for Store {
         now: Timestamp,
     ) -> Result<SyncCounts, StoreError> {
         Store::apply(self, runs, rejected, now)
+    }
+
+    fn group_writes(&mut self, size: usize) {
+        Store::group_writes(self, size)
+    }
+
+    fn settle(&mut self) -> Result<(), StoreError> {
+        Store::settle(self)
     }
 
     fn live_runs_missing_since(

@@ -41,6 +41,10 @@ use thiserror::Error;
 /// 0.36-0.40 s and 90-94 MB, 5,000 0.36-0.41 s and 102-104 MB, 10,000 0.37-0.39 s and 113 MB.
 pub const BATCH: usize = 2500;
 
+/// How many runs a sync writes per transaction (a commit is a WAL write and an fsync, 10 ms or
+/// more): two batches. 10,000 was as fast and peaked 3 MB higher (`scripts/bench-sync`).
+pub const COMMIT_EVERY: usize = 5_000;
+
 /// How much before the last successful sync an incremental sync starts looking. Whether
 /// SmashRun compares `fromDateUTC` in UTC or in the account's local time is not known; offsets
 /// run from −12:00 to +14:00, so either reading is off by at most 14 hours, and reading the
@@ -627,7 +631,7 @@ async fn run(
         });
     }
     progress(SyncEvent::Writing);
-    // batches of BATCH runs, each one transaction: DuckDB holds a transaction's rows in memory.
+    // batches of BATCH runs, two to a transaction: DuckDB holds a transaction's rows in memory.
     // Each batch is parsed (or moved out of the listing) just before it is written and freed
     // after: a full listing is the largest thing a sync holds. The parsing runs on a thread of
     // its own, one batch ahead of the writer, so the two halves of the loop overlap.
@@ -637,7 +641,8 @@ async fn run(
     let listed = listing.len();
     let gather_ids = ids.is_none();
     let started = std::time::Instant::now();
-    let (writing, parsing) = std::thread::scope(|scope| -> Result<_, SyncError> {
+    store.group_writes(COMMIT_EVERY);
+    let written = std::thread::scope(|scope| -> Result<_, SyncError> {
         // a rendezvous: the parser prepares the next batch while the writer writes this one,
         // and waits for the writer before it starts another (two batches held at most)
         let (send, prepared) = std::sync::mpsc::sync_channel::<Prepared>(0);
@@ -667,7 +672,13 @@ async fn run(
             .join()
             .map_err(|_| SyncError::Stopped("the listing's parser"))?;
         Ok((writing, parsing))
-    })?;
+    });
+    // what was written is kept even when a later batch failed, as with a commit per batch
+    let settle = std::time::Instant::now();
+    let settled = store.settle();
+    let (mut writing, parsing) = written?;
+    settled?;
+    writing += settle.elapsed();
     let ms = writing.as_secs_f64() * 1000.0;
     let parse_ms = parsing.as_secs_f64() * 1000.0;
     let total_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -63,6 +63,8 @@ pub struct Store {
     read_only: bool,
     /// What the writer learns once per open (see `write.rs`).
     writing: Option<write::Writing>,
+    /// Writes grouped into fewer transactions, during a sync (see `write.rs`).
+    group: Option<write::Group>,
 }
 
 impl std::fmt::Debug for Store {

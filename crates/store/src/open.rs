@@ -27,6 +27,7 @@ impl Store {
             path,
             read_only: false,
             writing: None,
+            group: None,
         };
         store.migrate(now)?;
         store.conn.execute(
@@ -55,6 +56,7 @@ impl Store {
             path,
             read_only: true,
             writing: None,
+            group: None,
         };
         let version = store.schema_version()?;
         if version > SCHEMA_VERSION {

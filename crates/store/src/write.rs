@@ -22,21 +22,86 @@ impl Store {
         rejected: &[RejectedRow],
         now: Timestamp,
     ) -> Result<SyncCounts, StoreError> {
+        if self.writing.is_none() {
+            self.writing = Some(Writing::learn(&self.conn)?);
+        }
+        let Some(writing) = self.writing.as_mut() else {
+            unreachable!("learnt just above")
+        };
+        let Some(group) = self.group.as_mut() else {
+            let tx = self.conn.transaction()?;
+            let (counts, added) = write_batch(&tx, writing, runs, rejected, now)?;
+            tx.commit()?;
+            writing.added(&added, rejected);
+            return Ok(counts);
+        };
+        if group.open == 0 {
+            self.conn.execute_batch("BEGIN TRANSACTION")?;
+        }
+        match write_batch(&self.conn, writing, runs, rejected, now) {
+            Ok((counts, added)) => {
+                // what this transaction added counts as known to the next batch of it
+                writing.added(&added, rejected);
+                group.open += runs.len() + rejected.len();
+                if group.open >= group.size {
+                    group.open = 0;
+                    self.conn.execute_batch("COMMIT")?;
+                }
+                Ok(counts)
+            }
+            Err(e) => {
+                group.open = 0;
+                let _ = self.conn.execute_batch("ROLLBACK");
+                // what it learnt of the batches rolled back is wrong now
+                self.writing = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// From now on, [`Store::apply`] commits once per `size` runs or so rather than once per
+    /// batch (a commit is a WAL write and an fsync), until [`Store::settle`]. Each group is still
+    /// one transaction: a process killed in the middle loses that group, never part of a batch.
+    pub fn group_writes(&mut self, size: usize) {
+        self.group = Some(Group { size, open: 0 });
+    }
+
+    /// Commits what [`Store::group_writes`] holds and goes back to one transaction per batch.
+    pub fn settle(&mut self) -> Result<(), StoreError> {
+        match self.group.take() {
+            Some(Group { open, .. }) if open > 0 => Ok(self.conn.execute_batch("COMMIT")?),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Writes grouped by [`Store::group_writes`]: how many runs make a group, and how many the open
+/// transaction holds (0: none is open).
+#[derive(Debug)]
+pub(crate) struct Group {
+    size: usize,
+    open: usize,
+}
+
+/// One batch, in the transaction `tx` is in: its counts, and the ids it added to `runs`.
+fn write_batch(
+    tx: &duckdb::Connection,
+    writing: &Writing,
+    runs: &[RunRow],
+    rejected: &[RejectedRow],
+    now: Timestamp,
+) -> Result<(SyncCounts, Vec<i64>), StoreError> {
+    {
         let now_us = micros(now);
         let rows = dedupe(runs);
-        let writing = match &mut self.writing {
-            Some(writing) => writing,
-            unknown => unknown.insert(Writing::learn(&self.conn)?),
-        };
         let table = &writing.columns;
-        let tx = self.conn.transaction()?;
         let known = match &writing.fresh {
             Some(fresh) => rows
                 .iter()
                 .map(|r| r.activity_id)
                 .filter(|id| fresh.added.contains(id))
                 .collect(),
-            None => known_ids(&tx, &rows)?,
+            None => known_ids(tx, &rows)?,
         };
         let (old, new): (Vec<&RunRow>, Vec<&RunRow>) =
             rows.iter().partition(|r| known.contains(&r.activity_id));
@@ -111,12 +176,7 @@ impl Store {
                 ])?;
             }
         }
-        tx.commit()?;
-        if let Some(fresh) = writing.fresh.as_mut() {
-            fresh.added.extend(new.iter().map(|r| r.activity_id));
-            fresh.rejected_kept |= !rejected.is_empty();
-        }
-        Ok(counts)
+        Ok((counts, new.iter().map(|r| r.activity_id).collect()))
     }
 }
 
@@ -139,6 +199,14 @@ struct Fresh {
 }
 
 impl Writing {
+    /// Remembers what a written batch added, when this writer keeps track itself.
+    fn added(&mut self, ids: &[i64], rejected: &[RejectedRow]) {
+        if let Some(fresh) = self.fresh.as_mut() {
+            fresh.added.extend(ids);
+            fresh.rejected_kept |= !rejected.is_empty();
+        }
+    }
+
     fn learn(conn: &duckdb::Connection) -> Result<Writing, StoreError> {
         let empty: bool = conn.query_row(
             "SELECT NOT EXISTS (SELECT 1 FROM runs) AND NOT EXISTS (SELECT 1 FROM rejected_runs)",
@@ -163,7 +231,7 @@ fn id_range(rows: &[&RunRow]) -> (i64, i64) {
 }
 
 /// Which of `rows` (sorted by id) are already in `runs`, deleted ones included.
-fn known_ids(tx: &duckdb::Transaction<'_>, rows: &[&RunRow]) -> Result<HashSet<i64>, StoreError> {
+fn known_ids(tx: &duckdb::Connection, rows: &[&RunRow]) -> Result<HashSet<i64>, StoreError> {
     if rows.is_empty() {
         return Ok(HashSet::new());
     }

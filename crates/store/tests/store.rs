@@ -487,3 +487,38 @@ fn a_new_file_s_writer_and_a_reopened_one_count_alike() {
     assert_eq!((c.added, c.unchanged), (1, 2), "{c:?}");
     assert_eq!(store.count().unwrap(), 3);
 }
+
+/// Grouped writes commit once per group, never part of a batch: a group still open when the
+/// process ends is lost whole, the groups before it are kept, and the batches of one group
+/// see each other's runs.
+#[test]
+fn grouped_writes_keep_whole_groups_and_see_their_own_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.duckdb");
+    let batch = |ids: std::ops::Range<i64>| -> Vec<RunRow> {
+        ids.map(|id| row(id, "2026-05-01T07:00:00-04:00", 5.0, ""))
+            .collect()
+    };
+    {
+        let mut store = Store::open(&path, now()).unwrap();
+        store.group_writes(4);
+        assert_eq!(store.apply(&batch(1..3), &[], now()).unwrap().added, 2);
+        // the second batch of the group repeats a run of the first: known, not added twice
+        let c = store.apply(&batch(2..5), &[], now()).unwrap();
+        assert_eq!((c.added, c.unchanged), (2, 1), "{c:?}");
+        // 5 runs written: the group was committed; this one opens the next group
+        store.apply(&batch(5..6), &[], now()).unwrap();
+        assert_eq!(store.count().unwrap(), 5, "its own transaction sees it");
+        // ended without settle (a crash): the open group is rolled back
+    }
+    let mut store = Store::open(&path, now()).unwrap();
+    assert_eq!(store.count().unwrap(), 4, "the committed group only");
+    store.group_writes(100);
+    store.apply(&batch(5..7), &[], now()).unwrap();
+    store.settle().unwrap();
+    // back to a transaction per batch, and other writes work again after settle
+    store.apply(&batch(7..8), &[], now()).unwrap();
+    store.mute_reminders_until(None).unwrap();
+    drop(store);
+    assert_eq!(Store::open(&path, now()).unwrap().count().unwrap(), 7);
+}
