@@ -1,4 +1,5 @@
-//! Writing a batch, in one transaction. Runs new to `runs` are appended straight into it as one
+//! Writing a batch, in one transaction (or, during a sync, in a group of batches that commits
+//! once: `group_writes`, `settle`). Runs new to `runs` are appended straight into it as one
 //! Arrow record batch (columnar, no per-value calls); runs already there are appended the same way
 //! to a staging table and merged with one statement, which tells edits from unchanged copies.
 //! Rejected activities are upserted. The layout of both batches comes from the column
