@@ -151,7 +151,7 @@ variable "worker_zip" {
 }
 
 variable "site_fanout_schedule" {
-  description = "EventBridge Scheduler expression of the site's fan-out: how often the runners due are enqueued."
+  description = "EventBridge Scheduler expression of the site's fan-out: how often the runners due are enqueued, syncs and reminders alike (a reminder goes out at most this long after its time)."
   type        = string
   default     = "rate(15 minutes)"
 }

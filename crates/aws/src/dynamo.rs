@@ -962,6 +962,8 @@ mod tests {
             handle: None,
             public: false,
             tokens: None,
+            remind_at: None,
+            reminder_channels: None,
         };
         let mut keys = [
             runner_order(&runner("r-b", "2026-01-02T00:00:00Z")),

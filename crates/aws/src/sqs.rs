@@ -1,6 +1,7 @@
 //! The queue of runners to sync (SQS): the fan-out sends one message per runner due, the worker
 //! takes them. A message's body is `{"runner_id": "...", "mode": null}` (the schedule's policy:
-//! incremental, full once a week) or `"mode": "full"`.
+//! incremental, full once a week) or `"mode": "full"`, with `"remind": true` when the runner has
+//! a reminder due (judged after a sync when their mirror is not fresh).
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
@@ -18,6 +19,8 @@ pub struct RunnerJob {
     pub runner_id: String,
     /// A full sync (`"mode": "full"`) rather than what the schedule says (`"mode": null`).
     pub full: bool,
+    /// The runner's reminder is due (`"remind": true`).
+    pub remind: bool,
 }
 
 /// A message that is not a [`RunnerJob`].
@@ -33,7 +36,11 @@ impl RunnerJob {
         } else {
             Value::Null
         };
-        json!({ "runner_id": self.runner_id, "mode": mode }).to_string()
+        if self.remind {
+            json!({ "runner_id": self.runner_id, "mode": mode, "remind": true }).to_string()
+        } else {
+            json!({ "runner_id": self.runner_id, "mode": mode }).to_string()
+        }
     }
 
     /// Reads a message body. The error never quotes the body.
@@ -50,7 +57,16 @@ impl RunnerJob {
             Some(Value::String(mode)) if mode == "full" => true,
             Some(_) => return Err(JobError("mode is neither null nor \"full\"")),
         };
-        Ok(RunnerJob { runner_id, full })
+        let remind = match value.get("remind") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(remind)) => *remind,
+            Some(_) => return Err(JobError("remind is not true or false")),
+        };
+        Ok(RunnerJob {
+            runner_id,
+            full,
+            remind,
+        })
     }
 }
 
@@ -173,10 +189,11 @@ mod tests {
 
     #[test]
     fn a_job_round_trips_and_a_bad_body_is_refused_without_being_quoted() {
-        for full in [false, true] {
+        for (full, remind) in [(false, false), (true, false), (false, true)] {
             let job = RunnerJob {
                 runner_id: "r-1".into(),
                 full,
+                remind,
             };
             assert_eq!(RunnerJob::parse(&job.body()).unwrap(), job);
         }
@@ -184,6 +201,7 @@ mod tests {
             &RunnerJob {
                 runner_id: "r-1".into(),
                 full: false,
+                remind: false,
             }
             .body(),
         )
@@ -194,6 +212,7 @@ mod tests {
             "secret-looking text",
             r#"{"mode": "full"}"#,
             r#"{"runner_id": "r", "mode": "sometimes"}"#,
+            r#"{"runner_id": "r", "remind": "sometimes"}"#,
         ] {
             let err = RunnerJob::parse(bad).unwrap_err().to_string();
             assert!(

@@ -98,6 +98,8 @@ fn runner(id: &str, smashrun_id: i64, created: &str) -> RunnerAccount {
             key: "k1".into(),
             data: "00ff".into(),
         }),
+        remind_at: None,
+        reminder_channels: None,
     }
 }
 
@@ -596,6 +598,7 @@ async fn the_runner_queue_sends_one_message_per_runner_in_batches_of_ten() {
         .map(|i| RunnerJob {
             runner_id: format!("r-{i}"),
             full: i == 5,
+            remind: false,
         })
         .collect();
     let report = queue.send(&jobs).await;

@@ -4,13 +4,9 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use common::Inbox;
 use jiff::civil::date;
 use serde_json::{Value, json};
 use smashrun_sandbox::Sandbox;
@@ -20,67 +16,6 @@ const ZONE: &str = "America/New_York";
 /// 2026-05-04 20:20 in New York: the sandbox's runner last ran on 2026-05-03, so today is at
 /// risk with 3 h 40 min left.
 const EVENING: &str = "2026-05-05T00:20:00Z";
-
-/// One request a receiver got, and what it answered.
-#[derive(Clone, Debug)]
-struct Received {
-    headers: HeaderMap,
-    body: String,
-    status: u16,
-}
-
-/// A local HTTP receiver that answers 503 to its first `fail_first` requests.
-#[derive(Clone, Default)]
-struct Inbox {
-    got: Arc<Mutex<Vec<Received>>>,
-    fail_first: Arc<AtomicU32>,
-}
-
-impl Inbox {
-    async fn start(fail_first: u32) -> (Inbox, SocketAddr) {
-        let inbox = Inbox::default();
-        inbox.fail_first.store(fail_first, Ordering::SeqCst);
-        let app = axum::Router::new()
-            .fallback(
-                |State(inbox): State<Inbox>, headers: HeaderMap, body: String| async move {
-                    let failing = inbox
-                        .fail_first
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                        .is_ok();
-                    let status = if failing {
-                        StatusCode::SERVICE_UNAVAILABLE
-                    } else {
-                        StatusCode::OK
-                    };
-                    inbox.got.lock().unwrap().push(Received {
-                        headers,
-                        body,
-                        status: status.as_u16(),
-                    });
-                    status
-                },
-            )
-            .with_state(inbox.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (inbox, addr)
-    }
-
-    fn delivered(&self) -> Vec<Received> {
-        self.got
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| r.status == 200)
-            .cloned()
-            .collect()
-    }
-
-    fn attempts(&self) -> usize {
-        self.got.lock().unwrap().len()
-    }
-}
 
 struct World {
     sandbox: Sandbox,

@@ -11,6 +11,10 @@ use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::{Value, json};
 use smashrun_sandbox::{Sandbox, SandboxConfig};
 
+mod common;
+
+use common::control;
+
 const BIN: &str = env!("CARGO_BIN_EXE_myrunstreak");
 const ADMIN: &str = "operator-token-for-the-test";
 
@@ -37,27 +41,23 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn control(sandbox: &Sandbox, method: reqwest::Method, path: &str, body: Value) -> Value {
-    reqwest::Client::new()
-        .request(method, format!("{}{}", sandbox.control_url(), path))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap_or(Value::Null)
-}
-
 impl SiteWorld {
     async fn start(extra_env: &[(&str, &str)]) -> SiteWorld {
-        let config = SandboxConfig {
+        SiteWorld::start_with(SiteWorld::sandbox_config(), extra_env).await
+    }
+
+    /// Two accounts of at most 80 runs, each signed in without a consent page.
+    fn sandbox_config() -> SandboxConfig {
+        SandboxConfig {
             years: 1,
             auto_approve: true,
             accounts: 2,
             max_runs: Some(80),
             ..SandboxConfig::default()
-        };
+        }
+    }
+
+    async fn start_with(config: SandboxConfig, extra_env: &[(&str, &str)]) -> SiteWorld {
         let sandbox = Sandbox::start_on_free_port(config).await.unwrap();
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
@@ -968,4 +968,150 @@ fn maud_escaped(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// Reminders per runner: a runner sets their own times and ntfy topic on the account page; the
+/// scheduler's round (here the operator's `POST /admin/round`) sends one reminder when their
+/// streak is at risk, and none again for the same time; the other runner, without reminders,
+/// gets nothing; the topic is sealed at rest and shown only by its host.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_runner_s_reminder_goes_to_their_own_channel_once_and_stays_sealed() {
+    // the first account (the classic runner) runs in New York every day until yesterday:
+    // today is at risk
+    let zone = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let today = jiff::Timestamp::now().to_zoned_datetime(zone).date();
+    let config = SandboxConfig {
+        end: Some(today.yesterday().unwrap()),
+        ..SiteWorld::sandbox_config()
+    };
+    let world = SiteWorld::start_with(config, &[]).await;
+    let (ntfy, ntfy_addr) = common::Inbox::start(0).await;
+    let topic = "streak-topic-0f3a9c";
+    let channel = format!("ntfy+http://{ntfy_addr}/{topic}");
+    let accounts = world.accounts().await;
+    let ann = world.sign_in(accounts[0]["id"].as_i64().unwrap()).await;
+    let bob = world.sign_in(accounts[1]["id"].as_i64().unwrap()).await;
+    let origin = Some(world.url.as_str());
+
+    // reminders need the runner's zone, and the site does not send mail
+    let refused = world
+        .post(
+            "/account/reminders",
+            &ann,
+            origin,
+            &[("times", "00:00"), ("channels", &channel)],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains("time zone"));
+    let saved = world
+        .post(
+            "/account/settings",
+            &ann,
+            origin,
+            &[("time_zone", "America/New_York")],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    let mail = world
+        .post(
+            "/account/reminders",
+            &ann,
+            origin,
+            &[("times", "00:00"), ("channels", "mailto:ann@example.com")],
+        )
+        .await;
+    assert_eq!(mail.status(), StatusCode::BAD_REQUEST);
+    // a form from another site changes nothing
+    let forged = world
+        .post(
+            "/account/reminders",
+            &ann,
+            Some("https://evil.example"),
+            &[("times", "00:00"), ("channels", &channel)],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    // 00:00 has passed today in any zone: due at once
+    let page = world
+        .post(
+            "/account/reminders",
+            &ann,
+            origin,
+            &[("times", "00:00"), ("channels", &channel)],
+        )
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains(&format!("ntfy http://{ntfy_addr}/[redacted]")),
+        "{page}"
+    );
+    assert!(!page.contains(topic), "the topic is never shown");
+
+    let round = world.round_all().await;
+    assert_eq!(round["reminders_due"], 1, "{round}");
+    assert_eq!(round["reminders_sent"], 1, "{round} {}", world.log());
+    let got = ntfy.delivered();
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].headers["title"]
+            .to_str()
+            .unwrap()
+            .starts_with("Streak at risk")
+    );
+    assert!(got[0].body.contains("run"), "{}", got[0].body);
+
+    // the same time is handled: nothing more, whatever the rounds
+    let again = world.round_all().await;
+    assert_eq!(again["reminders_due"], 0, "{again}");
+    assert_eq!(ntfy.attempts(), 1);
+
+    // the account page says what happened, by host only
+    let account = world
+        .get("/account", Some(&ann))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(account.contains("Last: "), "{account}");
+    assert!(account.contains("sent to ntfy"), "{account}");
+    assert!(!account.contains(topic));
+    // Bob's page has no reminders
+    let theirs = world
+        .get("/account", Some(&bob))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        theirs.contains(r#"<p id="reminder-state">Off.</p>"#),
+        "{theirs}"
+    );
+
+    // the topic is nowhere in plain text under ./data, nor in the log
+    for file in files_under(&world.data()) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(topic.len()).any(|w| w == topic.as_bytes()),
+            "{} holds the topic in plain text",
+            file.display()
+        );
+    }
+    assert!(!world.log().contains(topic));
+
+    // turned off: no longer due
+    let off = world
+        .post("/account/reminders", &ann, origin, &[("off", "on")])
+        .await;
+    assert_eq!(off.status(), StatusCode::OK);
+    assert!(
+        off.text()
+            .await
+            .unwrap()
+            .contains(r#"<p id="reminder-state">Off.</p>"#)
+    );
 }

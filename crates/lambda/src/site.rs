@@ -8,6 +8,10 @@
 //!
 //! What a message comes to:
 //! - synced and uploaded: done;
+//! - a `remind` message: synced first when the runner's mirror is older than 15 minutes (a failed
+//!   sync does not stop the reminder, which then says the day cannot be verified), the reminder
+//!   judged and sent by `Site::remind_runner`, the object uploaded; a reminder time already
+//!   handled (a duplicate message) sends nothing;
 //! - the runner is gone (deleted meanwhile): dropped, and nothing of theirs is written again (an
 //!   upload that raced the deletion is removed after it);
 //! - already synced since the message was sent (a duplicate queued while the workers were
@@ -31,6 +35,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use jiff::{SignedDuration, Timestamp};
 use myrunstreak_app::Settings;
 use myrunstreak_app::SyncMode;
+use myrunstreak_app::site::reminders::{SITE_BACKOFF, reminders_due, sync_before_reminder};
 use myrunstreak_app::site::schedule::due_order;
 use myrunstreak_app::site::{AccountBook, Site, SiteError, SiteSettings, SyncHealth};
 use myrunstreak_aws::{
@@ -155,6 +160,8 @@ pub struct FanOutSummary {
     pub failed: usize,
     /// Runners left alone until they sign in again.
     pub need_sign_in: usize,
+    /// Runners with a reminder due (their messages say `remind`).
+    pub reminders: usize,
 }
 
 /// The fan-out: who is due, one message each.
@@ -211,11 +218,17 @@ impl FanOut {
             rows.push((runner, health));
         }
         let (due, need_sign_in) = due_order(&rows, now, every);
-        let jobs: Vec<_> = due
+        // a runner with a reminder due gets one message, which syncs them first if need be
+        let reminders = reminders_due(&rows, now);
+        let syncs = due.iter().filter(|id| !reminders.contains(id));
+        let jobs: Vec<_> = reminders
             .iter()
-            .map(|id| RunnerJob {
+            .map(|id| (id, true))
+            .chain(syncs.map(|id| (id, false)))
+            .map(|(id, remind)| RunnerJob {
                 runner_id: id.clone(),
                 full: false,
+                remind,
             })
             .collect();
         let sent = self.queue.send(&jobs).await;
@@ -224,7 +237,8 @@ impl FanOut {
         }
         Ok(FanOutSummary {
             runners: rows.len(),
-            due: due.len(),
+            due: jobs.len(),
+            reminders: reminders.len(),
             enqueued: sent.sent,
             failed: sent.failed.len(),
             need_sign_in,
@@ -274,6 +288,18 @@ pub enum Outcome {
     /// SmashRun refused the runner's sign-in (recorded in their health), or they have no
     /// tokens: not retried, nothing to do until they sign in again.
     NeedsSignIn,
+    /// A reminder job: the runner's reminder time was judged (after a sync when their mirror
+    /// was not fresh), and what became of it is in their health.
+    Reminded {
+        /// The reminder time (`YYYY-MM-DD HH:MM`, local).
+        key: String,
+        /// Whether it is handled; if not, the next fan-out tries again.
+        handled: bool,
+        /// Whether the runner was synced first.
+        synced: bool,
+    },
+    /// A reminder job with no reminder due any more (handled by an earlier message).
+    NothingDue,
 }
 
 /// One record of SQS's event for Lambda (the fields the worker reads).
@@ -428,6 +454,7 @@ impl Worker {
         };
         if let (Some(done), Some(sent)) = (done, sent)
             && done >= sent
+            && !job.remind
         {
             return Ok(Outcome::AlreadySynced);
         }
@@ -443,21 +470,38 @@ impl Worker {
         let etag = object.download(&local).await?;
 
         let mode = job.full.then_some(SyncMode::Full);
-        let report = match self.site.sync_runner(id, mode, now).await {
-            Ok(report) => report,
-            Err(e) => {
-                if matches!(e, SiteError::NoRunner) || self.gone(id).await? {
-                    return Ok(Outcome::Gone);
+        let sync_first = !job.remind || sync_before_reminder(&before, now);
+        let report = match sync_first.then(|| self.site.sync_runner(id, mode, now)) {
+            None => None,
+            Some(sync) => match sync.await {
+                Ok(report) => Some(report),
+                Err(e) => {
+                    if matches!(e, SiteError::NoRunner) || self.gone(id).await? {
+                        return Ok(Outcome::Gone);
+                    }
+                    if !job.remind && self.book().health(id).await?.token_problem.is_some() {
+                        tracing::warn!(runner = %id, "SmashRun refused the runner's sign-in: they must sign in again");
+                        return Ok(Outcome::NeedsSignIn);
+                    }
+                    if !job.remind {
+                        return Err(anyhow::Error::from(e).context("the sync failed"));
+                    }
+                    // the reminder is judged all the same: a mirror too old to tell says so
+                    tracing::warn!(runner = %id, error = %e, "the sync before a reminder failed");
+                    None
                 }
-                if self.book().health(id).await?.token_problem.is_some() {
-                    tracing::warn!(runner = %id, "SmashRun refused the runner's sign-in: they must sign in again");
-                    return Ok(Outcome::NeedsSignIn);
-                }
-                return Err(anyhow::Error::from(e).context("the sync failed"));
-            }
+            },
+        };
+        let reminded = if job.remind {
+            self.site.remind_runner(id, now, SITE_BACKOFF).await?
+        } else {
+            None
         };
         if self.gone(id).await? {
             return Ok(Outcome::Gone);
+        }
+        if report.is_none() && reminded.is_none() {
+            return Ok(Outcome::NothingDue);
         }
         if let Err(e) = object.upload(&local, etag.as_deref()).await {
             self.unrecord_success(id, &before, &e).await;
@@ -468,9 +512,17 @@ impl Worker {
             delete_runner_objects(&self.s3, &self.bucket, &runner_prefix(id)).await?;
             return Ok(Outcome::Gone);
         }
-        Ok(Outcome::Synced {
-            total_runs: report.total_runs,
-            requests: report.requests,
+        Ok(match (reminded, report) {
+            (Some(reminded), report) => Outcome::Reminded {
+                key: reminded.key,
+                handled: reminded.handled,
+                synced: report.is_some(),
+            },
+            (None, Some(report)) => Outcome::Synced {
+                total_runs: report.total_runs,
+                requests: report.requests,
+            },
+            (None, None) => Outcome::NothingDue,
         })
     }
 

@@ -60,6 +60,7 @@ impl SyncRequests for QueuedSyncs {
         let job = RunnerJob {
             runner_id: runner_id.to_owned(),
             full: mode == Some(SyncMode::Full),
+            remind: false,
         };
         let sent = self.queue.send(std::slice::from_ref(&job)).await;
         match sent.failed.first() {
@@ -100,6 +101,7 @@ impl SyncRequests for QueuedSyncs {
             failed: summary.failed,
             need_sign_in: summary.need_sign_in,
             queued: summary.enqueued,
+            reminders_due: summary.reminders,
             ..Round::default()
         })
     }

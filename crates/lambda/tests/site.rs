@@ -395,7 +395,7 @@ async fn the_fan_out_enqueues_exactly_the_runners_due_and_never_a_dead_token() {
     let summary = fanout.run(now).await.unwrap();
     assert_eq!(
         json!(summary),
-        json!({"runners": 4, "due": 2, "enqueued": 2, "failed": 0, "need_sign_in": 1})
+        json!({"runners": 4, "due": 2, "enqueued": 2, "failed": 0, "need_sign_in": 1, "reminders": 0})
     );
     let mut bodies: Vec<Value> = c
         .take_messages()
@@ -467,6 +467,7 @@ async fn a_worker_batch_syncs_each_runner_into_their_own_object_and_fails_only_t
         .map(|id| RunnerJob {
             runner_id: id.clone(),
             full: false,
+            remind: false,
         })
         .collect();
     c.send(&jobs).await;
@@ -547,6 +548,7 @@ async fn a_worker_batch_syncs_each_runner_into_their_own_object_and_fails_only_t
     c.send(&[RunnerJob {
         runner_id: ann.clone(),
         full: true,
+        remind: false,
     }])
     .await;
     let full = handle_worker(
@@ -568,6 +570,7 @@ async fn a_worker_that_loses_the_race_for_the_object_fails_the_message_and_keeps
     let job = RunnerJob {
         runner_id: runner.id.clone(),
         full: false,
+        remind: false,
     };
     c.send(std::slice::from_ref(&job)).await;
     let worker = Worker::from_deps(&c.deps()).await.unwrap();
@@ -649,10 +652,12 @@ async fn deleting_a_runner_on_aws_leaves_no_item_and_no_object_version_of_theirs
             RunnerJob {
                 runner_id: gone.id.clone(),
                 full,
+                remind: false,
             },
             RunnerJob {
                 runner_id: kept.id.clone(),
                 full,
+                remind: false,
             },
         ])
         .await;
@@ -700,6 +705,7 @@ async fn deleting_a_runner_on_aws_leaves_no_item_and_no_object_version_of_theirs
     c.send(&[RunnerJob {
         runner_id: gone.id.clone(),
         full: false,
+        remind: false,
     }])
     .await;
     let answer = handle_worker(&worker, invocation(sqs_event(c.take_messages().await), "w"))
@@ -1217,4 +1223,117 @@ async fn a_change_made_through_the_site_while_another_writer_changes_the_object_
         .ledger()
         .unwrap();
     assert_eq!(entries.len(), 2, "{entries:?}");
+}
+
+/// Reminders on AWS: the fan-out gives a runner with a reminder due one `remind` message; the
+/// worker syncs them first (their mirror is not fresh), judges today at risk, posts once to
+/// their ntfy topic and keeps what it did in their health and their object; the same message
+/// again sends nothing. The topic is sealed by KMS: no item of the table holds it.
+#[tokio::test]
+async fn a_reminder_due_on_aws_is_sent_once_by_the_worker_after_a_sync() {
+    let c = cloud(2).await;
+    let web = c.web();
+    let accounts = c.accounts().await;
+    let ann = c.sign_in(&web, accounts[0]).await;
+    let bob = c.sign_in(&web, accounts[1]).await;
+
+    let got: Arc<std::sync::Mutex<Vec<(String, String)>>> = Arc::default();
+    let inbox = got.clone();
+    let receiver = Router::new().fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: String| {
+            let inbox = inbox.clone();
+            async move {
+                let title = headers
+                    .get("title")
+                    .and_then(|t| t.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                inbox.lock().unwrap().push((format!("{uri} {title}"), body));
+                StatusCode::OK
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let topic = "aws-topic-5c1e77";
+    web.update_settings(
+        &ann.id,
+        myrunstreak_app::site::RunnerSettings {
+            time_zone: Some("America/New_York".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    web.set_reminders(&ann.id, "20:00", &format!("ntfy+http://{addr}/{topic}"))
+        .await
+        .unwrap();
+
+    // 2026-05-04 20:20 in New York: ann last ran on the 3rd, so today is at risk
+    let now: Timestamp = "2026-05-05T00:20:00Z".parse().unwrap();
+    let fanout = FanOut::from_deps(&c.deps()).await.unwrap();
+    let summary = fanout.run(now).await.unwrap();
+    assert_eq!(summary.reminders, 1, "{summary:?}");
+    assert_eq!(
+        summary.due, 2,
+        "ann's reminder and bob's first sync: {summary:?}"
+    );
+    let records = c.take_messages().await;
+    let bodies = bodies(&records);
+    assert!(
+        bodies.contains(&json!({"runner_id": ann.id, "mode": null, "remind": true})),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies.contains(&json!({"runner_id": bob.id, "mode": null})),
+        "{bodies:?}"
+    );
+
+    let worker = Worker::from_deps(&c.deps()).await.unwrap();
+    let report = worker
+        .batch(&sqs_event(records.clone()), now, None)
+        .await
+        .unwrap();
+    assert!(report.failed().is_empty(), "{report:?}");
+    let sent = got.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].0.starts_with(&format!("/{topic} Streak at risk")),
+        "{sent:?}"
+    );
+    let health = c.book.health(&ann.id).await.unwrap();
+    assert_eq!(
+        health.reminded.as_deref(),
+        Some("2026-05-04 20:00"),
+        "{health:?}"
+    );
+    assert!(
+        health.last_success.is_some(),
+        "synced before judging: {health:?}"
+    );
+    assert_eq!(c.object_runs(&ann.id).await.map(|r| r.len()), Some(30));
+
+    // the same message again (SQS delivers at least once), and the next fan-out: nothing more
+    let again = worker
+        .batch(&sqs_event(records.clone()), now, None)
+        .await
+        .unwrap();
+    assert!(again.failed().is_empty(), "{again:?}");
+    let later = fanout
+        .run(now + SignedDuration::from_mins(15))
+        .await
+        .unwrap();
+    assert_eq!(later.reminders, 0, "{later:?}");
+    assert_eq!(got.lock().unwrap().len(), 1);
+
+    // KMS sealed the topic: no item of the accounts table holds it in the clear
+    let items = dynamodb_client(&c.sdk)
+        .scan()
+        .table_name(TABLE)
+        .send()
+        .await
+        .unwrap();
+    let dump = format!("{:?}", items.items());
+    assert!(dump.contains(&ann.id) && !dump.contains(topic));
 }

@@ -30,6 +30,7 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use maud::{DOCTYPE, Markup, html};
 use myrunstreak_app::queries::StreakQuery;
+use myrunstreak_app::site::reminders::ReminderView;
 use myrunstreak_app::site::schedule::{Scheduler, SyncRequests};
 use myrunstreak_app::site::{
     ApiTokenRecord, Callback, MirrorError, MirrorLedger, Recent, RunnerAccount, RunnerSettings,
@@ -98,6 +99,7 @@ pub fn site_router_over(site: Site, syncs: Arc<dyn SyncRequests>, clock: Clock) 
         .route("/auth/logout", post(logout))
         .route("/account", get(account_page))
         .route("/account/settings", post(save_settings))
+        .route("/account/reminders", post(save_reminders))
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/revoke", post(revoke_token))
         .route("/account/sync", post(sync_now))
@@ -692,13 +694,21 @@ async fn account_page_of(state: &SiteState, runner_id: &str, notice: Option<Mark
     let health = site.book().health(&runner.id).await.unwrap_or_default();
     let tokens = site.api_tokens(&runner.id).await.unwrap_or_default();
     let syncing = state.syncs.is_syncing(&runner.id);
-    account_view(&runner, &health, &tokens, syncing, notice)
+    let reminders = match site.reminder_view(&runner).await {
+        Ok(view) => view,
+        Err(e) => {
+            tracing::error!(runner = %runner.id, error = %e, "the reminder channels could not be opened");
+            ReminderView::default()
+        }
+    };
+    account_view(&runner, &health, &tokens, &reminders, syncing, notice)
 }
 
 fn account_view(
     runner: &RunnerAccount,
     health: &SyncHealth,
     tokens: &[ApiTokenRecord],
+    reminders: &ReminderView,
     syncing: bool,
     notice: Option<Markup>,
 ) -> Response {
@@ -733,6 +743,22 @@ fn account_view(
                     p { label { "Public handle " input name="handle" value=(runner.handle.clone().unwrap_or_default()); } }
                     p { label { input type="checkbox" name="public" value="on" checked[runner.public]; " Show my streak at /r/<handle> and on the leaderboard" } }
                     button type="submit" { "Save" }
+                }
+            }
+            section #reminders {
+                h2 { "Reminders" }
+                p.muted { "When your streak is at risk at one of your times (in your time zone), MyRunStreak posts to your ntfy topic or webhook, once per time and day." }
+                @if reminders.channels.is_empty() {
+                    p #reminder-state { "Off." }
+                } @else {
+                    p #reminder-state { "At " (reminders.times) " to " (reminders.channels.join(", ")) "." }
+                }
+                @if let Some(note) = &health.reminder_note { p #reminder-note.muted { "Last: " (note) } }
+                form method="post" action="/account/reminders" {
+                    p { label { "Times " input name="times" value=(reminders.times) placeholder="18:00,21:00"; } }
+                    p { label { "Send to " input name="channels" value="" placeholder=(if reminders.channels.is_empty() { "ntfy://ntfy.sh/your-topic or https://…" } else { "(kept; type new ones to replace them)" }); } }
+                    button type="submit" { "Save reminders" } " "
+                    button type="submit" name="off" value="on" { "Turn off" }
                 }
             }
             section #tokens {
@@ -807,6 +833,45 @@ async fn save_settings(
         Ok(runner) => {
             forget_router(&state, &runner.id);
             account_page_of(&state, &runner.id, Some(html! { p { "Saved." } })).await
+        }
+        Err(SiteError::Invalid(m)) => error_page(StatusCode::BAD_REQUEST, &m),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RemindersForm {
+    #[serde(default)]
+    times: String,
+    /// Empty: keep the channels saved (they are never shown, so never sent back).
+    #[serde(default)]
+    channels: String,
+    off: Option<String>,
+}
+
+/// `POST /account/reminders`: the runner's reminder times and channels (sealed at once).
+async fn save_reminders(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<RemindersForm>,
+) -> Response {
+    let caller = match signed_in_browser(&state, &headers, &Method::POST).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let site = &state.site;
+    let result = if form.off.is_some() {
+        site.set_reminders(caller.runner(), "", "").await
+    } else if form.channels.trim().is_empty() {
+        site.change_reminder_times(caller.runner(), &form.times)
+            .await
+    } else {
+        site.set_reminders(caller.runner(), &form.times, &form.channels)
+            .await
+    };
+    match result {
+        Ok(runner) => {
+            account_page_of(&state, &runner.id, Some(html! { p { "Reminders saved." } })).await
         }
         Err(SiteError::Invalid(m)) => error_page(StatusCode::BAD_REQUEST, &m),
         Err(e) => ApiError::internal(e).into_response(),

@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::StoreError;
 use crate::time::{from_micros, micros};
 
-const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("accounts_migrations/001_accounts.sql"))];
+const MIGRATIONS: [(i64, &str); 2] = [
+    (1, include_str!("accounts_migrations/001_accounts.sql")),
+    (2, include_str!("accounts_migrations/002_reminders.sql")),
+];
 
 /// A value sealed by the app (an AEAD ciphertext as text) with the id of the key that sealed it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +52,12 @@ pub struct RunnerAccount {
     pub public: bool,
     /// Their SmashRun tokens, sealed; `None` after a revocation or a sign-out everywhere.
     pub tokens: Option<Sealed>,
+    /// Their reminder times, local (`MYRUNSTREAK_REMIND_AT`'s form: `18:00,21:00`).
+    #[serde(default)]
+    pub remind_at: Option<String>,
+    /// Where their reminders go (`MYRUNSTREAK_NOTIFY_URL`'s form), sealed like their tokens.
+    #[serde(default)]
+    pub reminder_channels: Option<Sealed>,
 }
 
 /// How a runner's syncs are going.
@@ -72,6 +81,13 @@ pub struct SyncHealth {
     pub pending_deletions: i64,
     /// The current streak after the last sync (for the leaderboard).
     pub current_streak: i64,
+    /// The last reminder time handled (`YYYY-MM-DD HH:MM`, the runner's local day and time):
+    /// sent, or found unneeded. A time that failed is not handled, and is tried again.
+    #[serde(default)]
+    pub reminded: Option<String>,
+    /// What became of the last reminder time tried, for the runner to read.
+    #[serde(default)]
+    pub reminder_note: Option<String>,
 }
 
 /// A signed-in browser, by the hash of its cookie.
@@ -127,11 +143,15 @@ impl std::fmt::Debug for Accounts {
     }
 }
 
-const RUNNER_COLUMNS: &str = "id, smashrun_id, user_name, display_name, created_us, time_zone, rule, handle, public, tokens_key, tokens_sealed";
+const RUNNER_COLUMNS: &str = "id, smashrun_id, user_name, display_name, created_us, time_zone, rule, handle, public, tokens_key, tokens_sealed, remind_at, reminder_key, reminder_sealed";
+
+const HEALTH_COLUMNS: &str = "last_attempt_us, last_success_us, last_full_us, last_error, token_problem, requests, runs, pending_deletions, current_streak, reminded, reminder_note";
 
 fn runner_row(r: &duckdb::Row<'_>) -> duckdb::Result<RunnerAccount> {
     let key: Option<String> = r.get(9)?;
     let data: Option<String> = r.get(10)?;
+    let reminder_key: Option<String> = r.get(12)?;
+    let reminder_data: Option<String> = r.get(13)?;
     Ok(RunnerAccount {
         id: r.get(0)?,
         smashrun_id: r.get(1)?,
@@ -143,6 +163,10 @@ fn runner_row(r: &duckdb::Row<'_>) -> duckdb::Result<RunnerAccount> {
         handle: r.get(7)?,
         public: r.get(8)?,
         tokens: key.zip(data).map(|(key, data)| Sealed { key, data }),
+        remind_at: r.get(11)?,
+        reminder_channels: reminder_key
+            .zip(reminder_data)
+            .map(|(key, data)| Sealed { key, data }),
     })
 }
 
@@ -160,6 +184,8 @@ fn health_row(r: &duckdb::Row<'_>) -> duckdb::Result<SyncHealth> {
         runs: r.get(6)?,
         pending_deletions: r.get(7)?,
         current_streak: r.get(8)?,
+        reminded: r.get(9)?,
+        reminder_note: r.get(10)?,
     })
 }
 
@@ -215,7 +241,7 @@ impl Accounts {
     /// replaced meanwhile.
     pub fn put_runner(&self, r: &RunnerAccount) -> Result<(), StoreError> {
         let updated = self.conn.execute(
-            "UPDATE runners SET smashrun_id = ?, user_name = ?, display_name = ?, time_zone = ?, rule = ?, handle = ?, public = ? WHERE id = ?",
+            "UPDATE runners SET smashrun_id = ?, user_name = ?, display_name = ?, time_zone = ?, rule = ?, handle = ?, public = ?, remind_at = ?, reminder_key = ?, reminder_sealed = ? WHERE id = ?",
             params![
                 r.smashrun_id,
                 r.user_name,
@@ -224,6 +250,9 @@ impl Accounts {
                 r.rule,
                 r.handle,
                 r.public,
+                r.remind_at,
+                r.reminder_channels.as_ref().map(|t| t.key.as_str()),
+                r.reminder_channels.as_ref().map(|t| t.data.as_str()),
                 r.id
             ],
         )?;
@@ -232,7 +261,7 @@ impl Accounts {
         }
         self.conn.execute(
             &format!(
-                "INSERT INTO runners ({RUNNER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO runners ({RUNNER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             ),
             params![
                 r.id,
@@ -246,6 +275,9 @@ impl Accounts {
                 r.public,
                 r.tokens.as_ref().map(|t| t.key.as_str()),
                 r.tokens.as_ref().map(|t| t.data.as_str()),
+                r.remind_at,
+                r.reminder_channels.as_ref().map(|t| t.key.as_str()),
+                r.reminder_channels.as_ref().map(|t| t.data.as_str()),
             ],
         )?;
         Ok(())
@@ -318,7 +350,7 @@ impl Accounts {
         Ok(self
             .conn
             .query_row(
-                "SELECT last_attempt_us, last_success_us, last_full_us, last_error, token_problem, requests, runs, pending_deletions, current_streak FROM runner_health WHERE runner_id = ?",
+                &format!("SELECT {HEALTH_COLUMNS} FROM runner_health WHERE runner_id = ?"),
                 [id],
                 health_row,
             )
@@ -330,7 +362,7 @@ impl Accounts {
     pub fn put_health(&self, id: &str, h: &SyncHealth) -> Result<(), StoreError> {
         let us = |t: Option<Timestamp>| t.map(micros);
         self.conn.execute(
-            "INSERT OR REPLACE INTO runner_health VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &format!("INSERT OR REPLACE INTO runner_health (runner_id, {HEALTH_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
             params![
                 id,
                 us(h.last_attempt),
@@ -342,6 +374,8 @@ impl Accounts {
                 h.runs,
                 h.pending_deletions,
                 h.current_streak,
+                h.reminded,
+                h.reminder_note,
             ],
         )?;
         Ok(())
@@ -529,6 +563,8 @@ mod tests {
                 key: "k1".into(),
                 data: "c2VhbGVk".into(),
             }),
+            remind_at: None,
+            reminder_channels: None,
         }
     }
 
@@ -637,9 +673,35 @@ mod tests {
             last_attempt: Some(now()),
             last_error: Some("refused".into()),
             requests: 3,
+            reminded: Some("2026-11-29 18:00".into()),
+            reminder_note: Some("sent".into()),
             ..SyncHealth::default()
         };
         accounts.put_health("r-a", &h).unwrap();
         assert_eq!(accounts.health("r-a").unwrap(), h);
+    }
+
+    /// Reminder settings are the runner's settings: saved with them, kept by a reopen, and
+    /// changed (or cleared) by the next save; the sealed channels are stored as given.
+    #[test]
+    fn reminder_settings_round_trip_and_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("site.duckdb");
+        let mut r = runner("r-a", 1);
+        r.remind_at = Some("18:00,21:00".into());
+        r.reminder_channels = Some(Sealed {
+            key: "k1".into(),
+            data: "Y2hhbm5lbHM=".into(),
+        });
+        Accounts::open(&path, now())
+            .unwrap()
+            .put_runner(&r)
+            .unwrap();
+        let accounts = Accounts::open(&path, now()).unwrap();
+        assert_eq!(accounts.runner("r-a").unwrap(), Some(r.clone()));
+        r.remind_at = None;
+        r.reminder_channels = None;
+        accounts.put_runner(&r).unwrap();
+        assert_eq!(accounts.runner("r-a").unwrap(), Some(r));
     }
 }

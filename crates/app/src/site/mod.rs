@@ -13,6 +13,7 @@
 
 pub mod book;
 pub mod mirrors;
+pub mod reminders;
 pub mod schedule;
 pub mod seal;
 mod tokens;
@@ -433,6 +434,8 @@ impl Site {
                         handle: None,
                         public: false,
                         tokens: None,
+                        remind_at: None,
+                        reminder_channels: None,
                     },
                     true,
                 )
@@ -594,13 +597,18 @@ impl Site {
 
     /// One runner's wiring: their settings, and their tokens sealed in the book.
     pub fn wiring(&self, runner: &RunnerAccount) -> Result<Wiring, SiteError> {
+        self.wiring_with(runner, self.runner_settings(runner)?)
+    }
+
+    /// One runner's wiring with `settings` (theirs, changed).
+    fn wiring_with(&self, runner: &RunnerAccount, settings: Settings) -> Result<Wiring, SiteError> {
         let tokens = SealedTokenStore::new(
             runner.id.clone(),
             self.book.clone(),
             self.sealer.clone(),
             tokens_context(&runner.id),
         );
-        let wiring = Wiring::new(self.runner_settings(runner)?, Arc::new(tokens))?;
+        let wiring = Wiring::new(settings, Arc::new(tokens))?;
         Ok(match &self.observer {
             Some(observer) => wiring.with_observer(observer.clone()),
             None => wiring,
@@ -726,22 +734,24 @@ impl Site {
         Ok(self.mirrors.remove(runner_id).await?)
     }
 
-    /// Seals every runner's tokens again under the current key (key rotation's last step).
+    /// Seals every runner's tokens (and reminder channels) again under the current key (key
+    /// rotation's last step); answers how many runners had something resealed.
     pub async fn reseal(&self) -> Result<usize, SiteError> {
         let current = self.sealer.current_key();
         let mut resealed = 0;
         for runner in self.book.runners().await? {
-            let Some(sealed) = &runner.tokens else {
-                continue;
+            let reminders = self.reseal_reminders(&runner).await?;
+            let tokens = match &runner.tokens {
+                Some(sealed) if sealed.key != current => {
+                    let context = tokens_context(&runner.id);
+                    let plain = self.sealer.open(sealed, &context).await?;
+                    let again = self.sealer.seal(&plain, &context).await?;
+                    self.book.set_tokens(&runner.id, Some(&again)).await?;
+                    true
+                }
+                _ => false,
             };
-            if sealed.key == current {
-                continue;
-            }
-            let context = tokens_context(&runner.id);
-            let plain = self.sealer.open(sealed, &context).await?;
-            let again = self.sealer.seal(&plain, &context).await?;
-            self.book.set_tokens(&runner.id, Some(&again)).await?;
-            resealed += 1;
+            resealed += usize::from(reminders || tokens);
         }
         Ok(resealed)
     }

@@ -2,7 +2,8 @@
 //! longest waiting), runs their syncs with a global concurrency limit, each within its own
 //! token's rate budget (the client's) and all within the app's hourly request budget, and
 //! records each outcome in that runner's health. One runner's failing token is recorded and
-//! skipped until they sign in again; it never holds up the others.
+//! skipped until they sign in again; it never holds up the others. A round ends with the
+//! reminders due ([`super::reminders`]).
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +15,8 @@ use jiff::{SignedDuration, Timestamp};
 use smashrun_client::Event;
 use tokio::sync::Semaphore;
 
-use super::{RunnerAccount, Site, SiteError, SyncHealth};
+use super::{RunnerAccount, Site, SiteError, SyncHealth, reminders};
+use crate::remind::RemindOutcome;
 use crate::sync::SyncMode;
 
 /// What a round did.
@@ -34,6 +36,13 @@ pub struct Round {
     pub requests: u64,
     /// Runners handed to a queue, to be synced elsewhere (on AWS: one SQS message each).
     pub queued: usize,
+    /// Runners with a reminder time due (and not handled yet).
+    pub reminders_due: usize,
+    /// Reminders sent (to at least one of the runner's channels).
+    pub reminders_sent: usize,
+    /// Reminder times tried and left to the next round (every channel failed, today could not
+    /// be verified, the runner's mirror was busy), or that failed.
+    pub reminders_retried: usize,
 }
 
 /// Which runners are due at `now` when each is synced `every`, in the order to sync them:
@@ -374,7 +383,55 @@ impl Scheduler {
                 }
             }
         }
+        self.remind(now, &mut round).await?;
         Ok(round)
+    }
+
+    /// The reminder pass of a round: each runner with a reminder time due is synced first when
+    /// their mirror is older than [`reminders::SYNC_BEFORE_REMINDER`] (within the same limits
+    /// as any sync), then judged and reminded while their mirror is held.
+    async fn remind(self: &Arc<Self>, now: Timestamp, round: &mut Round) -> Result<(), SiteError> {
+        let rows = self.site.roster().await?;
+        let due = reminders::reminders_due(&rows, now);
+        round.reminders_due = due.len();
+        let mut tasks = tokio::task::JoinSet::new();
+        for id in due {
+            let stale = rows
+                .iter()
+                .find(|(r, _)| r.id == id)
+                .is_some_and(|(_, h)| reminders::sync_before_reminder(h, now));
+            let me = self.clone();
+            tasks.spawn(async move {
+                if stale && let Some(Err(e)) = me.sync_one(&id, None, now).await {
+                    tracing::warn!(runner = %id, error = %e, "the sync before a reminder failed");
+                }
+                let Some(_hold) = me.hold(&id) else {
+                    return Ok(None);
+                };
+                me.site
+                    .remind_runner(&id, now, reminders::SITE_BACKOFF)
+                    .await
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok(Ok(Some(reminded))) if reminded.handled => {
+                    if matches!(reminded.report.outcome, RemindOutcome::Sent { .. }) {
+                        round.reminders_sent += 1;
+                    }
+                }
+                Ok(Ok(_)) => round.reminders_retried += 1,
+                Ok(Err(e)) => {
+                    round.reminders_retried += 1;
+                    tracing::warn!(error = %e, "a runner's reminder failed");
+                }
+                Err(e) => {
+                    round.reminders_retried += 1;
+                    tracing::error!(error = %e, "a reminder task was lost");
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -401,6 +458,8 @@ mod tests {
                 key: "k".into(),
                 data: "d".into(),
             }),
+            remind_at: None,
+            reminder_channels: None,
         }
     }
 
