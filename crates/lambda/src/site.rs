@@ -29,6 +29,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -36,7 +37,7 @@ use jiff::{SignedDuration, Timestamp};
 use myrunstreak_app::Settings;
 use myrunstreak_app::SyncMode;
 use myrunstreak_app::site::reminders::{SITE_BACKOFF, reminders_due, sync_before_reminder};
-use myrunstreak_app::site::schedule::due_order;
+use myrunstreak_app::site::schedule::{REQUESTS_PER_SYNC, due_order};
 use myrunstreak_app::site::{AccountBook, Site, SiteError, SiteSettings, SyncHealth};
 use myrunstreak_aws::{
     AwsOptions, DatabaseObject, DynamoAccounts, KmsSealer, RunnerJob, RunnerQueue, S3Client,
@@ -162,13 +163,16 @@ pub struct FanOutSummary {
     pub need_sign_in: usize,
     /// Runners with a reminder due (their messages say `remind`).
     pub reminders: usize,
+    /// Runners due but left for a later fan-out: the app's hourly budget had no room for them.
+    pub deferred: usize,
 }
 
-/// The fan-out: who is due, one message each.
+/// The fan-out: who is due, one message each, within the app's hourly request budget.
 pub struct FanOut {
     book: Arc<dyn AccountBook>,
     queue: RunnerQueue,
     every: SignedDuration,
+    budget: Option<u64>,
 }
 
 impl std::fmt::Debug for FanOut {
@@ -183,7 +187,26 @@ impl std::fmt::Debug for FanOut {
 impl FanOut {
     /// The fan-out over `book`, sending to `queue`, each runner synced `every`.
     pub fn new(book: Arc<dyn AccountBook>, queue: RunnerQueue, every: SignedDuration) -> FanOut {
-        FanOut { book, queue, every }
+        FanOut {
+            book,
+            queue,
+            every,
+            budget: None,
+        }
+    }
+
+    /// The same fan-out, enqueueing no more than the app's budget of `per_hour` requests has
+    /// room for: the requests the workers charged to the book over the last hour, and
+    /// [`REQUESTS_PER_SYNC`] for each message. The rest wait for a later fan-out (reminders
+    /// first, then syncs in their fair order).
+    pub fn with_budget(mut self, per_hour: u64) -> FanOut {
+        self.budget = Some(per_hour);
+        self
+    }
+
+    /// The app's requests in the last hour, as the workers charged them.
+    pub async fn app_requests(&self, now: Timestamp) -> Result<Option<u64>, SiteError> {
+        self.book.app_requests(now).await
     }
 
     /// The fan-out the settings describe (the accounts table and the queue).
@@ -195,7 +218,8 @@ impl FanOut {
             Arc::new(DynamoAccounts::new(dynamodb_client(&config), table)),
             RunnerQueue::new(sqs_client(&config), queue),
             deps.site.sync_every,
-        ))
+        )
+        .with_budget(deps.site.app_requests_per_hour))
     }
 
     /// Every runner with their health, the ones due at `now` (the application's fair order:
@@ -212,16 +236,12 @@ impl FanOut {
         now: Timestamp,
         every: SignedDuration,
     ) -> Result<FanOutSummary, SiteError> {
-        let mut rows = Vec::new();
-        for runner in self.book.runners().await? {
-            let health = self.book.health(&runner.id).await?;
-            rows.push((runner, health));
-        }
+        let rows = self.book.roster().await?;
         let (due, need_sign_in) = due_order(&rows, now, every);
         // a runner with a reminder due gets one message, which syncs them first if need be
         let reminders = reminders_due(&rows, now);
         let syncs = due.iter().filter(|id| !reminders.contains(id));
-        let jobs: Vec<_> = reminders
+        let mut jobs: Vec<_> = reminders
             .iter()
             .map(|id| (id, true))
             .chain(syncs.map(|id| (id, false)))
@@ -231,13 +251,28 @@ impl FanOut {
                 remind,
             })
             .collect();
+        let due = jobs.len();
+        if let Some(per_hour) = self.budget {
+            let used = self.book.app_requests(now).await?.unwrap_or(0);
+            let room = per_hour.saturating_sub(used) / REQUESTS_PER_SYNC;
+            jobs.truncate(usize::try_from(room).unwrap_or(usize::MAX));
+            if jobs.len() < due {
+                tracing::warn!(
+                    used,
+                    per_hour,
+                    deferred = due - jobs.len(),
+                    "the app's hourly request budget is nearly spent: runners wait for a later fan-out"
+                );
+            }
+        }
         let sent = self.queue.send(&jobs).await;
         for failed in &sent.failed {
             tracing::error!(runner = %failed.runner_id, code = %failed.code, "SQS did not take a runner's message");
         }
         Ok(FanOutSummary {
             runners: rows.len(),
-            due: jobs.len(),
+            due,
+            deferred: due - jobs.len(),
             reminders: reminders.len(),
             enqueued: sent.sent,
             failed: sent.failed.len(),
@@ -382,6 +417,9 @@ pub struct Worker {
     site: Site,
     s3: S3Client,
     bucket: String,
+    /// Requests the runners' clients sent, and how many of them the book was charged.
+    sent: Arc<AtomicU64>,
+    charged: AtomicU64,
 }
 
 impl std::fmt::Debug for Worker {
@@ -403,10 +441,24 @@ impl Worker {
     /// is checked out at `site.mirror_path(id)` for the time of their sync), with the bucket
     /// of the runners' objects.
     pub fn new(site: Site, s3: S3Client, bucket: impl Into<String>) -> Worker {
+        let (site, sent) = site.counting_requests();
         Worker {
             site,
             s3,
             bucket: bucket.into(),
+            sent,
+            charged: AtomicU64::new(0),
+        }
+    }
+
+    /// Charges the app's shared count with the requests sent since the last charge (a failed
+    /// sync's too). A count that cannot be written is logged: the sync itself went well.
+    async fn charge(&self, now: Timestamp) {
+        let total = self.sent.load(Ordering::Relaxed);
+        let before = self.charged.swap(total, Ordering::Relaxed);
+        let requests = total.saturating_sub(before);
+        if let Err(e) = self.book().charge_app(now, requests).await {
+            tracing::warn!(requests, error = %e, "the app's request count was not charged");
         }
     }
 
@@ -573,6 +625,7 @@ impl Worker {
                         }),
                         None => work.await,
                     };
+                    self.charge(now).await;
                     match &result {
                         Ok(outcome) => {
                             tracing::info!(message = %record.message_id, runner = %job.runner_id, outcome = %json!(outcome), "runner done")

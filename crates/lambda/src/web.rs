@@ -47,6 +47,13 @@ impl QueuedSyncs {
             holds: Holds::default(),
         }
     }
+
+    /// The same, with the operator's rounds within the app's hourly budget
+    /// ([`FanOut::with_budget`]).
+    pub fn with_budget(mut self, per_hour: u64) -> Self {
+        self.fanout = self.fanout.with_budget(per_hour);
+        self
+    }
 }
 
 #[async_trait]
@@ -102,8 +109,19 @@ impl SyncRequests for QueuedSyncs {
             need_sign_in: summary.need_sign_in,
             queued: summary.enqueued,
             reminders_due: summary.reminders,
+            deferred: summary.deferred,
             ..Round::default()
         })
+    }
+
+    async fn requests_last_hour(&self, now: Timestamp) -> Option<u64> {
+        match self.fanout.app_requests(now).await {
+            Ok(count) => count,
+            Err(e) => {
+                tracing::warn!(error = %e, "the app's request count could not be read");
+                None
+            }
+        }
     }
 }
 
@@ -135,6 +153,7 @@ pub async fn site_web_router(deps: &SiteDeps, clock: Clock) -> Result<Router> {
         site.book().clone(),
         RunnerQueue::new(sqs_client(&config), queue),
         deps.site.sync_every,
-    );
+    )
+    .with_budget(deps.site.app_requests_per_hour);
     Ok(site_router_over(site, Arc::new(syncs), clock))
 }

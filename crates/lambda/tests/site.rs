@@ -395,7 +395,7 @@ async fn the_fan_out_enqueues_exactly_the_runners_due_and_never_a_dead_token() {
     let summary = fanout.run(now).await.unwrap();
     assert_eq!(
         json!(summary),
-        json!({"runners": 4, "due": 2, "enqueued": 2, "failed": 0, "need_sign_in": 1, "reminders": 0})
+        json!({"runners": 4, "due": 2, "enqueued": 2, "failed": 0, "need_sign_in": 1, "reminders": 0, "deferred": 0})
     );
     let mut bodies: Vec<Value> = c
         .take_messages()
@@ -433,6 +433,24 @@ async fn the_fan_out_enqueues_exactly_the_runners_due_and_never_a_dead_token() {
             .contains("2 of 2 runners due could not be enqueued"),
         "{err}"
     );
+
+    // the workers charged the app's budget to within one sync of its end: one runner waits
+    let per_hour = c.deps().site.app_requests_per_hour;
+    c.book.charge_app(now, per_hour - 4).await.unwrap();
+    assert_eq!(c.book.app_requests(now).await.unwrap(), Some(per_hour - 4));
+    let summary = fanout.run(now).await.unwrap();
+    assert_eq!(
+        (summary.due, summary.enqueued, summary.deferred),
+        (2, 1, 1),
+        "{summary:?}"
+    );
+    assert_eq!(
+        self::bodies(&c.take_messages().await),
+        [json!({"runner_id": ids[0], "mode": null})]
+    );
+    // two hours later the charge has slid out of the window
+    let later = now + SignedDuration::from_mins(121);
+    assert_eq!(c.book.app_requests(later).await.unwrap(), Some(0));
 }
 
 #[tokio::test]
@@ -1060,7 +1078,7 @@ async fn the_site_on_lambda_answers_each_runner_from_their_own_object_and_queues
     let sync = call(&router, "POST", "/account/sync", Some(&ann_cookie), None).await;
     assert!(sync.status.is_redirection(), "{}", sync.text());
     assert_eq!(
-        bodies(&c.take_messages().await),
+        self::bodies(&c.take_messages().await),
         vec![json!({"runner_id": ann, "mode": null})]
     );
     // POST /api/v1/sync does not sync in the request on Lambda
@@ -1313,6 +1331,13 @@ async fn a_reminder_due_on_aws_is_sent_once_by_the_worker_after_a_sync() {
         "synced before judging: {health:?}"
     );
     assert_eq!(c.object_runs(&ann.id).await.map(|r| r.len()), Some(30));
+    // every request the worker sent is charged to the app's shared count
+    let bobs = c.book.health(&bob.id).await.unwrap();
+    assert!(health.requests > 0 && bobs.requests > 0);
+    assert_eq!(
+        c.book.app_requests(now).await.unwrap(),
+        Some((health.requests + bobs.requests) as u64)
+    );
 
     // the same message again (SQS delivers at least once), and the next fan-out: nothing more
     let again = worker

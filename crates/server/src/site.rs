@@ -1212,12 +1212,13 @@ async fn admin(State(state): State<Shared>, headers: HeaderMap) -> Response {
             })
         })
         .collect();
+    let app_requests = state.syncs.requests_last_hour((state.clock)()).await;
     axum::Json(serde_json::json!({
         "runners": runners,
         "count": roster.len(),
         "max_runners": site.config().max_runners,
         "app_requests_per_hour": site.config().app_requests_per_hour,
-        "app_requests_last_hour": state.syncs.requests_last_hour((state.clock)()),
+        "app_requests_last_hour": app_requests,
         "requests": roster.iter().map(|(_, h)| h.requests).sum::<i64>(),
     }))
     .into_response()

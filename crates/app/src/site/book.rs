@@ -68,6 +68,28 @@ pub trait AccountBook: Send + Sync {
     async fn take_login(&self, state_hash: &str) -> Result<Option<PendingLogin>, SiteError>;
     /// Forgets ended sessions and logins begun before `logins_since`.
     async fn purge(&self, now: Timestamp, logins_since: Timestamp) -> Result<(), SiteError>;
+    /// Every runner with their health, oldest account first (the scheduler's, the fan-out's and
+    /// the operator's read of everyone). A remote book reads the healths concurrently.
+    async fn roster(&self) -> Result<Vec<(RunnerAccount, SyncHealth)>, SiteError> {
+        let mut rows = Vec::new();
+        for runner in self.runners().await? {
+            let health = self.health(&runner.id).await?;
+            rows.push((runner, health));
+        }
+        Ok(rows)
+    }
+    /// Adds `requests` the app sent to SmashRun at `at` to the app's count of that clock hour,
+    /// where many processes share one count (the workers on AWS). A book that keeps no count
+    /// (the embedded one: its one scheduler counts in memory) ignores it.
+    async fn charge_app(&self, _at: Timestamp, _requests: u64) -> Result<(), SiteError> {
+        Ok(())
+    }
+    /// The app's requests to SmashRun in the hour before `now`, all tokens together
+    /// ([`super::schedule::sliding_hour`] of the clock hours' counts); `None` where the book
+    /// keeps no count.
+    async fn app_requests(&self, _now: Timestamp) -> Result<Option<u64>, SiteError> {
+        Ok(None)
+    }
 }
 
 /// The embedded book: one DuckDB file, one connection behind a lock, used on blocking threads.

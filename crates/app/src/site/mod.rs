@@ -758,12 +758,7 @@ impl Site {
 
     /// Every runner with their health, for the operator.
     pub async fn roster(&self) -> Result<Vec<(RunnerAccount, SyncHealth)>, SiteError> {
-        let mut rows = Vec::new();
-        for runner in self.book.runners().await? {
-            let health = self.book.health(&runner.id).await?;
-            rows.push((runner, health));
-        }
-        Ok(rows)
+        self.book.roster().await
     }
 }
 

@@ -75,6 +75,39 @@ pub fn due_order(
     )
 }
 
+impl Site {
+    /// The same site, counting every request its runners' clients send to SmashRun (every
+    /// attempt, those of failed syncs included): what the app's budget is charged.
+    pub fn counting_requests(self) -> (Site, Arc<AtomicU64>) {
+        let sent = Arc::new(AtomicU64::new(0));
+        let counter = sent.clone();
+        let site = self.with_observer(Arc::new(move |event| {
+            if matches!(event, Event::Sent { .. }) {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+        (site, sent)
+    }
+}
+
+/// The clock hour (UTC) that `at` falls in: the unit of a shared count of the app's requests.
+pub fn clock_hour(at: Timestamp) -> Timestamp {
+    let seconds = at.as_second();
+    Timestamp::from_second(seconds - seconds.rem_euclid(3600)).unwrap_or(at)
+}
+
+/// The app's requests in the hour before `now` from two clock hours' counts (the sliding-window
+/// counter): this hour's, and the last hour's weighted by the share of it still inside the
+/// window, as if its requests had been spread evenly over it.
+pub fn sliding_hour(previous: u64, current: u64, now: Timestamp) -> u64 {
+    let into = now.duration_since(clock_hour(now)).as_secs_f64() / 3600.0;
+    current + (previous as f64 * (1.0 - into)).round() as u64
+}
+
+/// How many requests a queued sync is counted for before it runs (an incremental sync takes
+/// three at most, a first or weekly full sync two).
+pub const REQUESTS_PER_SYNC: u64 = 3;
+
 /// The app's requests over the last hour, all tokens together.
 #[derive(Debug, Default)]
 struct AppBudget {
@@ -205,9 +238,8 @@ pub trait SyncRequests: Send + Sync {
     /// runner who can be synced) is synced, or queued.
     async fn round(&self, now: Timestamp, every: SignedDuration) -> Result<Round, SiteError>;
 
-    /// The app's SmashRun requests in the hour before `now`, when this process keeps the app's
-    /// budget (`None`: it does not, as on Lambda).
-    fn requests_last_hour(&self, _now: Timestamp) -> Option<u64> {
+    /// The app's SmashRun requests in the hour before `now` (`None`: not known here).
+    async fn requests_last_hour(&self, _now: Timestamp) -> Option<u64> {
         None
     }
 }
@@ -253,7 +285,7 @@ impl SyncRequests for Arc<Scheduler> {
         self.round_every(now, every).await
     }
 
-    fn requests_last_hour(&self, now: Timestamp) -> Option<u64> {
+    async fn requests_last_hour(&self, now: Timestamp) -> Option<u64> {
         Some(Scheduler::requests_last_hour(self, now))
     }
 }
@@ -262,13 +294,7 @@ impl Scheduler {
     /// A scheduler for `site`, with its concurrency limit and app budget.
     pub fn new(site: Site) -> Scheduler {
         let permits = site.config().concurrency;
-        let sent = Arc::new(AtomicU64::new(0));
-        let counter = sent.clone();
-        let site = site.with_observer(Arc::new(move |event| {
-            if matches!(event, Event::Sent { .. }) {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
+        let (site, sent) = site.counting_requests();
         Scheduler {
             site,
             limit: Arc::new(Semaphore::new(permits)),
@@ -509,6 +535,22 @@ mod tests {
         let (due, need_sign_in) = due_order(&rows, now, SignedDuration::from_hours(1));
         assert_eq!(due, ["new-earlier", "new-later", "waited-long", "waited"]);
         assert_eq!(need_sign_in, 2);
+    }
+
+    #[test]
+    fn a_shared_count_slides_over_two_clock_hours() {
+        assert_eq!(
+            clock_hour(at("2026-11-30T02:59:59Z")),
+            at("2026-11-30T02:00:00Z")
+        );
+        assert_eq!(
+            clock_hour(at("2026-11-30T03:00:00Z")),
+            at("2026-11-30T03:00:00Z")
+        );
+        // at the top of the hour the last hour counts whole; a quarter in, three quarters of it
+        assert_eq!(sliding_hour(400, 0, at("2026-11-30T03:00:00Z")), 400);
+        assert_eq!(sliding_hour(400, 50, at("2026-11-30T03:15:00Z")), 350);
+        assert_eq!(sliding_hour(400, 50, at("2026-11-30T03:59:59Z")), 50);
     }
 
     #[test]
