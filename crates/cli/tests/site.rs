@@ -1103,6 +1103,62 @@ async fn a_runner_s_reminder_goes_to_their_own_channel_once_and_stays_sealed() {
     }
     assert!(!world.log().contains(topic));
 
+    // muted through today: a new time is due, handled without a post, and the page says so
+    let muted = world
+        .post(
+            "/account/reminders/mute",
+            &ann,
+            origin,
+            &[("until", &today.to_string())],
+        )
+        .await;
+    assert_eq!(muted.status(), StatusCode::OK);
+    assert!(
+        muted
+            .text()
+            .await
+            .unwrap()
+            .contains(&format!("Muted up to and including {today}"))
+    );
+    let saved = world
+        .post(
+            "/account/reminders",
+            &ann,
+            origin,
+            &[("times", "00:00,00:01")],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    let round = world.round_all().await;
+    assert_eq!(
+        (
+            round["reminders_due"].as_u64(),
+            round["reminders_sent"].as_u64()
+        ),
+        (Some(1), Some(0)),
+        "{round}"
+    );
+    assert_eq!(ntfy.attempts(), 1);
+    let account = world
+        .get("/account", Some(&ann))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        account.contains(&format!("00:01: muted through {today}")),
+        "{account}"
+    );
+    assert!(
+        account.contains("00:00,00:01 to ntfy"),
+        "the channel was kept: {account}"
+    );
+    let unmuted = world
+        .post("/account/reminders/mute", &ann, origin, &[("unmute", "on")])
+        .await;
+    assert!(!unmuted.text().await.unwrap().contains("Muted up to"));
+
     // turned off: no longer due
     let off = world
         .post("/account/reminders", &ann, origin, &[("off", "on")])

@@ -28,6 +28,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
+use jiff::civil::Date;
 use maud::{DOCTYPE, Markup, html};
 use myrunstreak_app::queries::StreakQuery;
 use myrunstreak_app::site::reminders::ReminderView;
@@ -100,6 +101,7 @@ pub fn site_router_over(site: Site, syncs: Arc<dyn SyncRequests>, clock: Clock) 
         .route("/account", get(account_page))
         .route("/account/settings", post(save_settings))
         .route("/account/reminders", post(save_reminders))
+        .route("/account/reminders/mute", post(mute_reminders))
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/revoke", post(revoke_token))
         .route("/account/sync", post(sync_now))
@@ -701,14 +703,28 @@ async fn account_page_of(state: &SiteState, runner_id: &str, notice: Option<Mark
             ReminderView::default()
         }
     };
-    account_view(&runner, &health, &tokens, &reminders, syncing, notice)
+    let muted = site
+        .reminders_muted_until(&runner.id)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(runner = %runner.id, error = %e, "the reminders' mute could not be read");
+            None
+        });
+    account_view(
+        &runner,
+        &health,
+        &tokens,
+        (&reminders, muted),
+        syncing,
+        notice,
+    )
 }
 
 fn account_view(
     runner: &RunnerAccount,
     health: &SyncHealth,
     tokens: &[ApiTokenRecord],
-    reminders: &ReminderView,
+    (reminders, muted): (&ReminderView, Option<Date>),
     syncing: bool,
     notice: Option<Markup>,
 ) -> Response {
@@ -759,6 +775,15 @@ fn account_view(
                     p { label { "Send to " input name="channels" value="" placeholder=(if reminders.channels.is_empty() { "ntfy://ntfy.sh/your-topic or https://…" } else { "(kept; type new ones to replace them)" }); } }
                     button type="submit" { "Save reminders" } " "
                     button type="submit" name="off" value="on" { "Turn off" }
+                }
+                @if let Some(until) = muted {
+                    p #reminder-mute { "Muted up to and including " (until) "." }
+                    form method="post" action="/account/reminders/mute" { button type="submit" name="unmute" value="on" { "Unmute" } }
+                } @else if !reminders.channels.is_empty() {
+                    form method="post" action="/account/reminders/mute" {
+                        label { "Resting? Mute through " input type="date" name="until"; } " "
+                        button type="submit" { "Mute" }
+                    }
                 }
             }
             section #tokens {
@@ -872,6 +897,56 @@ async fn save_reminders(
     match result {
         Ok(runner) => {
             account_page_of(&state, &runner.id, Some(html! { p { "Reminders saved." } })).await
+        }
+        Err(SiteError::Invalid(m)) => error_page(StatusCode::BAD_REQUEST, &m),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct MuteForm {
+    #[serde(default)]
+    until: String,
+    unmute: Option<String>,
+}
+
+/// `POST /account/reminders/mute`: no reminders through a day (`until`), or again (`unmute`).
+async fn mute_reminders(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<MuteForm>,
+) -> Response {
+    let caller = match signed_in_browser(&state, &headers, &Method::POST).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let until = match (form.unmute.is_some(), form.until.trim()) {
+        (true, _) => None,
+        (false, text) => match text.parse::<Date>() {
+            Ok(day) => Some(day),
+            Err(_) => {
+                return error_page(
+                    StatusCode::BAD_REQUEST,
+                    "give the last day to mute as a date, such as 2026-12-24",
+                );
+            }
+        },
+    };
+    let runner = caller.runner().to_owned();
+    let Some(_hold) = state.syncs.hold(&runner) else {
+        return busy();
+    };
+    match state
+        .site
+        .mute_reminders(&runner, until, (state.clock)())
+        .await
+    {
+        Ok(()) => {
+            let notice = match until {
+                Some(day) => html! { p { "Reminders muted up to and including " (day) "." } },
+                None => html! { p { "Reminders unmuted." } },
+            };
+            account_page_of(&state, &runner, Some(notice)).await
         }
         Err(SiteError::Invalid(m)) => error_page(StatusCode::BAD_REQUEST, &m),
         Err(e) => ApiError::internal(e).into_response(),

@@ -15,12 +15,16 @@
 //!   at the next pass, until the next reminder time takes over.
 //! - On the site, reminders go to ntfy or a webhook; `mailto:` is refused (the site has no mail
 //!   sender).
+//! - A runner may mute their reminders through a day (resting, injured): the mute is kept in
+//!   their mirror, as in single-runner mode.
 
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
+use myrunstreak_store::Store;
 use smashrun_client::Secret;
 
-use super::{RunnerAccount, Site, SiteError, SyncHealth};
+use super::{ChangeError, MirrorError, RunnerAccount, Site, SiteError, SyncHealth, change_mirror};
 use crate::remind::{Backoff, Channel, RemindOutcome, RemindReport, due_time, parse_times};
 use crate::wiring::RemindOptions;
 
@@ -173,6 +177,41 @@ impl Site {
         let channels = self.reminder_channels(&runner).await?;
         let channels = channels.as_ref().map_or("", |c| c.expose());
         self.set_reminders(runner_id, times, channels).await
+    }
+
+    /// Mutes the runner's reminders through `until` (their day, inclusive), or lifts the mute
+    /// (`None`). The mute is kept in their mirror, as in single-runner mode, and changed through
+    /// [`crate::site::MirrorHome::write`]; the caller holds the mirror against a sync.
+    pub async fn mute_reminders(
+        &self,
+        runner_id: &str,
+        until: Option<Date>,
+        now: Timestamp,
+    ) -> Result<(), SiteError> {
+        let runner = self.runner(runner_id).await?;
+        change_mirror(self.mirrors.as_ref(), &runner.id, move |path| {
+            Store::open(path, now)?.mute_reminders_until(until)
+        })
+        .await
+        .map_err(|e| match e {
+            ChangeError::Change(e) => SiteError::Store(e),
+            ChangeError::Mirror(MirrorError::Missing) => SiteError::Invalid(
+                "your first sync has not finished yet: mute your reminders once it has".into(),
+            ),
+            ChangeError::Mirror(e) => e.into(),
+        })
+    }
+
+    /// Through which day the runner's reminders are muted (`None`: they are not, or there is no
+    /// mirror yet), read from their mirror.
+    pub async fn reminders_muted_until(&self, runner_id: &str) -> Result<Option<Date>, SiteError> {
+        let Some(path) = self.mirrors.readable(runner_id).await? else {
+            return Ok(None);
+        };
+        tokio::task::spawn_blocking(move || Store::open_read_only(&path)?.reminders_muted_until())
+            .await
+            .map_err(|e| SiteError::Internal(format!("reading the mute: {e}")))?
+            .map_err(SiteError::from)
     }
 
     /// The runner's channels, opened (`None`: no reminders).
