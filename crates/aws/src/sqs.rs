@@ -36,11 +36,11 @@ impl RunnerJob {
         } else {
             Value::Null
         };
+        let mut body = json!({ "runner_id": self.runner_id, "mode": mode });
         if self.remind {
-            json!({ "runner_id": self.runner_id, "mode": mode, "remind": true }).to_string()
-        } else {
-            json!({ "runner_id": self.runner_id, "mode": mode }).to_string()
+            body["remind"] = json!(true);
         }
+        body.to_string()
     }
 
     /// Reads a message body. The error never quotes the body.

@@ -239,7 +239,10 @@ impl FanOut {
         let rows = self.book.roster().await?;
         let (due, need_sign_in) = due_order(&rows, now, every);
         // a runner with a reminder due gets one message, which syncs them first if need be
-        let reminders = reminders_due(&rows, now);
+        let reminders: Vec<String> = reminders_due(&rows, now)
+            .into_iter()
+            .map(|(runner, _)| runner.id.clone())
+            .collect();
         let syncs = due.iter().filter(|id| !reminders.contains(id));
         let mut jobs: Vec<_> = reminders
             .iter()
@@ -531,16 +534,16 @@ impl Worker {
                     if matches!(e, SiteError::NoRunner) || self.gone(id).await? {
                         return Ok(Outcome::Gone);
                     }
-                    if !job.remind && self.book().health(id).await?.token_problem.is_some() {
+                    if job.remind {
+                        // the reminder is judged all the same: a mirror too old to tell says so
+                        tracing::warn!(runner = %id, error = %e, "the sync before a reminder failed");
+                        None
+                    } else if self.book().health(id).await?.token_problem.is_some() {
                         tracing::warn!(runner = %id, "SmashRun refused the runner's sign-in: they must sign in again");
                         return Ok(Outcome::NeedsSignIn);
-                    }
-                    if !job.remind {
+                    } else {
                         return Err(anyhow::Error::from(e).context("the sync failed"));
                     }
-                    // the reminder is judged all the same: a mirror too old to tell says so
-                    tracing::warn!(runner = %id, error = %e, "the sync before a reminder failed");
-                    None
                 }
             },
         };
@@ -552,19 +555,7 @@ impl Worker {
         if self.gone(id).await? {
             return Ok(Outcome::Gone);
         }
-        if report.is_none() && reminded.is_none() {
-            return Ok(Outcome::NothingDue);
-        }
-        if let Err(e) = object.upload(&local, etag.as_deref()).await {
-            self.unrecord_success(id, &before, &e).await;
-            return Err(anyhow::Error::from(e).context("the synced mirror was not saved"));
-        }
-        // deleted while the upload was on its way: take it back
-        if self.gone(id).await? {
-            delete_runner_objects(&self.s3, &self.bucket, &runner_prefix(id)).await?;
-            return Ok(Outcome::Gone);
-        }
-        Ok(match (reminded, report) {
+        let outcome = match (reminded, report) {
             (Some(reminded), report) => Outcome::Reminded {
                 key: reminded.key,
                 handled: reminded.handled,
@@ -574,8 +565,19 @@ impl Worker {
                 total_runs: report.total_runs,
                 requests: report.requests,
             },
-            (None, None) => Outcome::NothingDue,
-        })
+            // nothing changed: nothing to upload
+            (None, None) => return Ok(Outcome::NothingDue),
+        };
+        if let Err(e) = object.upload(&local, etag.as_deref()).await {
+            self.unrecord_success(id, &before, &e).await;
+            return Err(anyhow::Error::from(e).context("the synced mirror was not saved"));
+        }
+        // deleted while the upload was on its way: take it back
+        if self.gone(id).await? {
+            delete_runner_objects(&self.s3, &self.bucket, &runner_prefix(id)).await?;
+            return Ok(Outcome::Gone);
+        }
+        Ok(outcome)
     }
 
     /// A sync whose mirror could not be saved did not finish well: its health says so, and a

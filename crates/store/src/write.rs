@@ -23,11 +23,9 @@ impl Store {
         rejected: &[RejectedRow],
         now: Timestamp,
     ) -> Result<SyncCounts, StoreError> {
-        if self.writing.is_none() {
-            self.writing = Some(Writing::learn(&self.conn)?);
-        }
-        let Some(writing) = self.writing.as_mut() else {
-            unreachable!("learnt just above")
+        let writing = match &mut self.writing {
+            Some(writing) => writing,
+            unknown => unknown.insert(Writing::learn(&self.conn)?),
         };
         let Some(group) = self.group.as_mut() else {
             let tx = self.conn.transaction()?;
@@ -39,25 +37,25 @@ impl Store {
         if group.open == 0 {
             self.conn.execute_batch("BEGIN TRANSACTION")?;
         }
-        match write_batch(&self.conn, writing, runs, rejected, now) {
-            Ok((counts, added)) => {
+        let conn = &self.conn;
+        let written =
+            write_batch(conn, writing, runs, rejected, now).and_then(|(counts, added)| {
                 // what this transaction added counts as known to the next batch of it
                 writing.added(&added, rejected);
                 group.open += runs.len() + rejected.len();
                 if group.open >= group.size {
                     group.open = 0;
-                    self.conn.execute_batch("COMMIT")?;
+                    conn.execute_batch("COMMIT")?;
                 }
                 Ok(counts)
-            }
-            Err(e) => {
-                group.open = 0;
-                let _ = self.conn.execute_batch("ROLLBACK");
-                // what it learnt of the batches rolled back is wrong now
-                self.writing = None;
-                Err(e)
-            }
+            });
+        if written.is_err() {
+            group.open = 0;
+            let _ = self.conn.execute_batch("ROLLBACK");
+            // what it learnt of the batches rolled back is wrong now
+            self.writing = None;
         }
+        written
     }
 
     /// From now on, [`Store::apply`] commits once per `size` runs or so rather than once per
@@ -92,93 +90,91 @@ fn write_batch(
     rejected: &[RejectedRow],
     now: Timestamp,
 ) -> Result<(SyncCounts, Vec<i64>), StoreError> {
-    {
-        let now_us = micros(now);
-        let rows = dedupe(runs);
-        let table = &writing.columns;
-        let known = match &writing.fresh {
-            Some(fresh) => rows
-                .iter()
-                .map(|r| r.activity_id)
-                .filter(|id| fresh.added.contains(id))
-                .collect(),
-            None => known_ids(tx, &rows)?,
-        };
-        let (old, new): (Vec<&RunRow>, Vec<&RunRow>) =
-            rows.iter().partition(|r| known.contains(&r.activity_id));
-        let mut counts = SyncCounts {
-            added: new.len() as u64,
-            rejected: rejected.len() as u64,
-            ..SyncCounts::default()
-        };
-        if !new.is_empty() {
-            let batch = columns::runs_batch(&new, table, now_us)?;
-            let mut appender = tx.appender("runs")?;
-            appender.append_record_batch(batch)?;
+    let now_us = micros(now);
+    let rows = dedupe(runs);
+    let table = &writing.columns;
+    let known = match &writing.fresh {
+        Some(fresh) => rows
+            .iter()
+            .map(|r| r.activity_id)
+            .filter(|id| fresh.added.contains(id))
+            .collect(),
+        None => known_ids(tx, &rows)?,
+    };
+    let (old, new): (Vec<&RunRow>, Vec<&RunRow>) =
+        rows.iter().partition(|r| known.contains(&r.activity_id));
+    let mut counts = SyncCounts {
+        added: new.len() as u64,
+        rejected: rejected.len() as u64,
+        ..SyncCounts::default()
+    };
+    if !new.is_empty() {
+        let batch = columns::runs_batch(&new, table, now_us)?;
+        let mut appender = tx.appender("runs")?;
+        appender.append_record_batch(batch)?;
+        appender.flush()?;
+    }
+    if !old.is_empty() {
+        tx.execute_batch(&columns::create_staging())?;
+        {
+            let mut appender = tx.appender_to_catalog_and_db(STAGING, "temp", "main")?;
+            appender.append_record_batch(columns::staging_batch(&old)?)?;
             appender.flush()?;
         }
-        if !old.is_empty() {
-            tx.execute_batch(&columns::create_staging())?;
-            {
-                let mut appender = tx.appender_to_catalog_and_db(STAGING, "temp", "main")?;
-                appender.append_record_batch(columns::staging_batch(&old)?)?;
-                appender.flush()?;
-            }
-            let (updated, unchanged): (i64, i64) = tx.query_row(
-                &format!(
-                    "SELECT
-                    count(*) FILTER (WHERE r.raw_json <> s.raw_json OR r.deleted_utc IS NOT NULL),
-                    count(*) FILTER (WHERE r.raw_json = s.raw_json AND r.deleted_utc IS NULL)
-                 FROM {STAGING} s JOIN runs r ON r.activity_id = s.activity_id"
-                ),
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )?;
-            counts.updated = updated as u64;
-            counts.unchanged = unchanged as u64;
-            tx.execute_batch(&columns::merge(now_us))?;
-            tx.execute_batch(&format!("DROP TABLE {STAGING}"))?;
-        }
-        // a run that now reads fine is no longer a rejected one (none can be while this writer
-        // has kept none since the table was empty)
-        let rejected_kept = writing.fresh.as_ref().is_none_or(|f| f.rejected_kept);
-        if !rows.is_empty() && rejected_kept {
-            let (low, high) = id_range(&rows);
-            let listed: Vec<i64> = rows.iter().map(|r| r.activity_id).collect();
-            let mut stmt = tx.prepare_cached(
-                "SELECT activity_id FROM rejected_runs WHERE activity_id BETWEEN ? AND ?",
-            )?;
-            let stale: Vec<i64> = stmt
-                .query_map(params![low, high], |r| r.get::<_, i64>(0))?
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .filter(|id| listed.binary_search(id).is_ok())
-                .collect();
-            if !stale.is_empty() {
-                let mut delete = tx.prepare("DELETE FROM rejected_runs WHERE activity_id = ?")?;
-                for id in stale {
-                    delete.execute(params![id])?;
-                }
-            }
-        }
-        if !rejected.is_empty() {
-            let mut stmt = tx.prepare(
-                "INSERT INTO rejected_runs VALUES (?, ?, ?, ?, make_timestamp(?), make_timestamp(?))
-                 ON CONFLICT (reject_key) DO UPDATE SET reason = excluded.reason, raw_json = excluded.raw_json, last_seen_utc = excluded.last_seen_utc",
-            )?;
-            for r in rejected {
-                stmt.execute(params![
-                    r.key(),
-                    r.activity_id,
-                    r.reason,
-                    r.raw_json,
-                    now_us,
-                    now_us
-                ])?;
-            }
-        }
-        Ok((counts, new.iter().map(|r| r.activity_id).collect()))
+        let (updated, unchanged): (i64, i64) = tx.query_row(
+            &format!(
+                "SELECT
+                count(*) FILTER (WHERE r.raw_json <> s.raw_json OR r.deleted_utc IS NOT NULL),
+                count(*) FILTER (WHERE r.raw_json = s.raw_json AND r.deleted_utc IS NULL)
+             FROM {STAGING} s JOIN runs r ON r.activity_id = s.activity_id"
+            ),
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        counts.updated = updated as u64;
+        counts.unchanged = unchanged as u64;
+        tx.execute_batch(&columns::merge(now_us))?;
+        tx.execute_batch(&format!("DROP TABLE {STAGING}"))?;
     }
+    // a run that now reads fine is no longer a rejected one (none can be while this writer
+    // has kept none since the table was empty)
+    let rejected_kept = writing.fresh.as_ref().is_none_or(|f| f.rejected_kept);
+    if !rows.is_empty() && rejected_kept {
+        let (low, high) = id_range(&rows);
+        let listed: Vec<i64> = rows.iter().map(|r| r.activity_id).collect();
+        let mut stmt = tx.prepare_cached(
+            "SELECT activity_id FROM rejected_runs WHERE activity_id BETWEEN ? AND ?",
+        )?;
+        let stale: Vec<i64> = stmt
+            .query_map(params![low, high], |r| r.get::<_, i64>(0))?
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|id| listed.binary_search(id).is_ok())
+            .collect();
+        if !stale.is_empty() {
+            let mut delete = tx.prepare("DELETE FROM rejected_runs WHERE activity_id = ?")?;
+            for id in stale {
+                delete.execute(params![id])?;
+            }
+        }
+    }
+    if !rejected.is_empty() {
+        let mut stmt = tx.prepare(
+            "INSERT INTO rejected_runs VALUES (?, ?, ?, ?, make_timestamp(?), make_timestamp(?))
+             ON CONFLICT (reject_key) DO UPDATE SET reason = excluded.reason, raw_json = excluded.raw_json, last_seen_utc = excluded.last_seen_utc",
+        )?;
+        for r in rejected {
+            stmt.execute(params![
+                r.key(),
+                r.activity_id,
+                r.reason,
+                r.raw_json,
+                now_us,
+                now_us
+            ])?;
+        }
+    }
+    Ok((counts, new.iter().map(|r| r.activity_id).collect()))
 }
 
 /// What the writer learns once per open: the columns of `runs`, and whether this process is

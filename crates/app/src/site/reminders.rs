@@ -57,14 +57,17 @@ pub fn reminder_due(runner: &RunnerAccount, health: &SyncHealth, now: Timestamp)
     (health.reminded.as_deref() != Some(key.as_str())).then_some(key)
 }
 
-/// The runners of `rows` with a reminder due at `now`, oldest account first.
-pub fn reminders_due(rows: &[(RunnerAccount, SyncHealth)], now: Timestamp) -> Vec<String> {
-    let mut due: Vec<(&RunnerAccount, String)> = rows
+/// The rows of the runners with a reminder due at `now`, oldest account first.
+pub fn reminders_due(
+    rows: &[(RunnerAccount, SyncHealth)],
+    now: Timestamp,
+) -> Vec<&(RunnerAccount, SyncHealth)> {
+    let mut due: Vec<_> = rows
         .iter()
-        .filter_map(|(r, h)| reminder_due(r, h, now).map(|_| (r, r.id.clone())))
+        .filter(|(r, h)| reminder_due(r, h, now).is_some())
         .collect();
-    due.sort_by_key(|(r, _)| (r.created, r.id.clone()));
-    due.into_iter().map(|(_, id)| id).collect()
+    due.sort_by(|(a, _), (b, _)| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    due
 }
 
 /// Whether a runner's mirror should be synced before their reminder is judged at `now`.
@@ -438,7 +441,11 @@ mod tests {
                 SyncHealth::default(),
             ),
         ];
-        assert_eq!(reminders_due(&rows, now), ["old", "young"]);
+        let due: Vec<&str> = reminders_due(&rows, now)
+            .into_iter()
+            .map(|(r, _)| r.id.as_str())
+            .collect();
+        assert_eq!(due, ["old", "young"]);
         let synced = |t: &str| SyncHealth {
             last_success: Some(at(t)),
             ..SyncHealth::default()

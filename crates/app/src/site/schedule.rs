@@ -421,11 +421,9 @@ impl Scheduler {
         let due = reminders::reminders_due(&rows, now);
         round.reminders_due = due.len();
         let mut tasks = tokio::task::JoinSet::new();
-        for id in due {
-            let stale = rows
-                .iter()
-                .find(|(r, _)| r.id == id)
-                .is_some_and(|(_, h)| reminders::sync_before_reminder(h, now));
+        for (runner, health) in due {
+            let stale = reminders::sync_before_reminder(health, now);
+            let id = runner.id.clone();
             let me = self.clone();
             tasks.spawn(async move {
                 if stale && let Some(Err(e)) = me.sync_one(&id, None, now).await {
