@@ -40,15 +40,14 @@ impl Store {
             ExportFormat::Json => "FORMAT json, ARRAY true",
         };
         // a file older than the ledger (schema 6), opened read-only, has none
-        let version = self.schema_version()?;
-        let ledger = include_ledger && version >= 6;
+        let ledger = include_ledger && self.version >= 6;
         // left out: duplicates of mirrored runs, and entries whose pushed activity the mirror has
         // (that run, exported once, as SmashRun's)
         let mut left_out = Vec::new();
         if !except.is_empty() {
             left_out.push(format!("entry_id NOT IN ({except})"));
         }
-        if version >= 8 {
+        if self.version >= 8 {
             left_out.push("entry_id NOT IN (SELECT entry_id FROM ledger_push_states WHERE mirrored_id IS NOT NULL)".to_owned());
         }
         let kept = if left_out.is_empty() {

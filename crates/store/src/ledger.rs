@@ -78,11 +78,7 @@ impl Store {
     /// Every ledger entry, by day, then by id. A file opened read-only before migration 6 has
     /// no ledger yet: it has no entries.
     pub fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError> {
-        let version = if self.read_only {
-            self.schema_version()?
-        } else {
-            crate::migrate::SCHEMA_VERSION
-        };
+        let version = self.version;
         if version < 6 {
             return Ok(Vec::new());
         }

@@ -61,6 +61,9 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     read_only: bool,
+    /// The schema version of the file, read at open (no other process can migrate it while this
+    /// one has it open: DuckDB's lock keeps writers and readers apart).
+    version: i64,
     /// What the writer learns once per open (see `write.rs`).
     writing: Option<write::Writing>,
     /// Writes grouped into fewer transactions, during a sync (see `write.rs`).

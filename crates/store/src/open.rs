@@ -26,10 +26,12 @@ impl Store {
             conn,
             path,
             read_only: false,
+            version: 0,
             writing: None,
             group: None,
         };
         store.migrate(now)?;
+        store.version = SCHEMA_VERSION;
         store.conn.execute(
             "UPDATE sync_log SET status = 'interrupted', finished_utc = make_timestamp(?), error = 'the process stopped before the sync finished' WHERE status = 'running'",
             params![micros(now)],
@@ -51,18 +53,19 @@ impl Store {
 
     /// A read-only store over `conn`, refusing a file from a newer schema.
     fn read_only(conn: Connection, path: std::path::PathBuf) -> Result<Store, StoreError> {
-        let store = Store {
+        let mut store = Store {
             conn,
             path,
             read_only: true,
+            version: 0,
             writing: None,
             group: None,
         };
-        let version = store.schema_version()?;
-        if version > SCHEMA_VERSION {
+        store.version = store.schema_version()?;
+        if store.version > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema {
                 path: store.path,
-                found: version,
+                found: store.version,
                 supported: SCHEMA_VERSION,
             });
         }

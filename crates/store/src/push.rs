@@ -21,7 +21,7 @@ impl Store {
     /// Every push, by entry id, with whether the mirror has its activity.
     pub fn ledger_pushes(&self) -> Result<HashMap<i64, LedgerPush>, StoreError> {
         // a file opened read-only before migration 8 has pushed nothing
-        if self.read_only && self.schema_version()? < PUSHES_SINCE {
+        if self.version < PUSHES_SINCE {
             return Ok(HashMap::new());
         }
         let mut stmt = self.conn.prepare(
