@@ -1,16 +1,15 @@
 //! The schema's versions: numbered migrations, applied in order on open, all pending ones in one
 //! transaction. A released migration is never edited; a change is a new one.
 
-use duckdb::params;
 use jiff::Timestamp;
 
 use crate::time::micros;
 use crate::{Store, StoreError};
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
-pub(crate) const MIGRATIONS: [(i64, &str); 8] = [
+pub(crate) const MIGRATIONS: [(i64, &str); 9] = [
     (1, include_str!("migrations/001_initial.sql")),
     (2, include_str!("migrations/002_offset_assumed.sql")),
     (3, include_str!("migrations/003_pending_deletions.sql")),
@@ -22,6 +21,7 @@ pub(crate) const MIGRATIONS: [(i64, &str); 8] = [
     (6, include_str!("migrations/006_ledger.sql")),
     (7, include_str!("migrations/007_ledger_imports.sql")),
     (8, include_str!("migrations/008_ledger_pushes.sql")),
+    (9, include_str!("migrations/009_raw_json_zstd.sql")),
 ];
 
 impl Store {
@@ -81,14 +81,21 @@ impl Store {
         // and a new file costs one commit instead of one per migration
         let tx = self.conn.transaction()?;
         tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL, applied_utc TIMESTAMP NOT NULL)")?;
-        for (version, sql) in pending {
+        for (version, sql) in &pending {
             tx.execute_batch(sql)?;
-            tx.execute(
-                "INSERT INTO schema_version VALUES (?, make_timestamp(?))",
-                params![version, micros(now)],
-            )?;
             tracing::debug!(version, path = %self.path.display(), "database schema migrated");
         }
+        // one statement records them all: each statement costs DuckDB's parser a millisecond
+        // or two, and a new file's creation is what its first sync waits for
+        let applied_utc = format!("make_timestamp({})", micros(now));
+        let rows: Vec<String> = pending
+            .iter()
+            .map(|(version, _)| format!("({version}, {applied_utc})"))
+            .collect();
+        tx.execute_batch(&format!(
+            "INSERT INTO schema_version VALUES {}",
+            rows.join(", ")
+        ))?;
         tx.commit()?;
         Ok(())
     }
@@ -161,5 +168,76 @@ mod tests {
         assert!(Store::open_read_only(&odd).is_err());
         let store = Store::open(&theirs, Timestamp::UNIX_EPOCH).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn migration_9_keeps_every_raw_json_and_stores_it_with_zstd() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("eight.duckdb");
+        let raw = r#"{"activityId":7,"notes":"caf\u00e9 \"run\"","distance":5.0}"#;
+        {
+            let conn = duckdb::Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE schema_version (version BIGINT NOT NULL, applied_utc TIMESTAMP NOT NULL)")
+                .unwrap();
+            for (version, sql) in &MIGRATIONS[..8] {
+                conn.execute_batch(sql).unwrap();
+                conn.execute(
+                    "INSERT INTO schema_version VALUES (?, TIMESTAMP '2026-01-01')",
+                    duckdb::params![version],
+                )
+                .unwrap();
+            }
+            conn.execute(
+                "INSERT INTO runs (activity_id, start_local, start_utc, start_local_wall, utc_offset_s, run_date, distance_km, raw_json, first_seen_utc, last_seen_utc)
+                 VALUES (7, '2026-05-01T07:00:00-04:00', TIMESTAMP '2026-05-01 11:00', TIMESTAMP '2026-05-01 07:00', -14400, DATE '2026-05-01', 5.0, ?, TIMESTAMP '2026-05-02', TIMESTAMP '2026-05-02')",
+                [raw],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path, Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 9);
+        let kept: String = store
+            .conn
+            .query_row("SELECT raw_json FROM runs WHERE activity_id = 7", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(kept, raw, "the raw JSON exactly as it was");
+        let same: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM runs WHERE activity_id = 7 AND start_local = '2026-05-01T07:00:00-04:00'
+                   AND start_utc = TIMESTAMP '2026-05-01 11:00' AND utc_offset_s = -14400 AND run_date = DATE '2026-05-01'
+                   AND distance_km = 5.0 AND first_seen_utc = TIMESTAMP '2026-05-02' AND NOT offset_assumed
+                   AND missing_since_utc IS NULL AND deleted_utc IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(same, 1, "every other column as it was, the defaults too");
+        assert!(
+            store
+                .conn
+                .execute_batch("INSERT INTO runs BY NAME SELECT * FROM runs")
+                .is_err(),
+            "still keyed by activity_id"
+        );
+        assert!(
+            store
+                .conn
+                .execute("UPDATE runs SET raw_json = NULL WHERE activity_id = 7", [])
+                .is_err(),
+            "still NOT NULL"
+        );
+        store.conn.execute_batch("CHECKPOINT").unwrap();
+        let compression: String = store
+            .conn
+            .query_row(
+                "SELECT compression FROM pragma_storage_info('runs') WHERE column_name = 'raw_json' AND segment_type = 'VARCHAR'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(compression, "ZSTD");
     }
 }
