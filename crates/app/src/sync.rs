@@ -36,14 +36,11 @@ use crate::ports::{RunMirror, RunSource};
 use crate::views::{ChangeCounts, HeldRun, RejectedActivity};
 use thiserror::Error;
 
-/// Runs written per transaction. Measured on a 10,000-run full sync (scripts/bench-sync, with
-/// the listing parsed a batch at a time): 1,000 a batch 0.46-0.62 s and 86-87 MB peak, 2,500
-/// 0.36-0.40 s and 90-94 MB, 5,000 0.36-0.41 s and 102-104 MB, 10,000 0.37-0.39 s and 113 MB.
-pub const BATCH: usize = 2500;
-
-/// How many runs a sync writes per transaction (a commit is a WAL write and an fsync, 10 ms or
-/// more): two batches. 10,000 was as fast and peaked 3 MB higher (`scripts/bench-sync`).
-pub const COMMIT_EVERY: usize = 5_000;
+/// Runs parsed and appended at a time (a sync's batches share one transaction). On a 10,000-run
+/// full sync (13 interleaved runs each): 500 a batch 310 ms and 97 MB peak, 1,000 283 ms and
+/// 102 MB, 2,500 299 ms and 107 MB (smaller batches free their rows sooner, and the writer
+/// waits less for the first; past 1,000 the appends' own cost shows).
+pub const BATCH: usize = 1000;
 
 /// How much before the last successful sync an incremental sync starts looking. Whether
 /// SmashRun compares `fromDateUTC` in UTC or in the account's local time is not known; offsets
@@ -631,17 +628,20 @@ async fn run(
         });
     }
     progress(SyncEvent::Writing);
-    // batches of BATCH runs, two to a transaction: DuckDB holds a transaction's rows in memory.
-    // Each batch is parsed (or moved out of the listing) just before it is written and freed
-    // after: a full listing is the largest thing a sync holds. The parsing runs on a thread of
-    // its own, one batch ahead of the writer, so the two halves of the loop overlap.
+    // batches of BATCH runs. Each batch is parsed (or moved out of the listing) just before it
+    // is written and freed after: a full listing is the largest thing a sync holds. The parsing
+    // runs on a thread of its own, one batch ahead of the writer, so the two halves overlap.
     let mut counts = SyncCounts::default();
     let mut rejected = Vec::new();
     let mut listed_ids = BTreeSet::new();
     let listed = listing.len();
     let gather_ids = ids.is_none();
     let started = std::time::Instant::now();
-    store.group_writes(COMMIT_EVERY);
+    // one transaction for the whole listing, which is in hand: its commit is one checkpoint
+    // straight into the file (see the store's `CHECKPOINT_AFTER`), where commits of 5,000 runs
+    // each wrote the log and left the checkpoint to the close. A process stopped before it
+    // loses the writes, never part of them; the next sync, not advanced by this one, redoes them
+    store.group_writes(usize::MAX);
     let written = std::thread::scope(|scope| -> Result<_, SyncError> {
         // a rendezvous: the parser prepares the next batch while the writer writes this one,
         // and waits for the writer before it starts another (two batches held at most)
@@ -676,18 +676,19 @@ async fn run(
     // what was written is kept even when a later batch failed, as with a commit per batch
     let settle = std::time::Instant::now();
     let settled = store.settle();
-    let (mut writing, parsing) = written?;
+    let (appending, parsing) = written?;
     settled?;
-    writing += settle.elapsed();
-    let ms = writing.as_secs_f64() * 1000.0;
+    let commit_ms = settle.elapsed().as_secs_f64() * 1000.0;
+    let ms = appending.as_secs_f64() * 1000.0 + commit_ms;
     let parse_ms = parsing.as_secs_f64() * 1000.0;
     let total_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::debug!(
         runs = listed,
         ms,
+        commit_ms,
         parse_ms,
         total_ms,
-        "wrote {listed} runs in {ms:.0} ms (parsed in {parse_ms:.0} ms, beside it; {total_ms:.0} ms in all)"
+        "wrote {listed} runs in {ms:.0} ms (the commit into the file {commit_ms:.0} ms of it; parsed in {parse_ms:.0} ms, beside it; {total_ms:.0} ms in all)"
     );
     let ids = ids.unwrap_or(listed_ids);
     counts.deleted = reconcile(store, &ids, &check, window, request, now(), &mut notes)?;

@@ -522,3 +522,36 @@ fn grouped_writes_keep_whole_groups_and_see_their_own_batches() {
     drop(store);
     assert_eq!(Store::open(&path, now()).unwrap().count().unwrap(), 7);
 }
+
+/// A commit as large as a sync's is checkpointed into the file at once, without going through
+/// the write-ahead log; a small one goes to the log, checkpointed when the file is closed.
+#[test]
+fn a_large_commit_goes_into_the_file_and_a_small_one_into_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.duckdb");
+    let wal = dir.path().join("runs.duckdb.wal");
+    let wal_len = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let padding = format!(r#","notes":"{}""#, "x".repeat(1000));
+    let batch = |ids: std::ops::Range<i64>| -> Vec<RunRow> {
+        ids.map(|id| row(id, "2026-05-01T07:00:00-04:00", 5.0, &padding))
+            .collect()
+    };
+    let mut store = Store::open(&path, now()).unwrap();
+    store.group_writes(usize::MAX);
+    for start in (1..3001).step_by(1000) {
+        store
+            .apply(&batch(start..start + 1000), &[], now())
+            .unwrap();
+    }
+    store.settle().unwrap();
+    assert_eq!(
+        wal_len(),
+        0,
+        "3,000 runs (3 MB) were checkpointed at their commit"
+    );
+    store.apply(&batch(3001..3002), &[], now()).unwrap();
+    assert!(wal_len() > 0, "one run waits in the log");
+    drop(store);
+    assert_eq!(wal_len(), 0, "and is checkpointed at close");
+    assert_eq!(Store::open_read_only(&path).unwrap().count().unwrap(), 3001);
+}
