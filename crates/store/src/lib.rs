@@ -5,10 +5,12 @@
 //! details. The schema is versioned; numbered migrations run on open and are never edited once
 //! released. A file that is not DuckDB, or is from a newer schema, is refused and left untouched.
 //!
-//! Writes are batched, one transaction a batch: runs new to `runs` are appended straight into it
-//! as an Arrow record batch, runs already stored are appended the same way to a staging table and
-//! merged with one statement. A process killed mid-way leaves the
-//! file as it was before the batch. DuckDB's file lock makes the store single-writer: a second
+//! Writes are batched, one transaction a batch (or, during a sync, one for all its batches):
+//! runs new to `runs` are appended straight into it as an Arrow record batch, runs already
+//! stored are appended the same way to a staging table and merged with one statement. A process
+//! killed mid-way leaves the file as it was before the transaction. A commit larger than about
+//! a megabyte is checkpointed straight into the file; smaller ones go through the write-ahead
+//! log, checkpointed at close. DuckDB's file lock makes the store single-writer: a second
 //! writer gets [`StoreError::Locked`] at once instead of waiting.
 //!
 //! The columns a batch writes are declared once: the store's own (start, distance, instants,

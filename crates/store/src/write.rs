@@ -59,8 +59,8 @@ impl Store {
     }
 
     /// From now on, [`Store::apply`] commits once per `size` runs or so rather than once per
-    /// batch (a commit is a WAL write and an fsync), until [`Store::settle`]. Each group is still
-    /// one transaction: a process killed in the middle loses that group, never part of a batch.
+    /// batch (a sync: `usize::MAX`, one commit), until [`Store::settle`]. Each group is one
+    /// transaction: a process killed in the middle loses that group, never part of a batch.
     pub fn group_writes(&mut self, size: usize) {
         self.group = Some(Group { size, open: 0 });
     }
