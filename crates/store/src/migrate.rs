@@ -1,6 +1,7 @@
 //! The schema's versions: numbered migrations, applied in order on open, all pending ones in one
 //! transaction. A released migration is never edited; a change is a new one.
 
+use duckdb::params;
 use jiff::Timestamp;
 
 use crate::time::micros;
@@ -81,21 +82,14 @@ impl Store {
         // and a new file costs one commit instead of one per migration
         let tx = self.conn.transaction()?;
         tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL, applied_utc TIMESTAMP NOT NULL)")?;
-        for (version, sql) in &pending {
+        for (version, sql) in pending {
             tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_version VALUES (?, make_timestamp(?))",
+                params![version, micros(now)],
+            )?;
             tracing::debug!(version, path = %self.path.display(), "database schema migrated");
         }
-        // one statement records them all: each statement costs DuckDB's parser a millisecond
-        // or two, and a new file's creation is what its first sync waits for
-        let applied_utc = format!("make_timestamp({})", micros(now));
-        let rows: Vec<String> = pending
-            .iter()
-            .map(|(version, _)| format!("({version}, {applied_utc})"))
-            .collect();
-        tx.execute_batch(&format!(
-            "INSERT INTO schema_version VALUES {}",
-            rows.join(", ")
-        ))?;
         tx.commit()?;
         Ok(())
     }
