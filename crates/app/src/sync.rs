@@ -673,7 +673,9 @@ async fn run(
             .map_err(|_| SyncError::Stopped("the listing's parser"))?;
         Ok((writing, parsing))
     });
-    // what was written is kept even when a later batch failed, as with a commit per batch
+    // settled before the error is looked at: a batch the store failed to write has rolled the
+    // whole transaction back already (the next sync redoes it); what was written before the
+    // parser stopped is kept
     let settle = std::time::Instant::now();
     let settled = store.settle();
     let (appending, parsing) = written?;
