@@ -62,7 +62,6 @@ pub use rows::{
 pub struct Store {
     conn: Connection,
     path: PathBuf,
-    read_only: bool,
     /// The schema version of the file, read at open (no other process can migrate it while this
     /// one has it open: DuckDB's lock keeps writers and readers apart).
     version: i64,
@@ -76,7 +75,7 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("path", &self.path)
-            .field("read_only", &self.read_only)
+            .field("version", &self.version)
             .finish()
     }
 }

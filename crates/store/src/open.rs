@@ -38,7 +38,6 @@ impl Store {
         let mut store = Store {
             conn,
             path,
-            read_only: false,
             version: 0,
             writing: None,
             group: None,
@@ -69,7 +68,6 @@ impl Store {
         let mut store = Store {
             conn,
             path,
-            read_only: true,
             version: 0,
             writing: None,
             group: None,
