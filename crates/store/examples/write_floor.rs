@@ -5,11 +5,10 @@
 //! `cargo run --release -p myrunstreak-store --example write_floor -- <mirror.duckdb> [times]`
 //!
 //! The mirror is read only. Each attempt makes a new file with the current schema
-//! ([`Store::open`]) and writes with the writer's settings (`open.rs`): one thread, 64 MB, and a
-//! commit checkpointed straight into the file.
+//! ([`Store::open`]) and writes with the writer's settings ([`Store::writer_config`]).
 use std::time::Instant;
 
-use duckdb::{Config, Connection, arrow::record_batch::RecordBatch};
+use duckdb::{Connection, arrow::record_batch::RecordBatch};
 use jiff::Timestamp;
 use myrunstreak_store::Store;
 
@@ -54,11 +53,7 @@ fn attempt(mirror: &str, runs: Runs) -> Result<(usize, f64, f64), Box<dyn std::e
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("floor.duckdb");
     drop(Store::open(&path, Timestamp::now())?);
-    let config = Config::default()
-        .threads(1)?
-        .max_memory("64MB")?
-        .with("checkpoint_threshold", "1MB")?;
-    let conn = Connection::open_with_flags(&path, config)?;
+    let conn = Connection::open_with_flags(&path, Store::writer_config()?)?;
     let batches = read_runs(&conn, mirror, runs)?;
     let count = batches.iter().map(RecordBatch::num_rows).sum();
     conn.execute_batch("BEGIN TRANSACTION")?;

@@ -26,15 +26,8 @@ impl Store {
     pub fn open(path: impl AsRef<Path>, now: Timestamp) -> Result<Store, StoreError> {
         let path = path.as_ref().to_owned();
         create_folder_of(&path)?;
-        // the writer appends batches of a thousand runs: one thread and a small cache hold
-        // DuckDB's own memory to what a batch needs (it spills to `<file>.tmp` past that). A
-        // 100,000-run full sync peaked at 330-430 MB without them, 204-243 MB with them, in
-        // the same time (scripts/bench-sync). Set at open, DuckDB never starts the other threads
-        let config = Config::default()
-            .threads(1)?
-            .max_memory("64MB")?
-            .with("checkpoint_threshold", CHECKPOINT_AFTER)?;
-        let conn = Connection::open_with_flags(&path, config).map_err(|e| classify(e, &path))?;
+        let conn = Connection::open_with_flags(&path, Store::writer_config()?)
+            .map_err(|e| classify(e, &path))?;
         let mut store = Store {
             conn,
             path,
@@ -49,6 +42,19 @@ impl Store {
             params![micros(now)],
         )?;
         Ok(store)
+    }
+
+    /// The settings the writer opens a file with ([`Store::open`]; the `write_floor` example
+    /// times DuckDB under the same). The writer appends batches of a thousand runs: one thread
+    /// and a small cache hold DuckDB's own memory to what a batch needs (it spills to
+    /// `<file>.tmp` past that). A 100,000-run full sync peaked at 330-430 MB without them,
+    /// 204-243 MB with them, in the same time (scripts/bench-sync). Set at open, DuckDB never
+    /// starts the other threads. A large commit is checkpointed at once (`CHECKPOINT_AFTER`).
+    pub fn writer_config() -> Result<Config, StoreError> {
+        Ok(Config::default()
+            .threads(1)?
+            .max_memory("64MB")?
+            .with("checkpoint_threshold", CHECKPOINT_AFTER)?)
     }
 
     /// Opens an existing database for reading only (many readers may do so at once, but not
